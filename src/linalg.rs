@@ -1,0 +1,1 @@
+//! Covariance helpers and the trace of a matrix square root (LAPACK).

@@ -8,7 +8,11 @@
 //! extractor model through [`runtime`]) → [`metrics`] (statistics and
 //! distances; they take features, never models).
 
+pub mod atomic;
+pub mod features;
 pub mod images;
 pub mod linalg;
 pub mod metrics;
+pub mod models;
 pub mod rng;
+pub mod runtime;

@@ -1,0 +1,6 @@
+//! Image features: the extractor model run over image batches, and the files
+//! that keep features for later runs.
+
+mod file;
+
+pub use file::{FeatureFile, FeatureFileError};

@@ -1,0 +1,39 @@
+//! Model manifests and the check of a model against its manifest.
+
+mod manifest;
+mod verify;
+
+use std::path::PathBuf;
+
+pub use manifest::{InputSpec, IsDefaults, Manifest, OutputKind, OutputSpec, Role, manifest_path};
+pub use verify::{file_sha256, verify_signature};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(
+        "model {model} has no readable manifest {manifest} ({reason}); export it with models/export_inception.py or write one with models/write_manifest.py"
+    )]
+    ManifestMissing {
+        model: PathBuf,
+        manifest: PathBuf,
+        reason: String,
+    },
+    #[error("manifest {manifest} is invalid: {reason}")]
+    ManifestInvalid { manifest: PathBuf, reason: String },
+    #[error("cannot read model {path}: {reason}")]
+    ModelUnreadable { path: PathBuf, reason: String },
+    #[error(
+        "model {model} does not match its manifest {manifest}: {what}; re-export the model or regenerate the manifest with models/write_manifest.py"
+    )]
+    Mismatch {
+        model: PathBuf,
+        manifest: PathBuf,
+        what: String,
+    },
+    #[error("model {model} is a {found:?} but {wanted}; pass a model whose manifest role fits")]
+    WrongRole {
+        model: PathBuf,
+        found: Role,
+        wanted: &'static str,
+    },
+}

@@ -1,0 +1,112 @@
+//! The model-against-manifest check: file hash, input and output signatures.
+
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::{Manifest, ModelError, manifest_path};
+use crate::runtime::TensorSignature;
+
+/// Hex SHA-256 of a file, streamed.
+pub fn file_sha256(path: &Path) -> Result<String, ModelError> {
+    let unreadable = |e: std::io::Error| ModelError::ModelUnreadable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let read = file.read(&mut buffer).map_err(unreadable)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Checks the model's hash, inputs and outputs against the manifest; the
+/// error says exactly what disagrees.
+pub fn verify_signature(
+    model: &Path,
+    manifest: &Manifest,
+    sha256: &str,
+    inputs: &[TensorSignature],
+    outputs: &[TensorSignature],
+) -> Result<(), ModelError> {
+    let mismatch = |what: String| ModelError::Mismatch {
+        model: model.to_path_buf(),
+        manifest: manifest_path(model),
+        what,
+    };
+    if !manifest.onnx_sha256.eq_ignore_ascii_case(sha256) {
+        return Err(mismatch(format!(
+            "SHA-256 is {sha256}, the manifest says {}",
+            manifest.onnx_sha256
+        )));
+    }
+    let spec = &manifest.input;
+    let input = inputs.iter().find(|i| i.name == spec.name).ok_or_else(|| {
+        let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+        mismatch(format!(
+            "the manifest's input `{}` is not an input of the model (it has {names:?})",
+            spec.name
+        ))
+    })?;
+    if !input.is_float32 {
+        return Err(mismatch(format!("input `{}` is not float32", spec.name)));
+    }
+    if !shapes_agree(&spec.shape, &input.shape) {
+        return Err(mismatch(format!(
+            "input `{}` has shape {:?}, the manifest says {:?}",
+            spec.name, input.shape, spec.shape
+        )));
+    }
+    for out in &manifest.outputs {
+        let found = outputs.iter().find(|o| o.name == out.name).ok_or_else(|| {
+            let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+            mismatch(format!(
+                "the manifest's output `{}` is not an output of the model (it has {names:?})",
+                out.name
+            ))
+        })?;
+        if !found.is_float32 {
+            return Err(mismatch(format!("output `{}` is not float32", out.name)));
+        }
+        if !shapes_agree(&out.shape, &found.shape) {
+            return Err(mismatch(format!(
+                "output `{}` has shape {:?}, the manifest says {:?}",
+                out.name, found.shape, out.shape
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Same rank, and every axis that both fix has the same length.
+fn shapes_agree(manifest: &[i64], model: &[i64]) -> bool {
+    manifest.len() == model.len()
+        && manifest
+            .iter()
+            .zip(model)
+            .all(|(a, b)| *a < 0 || *b < 0 || a == b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shapes_agree;
+
+    #[test]
+    fn dynamic_axes_agree_with_anything_fixed_axes_must_match() {
+        assert!(shapes_agree(&[-1, 3, 299, 299], &[-1, 3, 299, 299]));
+        assert!(shapes_agree(&[-1, 3, 299, 299], &[8, 3, 299, 299]));
+        assert!(!shapes_agree(&[-1, 3, 299, 299], &[-1, 3, 28, 28]));
+        assert!(!shapes_agree(&[-1, 2048], &[-1, 2048, 1, 1]));
+    }
+}

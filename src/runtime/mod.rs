@@ -1,0 +1,189 @@
+//! The only place that touches `ort`: loading ONNX Runtime, choosing the
+//! execution provider, opening sessions and running them.
+
+mod library;
+mod session;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use ort::environment::Environment;
+use ort::ep::{self, ExecutionProvider};
+
+pub use library::{LibrarySource, find_library, library_in_virtualenv};
+pub use session::{ModelSession, TensorSignature};
+
+/// What the user asked for with `--device`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Device {
+    /// CUDA when ONNX Runtime has it and a GPU answers, else the CPU (one warning).
+    #[default]
+    Auto,
+    Cpu,
+    /// CUDA or an error: never a silent fall-back.
+    Cuda,
+}
+
+impl FromStr for Device {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Device::Auto),
+            "cpu" => Ok(Device::Cpu),
+            "cuda" => Ok(Device::Cuda),
+            other => Err(format!("unknown device `{other}`: use auto, cpu or cuda")),
+        }
+    }
+}
+
+/// The execution provider a session really runs on; recorded in every report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Provider {
+    #[serde(rename = "CPUExecutionProvider")]
+    Cpu,
+    #[serde(rename = "CUDAExecutionProvider")]
+    Cuda,
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Provider::Cpu => "CPUExecutionProvider",
+            Provider::Cuda => "CUDAExecutionProvider",
+        })
+    }
+}
+
+/// How to set up ONNX Runtime.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeConfig {
+    /// `--ort-library`: an explicit `libonnxruntime.so`.
+    pub library: Option<PathBuf>,
+    pub device: Device,
+    /// Intra-op threads; `None` lets ONNX Runtime use every core.
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(
+        "ONNX Runtime library not found (looked in {looked}); run `scripts/setup.sh` to install it into .venv, or pass --ort-library PATH / set ORT_DYLIB_PATH to a libonnxruntime.so (pip install onnxruntime==1.31.1)"
+    )]
+    LibraryNotFound { looked: String },
+    #[error(
+        "{origin} points to {path}, which does not exist: give the path of libonnxruntime.so (e.g. .venv/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1)"
+    )]
+    LibraryMissing { path: PathBuf, origin: &'static str },
+    #[error(
+        "cannot load ONNX Runtime from {path}: {reason}; install onnxruntime 1.31 (scripts/setup.sh) or point --ort-library at a compatible library"
+    )]
+    LibraryLoad { path: PathBuf, reason: String },
+    #[error(
+        "--device cuda: {reason}; install onnxruntime-gpu (CUDA 13) into .venv and check that a GPU is visible, or use --device cpu"
+    )]
+    CudaUnavailable { reason: String },
+    #[error("cannot open model {path}: {reason}")]
+    Session { path: PathBuf, reason: String },
+    #[error("running model {path} failed: {reason}")]
+    Run { path: PathBuf, reason: String },
+}
+
+/// A loaded ONNX Runtime with the provider policy applied to each session.
+pub struct Runtime {
+    environment: Environment,
+    library: PathBuf,
+    source: LibrarySource,
+    config: RuntimeConfig,
+    cuda_warned: std::sync::atomic::AtomicBool,
+}
+
+impl Runtime {
+    /// Finds and loads the library. Done once per process.
+    pub fn load(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        let (library, source) = find_library(config.library.as_deref())?;
+        let load_error = |reason: String| RuntimeError::LibraryLoad {
+            path: library.clone(),
+            reason,
+        };
+        let environment = ort::init_from(&library)
+            .map_err(|e| load_error(e.to_string()))?
+            .with_name("stackgan-eval")
+            .build()
+            .map_err(|e| load_error(e.to_string()))?;
+        Ok(Runtime {
+            environment,
+            library,
+            source,
+            config,
+            cuda_warned: false.into(),
+        })
+    }
+
+    /// The library file that was loaded.
+    pub fn library(&self) -> &Path {
+        &self.library
+    }
+
+    pub fn library_source(&self) -> LibrarySource {
+        self.source
+    }
+
+    /// ONNX Runtime's own version string (e.g. `1.31.1`).
+    pub fn version(&self) -> String {
+        ort::info()
+            .split(',')
+            .find_map(|part| part.trim().strip_prefix("git-branch=rel-"))
+            .unwrap_or("unknown")
+            .to_string()
+    }
+
+    /// Opens a session on `path` with the configured provider and threads.
+    pub fn open(&self, path: &Path) -> Result<ModelSession, RuntimeError> {
+        let session_error = |reason: String| RuntimeError::Session {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let wants_cuda = self.config.device != Device::Cpu;
+        if wants_cuda {
+            match self.open_with(path, true) {
+                Ok(session) => return Ok(ModelSession::new(session, path, Provider::Cuda)),
+                Err(reason) if self.config.device == Device::Cuda => {
+                    return Err(RuntimeError::CudaUnavailable { reason });
+                }
+                Err(reason) => {
+                    if !self
+                        .cuda_warned
+                        .swap(true, std::sync::atomic::Ordering::Relaxed)
+                    {
+                        eprintln!("warning: CUDA not used ({reason}); running on the CPU");
+                    }
+                }
+            }
+        }
+        let session = self.open_with(path, false).map_err(session_error)?;
+        Ok(ModelSession::new(session, path, Provider::Cpu))
+    }
+
+    fn open_with(&self, path: &Path, cuda: bool) -> Result<ort::session::Session, String> {
+        let mut builder =
+            ort::session::Session::builder(&self.environment).map_err(|e| e.to_string())?;
+        if cuda {
+            if !ep::CUDA::is_available().unwrap_or(false) {
+                return Err(format!(
+                    "the ONNX Runtime at {} was built without the CUDA provider",
+                    self.library.display()
+                ));
+            }
+            builder = builder
+                .with_execution_providers([ep::CUDA::default().build().error_on_failure()])
+                .map_err(|e| e.to_string())?;
+        }
+        if let Some(threads) = self.config.threads {
+            builder = builder
+                .with_intra_threads(threads)
+                .map_err(|e| e.to_string())?;
+        }
+        builder.commit_from_file(path).map_err(|e| e.to_string())
+    }
+}

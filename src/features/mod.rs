@@ -4,3 +4,6 @@
 mod file;
 
 pub use file::{FeatureFile, FeatureFileError};
+mod extractor;
+
+pub use extractor::{ExtractError, Extractor, PassSummary, run_over_images};

@@ -72,7 +72,7 @@ pub enum RuntimeError {
     )]
     LibraryNotFound { looked: String },
     #[error(
-        "{origin} points to {path}, which does not exist: give the path of libonnxruntime.so (e.g. .venv/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1)"
+        "{origin} points to {path}, which does not exist: run `scripts/setup.sh` (installs .venv with onnxruntime) and drop the setting, or give the path of a libonnxruntime.so"
     )]
     LibraryMissing { path: PathBuf, origin: &'static str },
     #[error(

@@ -1,0 +1,229 @@
+//! `demo`: the whole scoring pipeline on the bundled demo extractor and a
+//! procedurally drawn image set, written to `reports/demo/`.
+//!
+//! Three sets are drawn with a fixed seed: `real` (varied shapes, colours and
+//! backgrounds), `diverse` (the same kinds of picture, blurred and noisier —
+//! a decent generator) and `collapsed` (a handful of pictures repeated with
+//! small noise — a mode-collapsed generator). Each generated set is scored
+//! against `real`; the table shows the collapse.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use image::{Rgb, RgbImage};
+
+use super::report::ScoreReport;
+use super::score::{self, IsOptions, IsProtocol, KidOptions, Metric, ScoreConfig};
+use super::RunOptions;
+use crate::atomic::write_bytes_atomically;
+
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    pub out: PathBuf,
+    /// Folder holding `demo-extractor.onnx` and its manifest.
+    pub models: PathBuf,
+    pub options: RunOptions,
+}
+
+/// Images per drawn set.
+const SET_SIZE: usize = 200;
+const SEED: u64 = 2017;
+
+pub fn run(config: &DemoConfig) -> anyhow::Result<()> {
+    let extractor = config.models.join("demo-extractor.onnx");
+    anyhow::ensure!(
+        extractor.is_file(),
+        "demo model {} is missing; run from the repository root or pass --models FOLDER",
+        extractor.display()
+    );
+    let images = config.out.join("images");
+    let real = images.join("real");
+    draw_set(&real, SetKind::Real, SEED)?;
+    let mut rows = Vec::new();
+    for (name, kind) in [("diverse", SetKind::Diverse), ("collapsed", SetKind::Collapsed)] {
+        let folder = images.join(name);
+        draw_set(&folder, kind, SEED + 1)?;
+        let mut options = config.options.clone();
+        options.json = Some(config.out.join(format!("score-{name}.json")));
+        if !options.quiet {
+            eprintln!("demo: scoring {name} against real");
+        }
+        options.quiet = true;
+        let report = score::run(&ScoreConfig {
+            metrics: vec![Metric::Fid, Metric::Is, Metric::Kid],
+            real: Some(real.clone()),
+            fake: folder,
+            fake_flag: "--fake",
+            extractor: Some(extractor.clone()),
+            classifier: None,
+            is: IsOptions { splits: 10, protocol: IsProtocol::TorchFidelity, logits: None, drop_columns: None, shuffle_seed: None },
+            kid: KidOptions { subsets: 100, subset_size: 100, degree: 3, gamma: None, coef0: 1.0, seed: 2020 },
+            options,
+        })?;
+        rows.push((name, report));
+    }
+    let table = markdown_table(&rows);
+    write_bytes_atomically(&config.out.join("scores.csv"), csv_table(&rows)?.as_bytes())
+        .with_context(|| format!("cannot write {}", config.out.join("scores.csv").display()))?;
+    let markdown = format!(
+        "# stackgan-eval demo\n\nProcedurally drawn sets of {SET_SIZE} images (seed {SEED}), scored against `real` with the bundled demo extractor \
+         (`{}`), KID on subsets of 100.\n\n{table}\n",
+        extractor.display()
+    );
+    write_bytes_atomically(&config.out.join("report.md"), markdown.as_bytes())
+        .with_context(|| format!("cannot write {}", config.out.join("report.md").display()))?;
+    if !config.options.quiet {
+        println!("{table}");
+        println!("report: {}", config.out.join("report.md").display());
+    }
+    Ok(())
+}
+
+fn markdown_table(rows: &[(&str, ScoreReport)]) -> String {
+    let mut out = String::from("| set | FID ↓ | IS ↑ | KID ↓ | images |\n|---|---|---|---|---|\n");
+    for (name, r) in rows {
+        let _ = writeln!(
+            out,
+            "| {name} | {:.3} | {:.3} ± {:.3} | {:.4} ± {:.4} | {} |",
+            r.fid.unwrap_or(f64::NAN),
+            r.is_mean.unwrap_or(f64::NAN),
+            r.is_std.unwrap_or(f64::NAN),
+            r.kid_mean.unwrap_or(f64::NAN),
+            r.kid_std.unwrap_or(f64::NAN),
+            r.n_fake.unwrap_or(0)
+        );
+    }
+    out
+}
+
+fn csv_table(rows: &[(&str, ScoreReport)]) -> anyhow::Result<String> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(["set", "fid", "is_mean", "is_std", "kid_mean", "kid_std", "n_real", "n_fake", "extractor_sha256"])?;
+    for (name, r) in rows {
+        let number = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
+        writer.write_record([
+            name.to_string(),
+            number(r.fid),
+            number(r.is_mean),
+            number(r.is_std),
+            number(r.kid_mean),
+            number(r.kid_std),
+            r.n_real.map_or_else(String::new, |n| n.to_string()),
+            r.n_fake.map_or_else(String::new, |n| n.to_string()),
+            r.extractor.as_ref().map_or_else(String::new, |m| m.sha256.clone()),
+        ])?;
+    }
+    Ok(String::from_utf8(writer.into_inner()?)?)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SetKind {
+    Real,
+    Diverse,
+    Collapsed,
+}
+
+/// Draws a set into `folder` (replacing what was there), PNGs of varying size.
+fn draw_set(folder: &Path, kind: SetKind, seed: u64) -> anyhow::Result<()> {
+    if folder.exists() {
+        std::fs::remove_dir_all(folder).with_context(|| format!("cannot clear {}", folder.display()))?;
+    }
+    std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+    let mut rng = SplitMix64(seed ^ (kind as u64) << 32);
+    for index in 0..SET_SIZE {
+        let picture_seed = match kind {
+            SetKind::Collapsed => rng.below(4),
+            _ => rng.next(),
+        };
+        let mut picture = Picture::random(&mut SplitMix64(picture_seed));
+        if kind == SetKind::Diverse {
+            picture.blur = 1;
+        }
+        let noise = if kind == SetKind::Real { 0.0 } else { 12.0 };
+        let image = picture.draw(&mut rng, noise);
+        let path = folder.join(format!("{index:04}.png"));
+        image.save(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// One procedural picture: a shape on a two-colour gradient.
+struct Picture {
+    size: (u32, u32),
+    background: [[f32; 3]; 2],
+    colour: [f32; 3],
+    shape: u64,
+    centre: (f32, f32),
+    radius: f32,
+    blur: u32,
+}
+
+impl Picture {
+    fn random(rng: &mut SplitMix64) -> Picture {
+        let mut colour = || [rng.unit() * 255.0, rng.unit() * 255.0, rng.unit() * 255.0];
+        let background = [colour(), colour()];
+        let shape_colour = colour();
+        Picture {
+            size: (64 + 8 * rng.below(3) as u32, 64 + 8 * rng.below(3) as u32),
+            background,
+            colour: shape_colour,
+            shape: rng.below(3),
+            centre: (0.3 + 0.4 * rng.unit(), 0.3 + 0.4 * rng.unit()),
+            radius: 0.12 + 0.2 * rng.unit(),
+            blur: 0,
+        }
+    }
+
+    fn draw(&self, rng: &mut SplitMix64, noise: f32) -> RgbImage {
+        let (w, h) = self.size;
+        let mut image = RgbImage::from_fn(w, h, |x, y| {
+            let (u, v) = (x as f32 / w as f32, y as f32 / h as f32);
+            let (dx, dy) = (u - self.centre.0, v - self.centre.1);
+            let inside = match self.shape {
+                0 => dx * dx + dy * dy < self.radius * self.radius,
+                1 => dx.abs() < self.radius && dy.abs() < self.radius,
+                _ => dy < self.radius && dy > -self.radius && dx.abs() < (self.radius - dy) * 0.6,
+            };
+            let pixel: [f32; 3] = if inside {
+                self.colour
+            } else {
+                std::array::from_fn(|c| self.background[0][c] * (1.0 - v) + self.background[1][c] * v)
+            };
+            Rgb(pixel.map(|p| p.round() as u8))
+        });
+        if self.blur > 0 {
+            image = image::imageops::blur(&image, self.blur as f32);
+        }
+        if noise > 0.0 {
+            for pixel in image.pixels_mut() {
+                for channel in pixel.0.iter_mut() {
+                    let jitter = (rng.unit() - 0.5) * 2.0 * noise;
+                    *channel = (*channel as f32 + jitter).round().clamp(0.0, 255.0) as u8;
+                }
+            }
+        }
+        image
+    }
+}
+
+/// A small, fixed, seedable generator so the demo draws the same sets everywhere.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}

@@ -1,0 +1,57 @@
+//! The commands: validated configurations in, results to stdout and files
+//! out. The only part of the library that knows about the terminal.
+
+mod demo;
+mod extract;
+mod progress;
+mod report;
+mod score;
+mod sources;
+mod stats;
+
+use std::path::PathBuf;
+
+pub use demo::DemoConfig;
+pub use extract::ExtractConfig;
+pub use report::ScoreReport;
+pub use score::{IsOptions, IsProtocol, KidOptions, Metric, ScoreConfig};
+pub use stats::StatsConfig;
+
+use crate::images::ResizeMode;
+use crate::runtime::RuntimeConfig;
+
+/// Options every command that runs a model shares.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub runtime: RuntimeConfig,
+    /// Images per network call.
+    pub batch_size: usize,
+    /// `None`: the resize mode named by the model's manifest.
+    pub resize: Option<ResizeMode>,
+    /// Skip unreadable images (and count them) instead of stopping.
+    pub skip_bad: bool,
+    /// No progress bars, no summary on stdout.
+    pub quiet: bool,
+    /// Where to write the JSON result.
+    pub json: Option<PathBuf>,
+}
+
+/// A validated command.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// `fid`, `is`, `kid` and `score`: one pass, the metrics asked for.
+    Score(ScoreConfig),
+    Stats(StatsConfig),
+    Extract(ExtractConfig),
+    Demo(DemoConfig),
+}
+
+/// Runs a command to completion.
+pub fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Score(config) => score::run(&config).map(|_| ()),
+        Command::Stats(config) => stats::run(&config),
+        Command::Extract(config) => extract::run(&config),
+        Command::Demo(config) => demo::run(&config),
+    }
+}

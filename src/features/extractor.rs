@@ -1,0 +1,173 @@
+//! The extractor: a checked model session that turns preprocessed image
+//! batches into named feature matrices, and the loop that streams a folder
+//! through it.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array2, ArrayView4, Ix2};
+
+use crate::images::{ImageBatches, ImageError, Preprocess, ResizeMode};
+use crate::models::{Manifest, ModelError, OutputKind, Role, file_sha256, verify_signature};
+use crate::runtime::{ModelSession, Provider, Runtime, RuntimeError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error("model {model}: {what}; fix its manifest {manifest}")]
+    Unusable { model: PathBuf, manifest: PathBuf, what: String },
+    #[error("model {model} has no output `{name}` (it has {available}); pass one of those")]
+    UnknownOutput { model: PathBuf, name: String, available: String },
+}
+
+/// An image model (role `extractor` or `classifier`) checked against its manifest.
+pub struct Extractor {
+    session: ModelSession,
+    manifest: Manifest,
+    sha256: String,
+}
+
+impl Extractor {
+    /// Opens `path`, reads the manifest beside it and checks the two agree.
+    pub fn open(runtime: &Runtime, path: &Path) -> Result<Extractor, ExtractError> {
+        let manifest = Manifest::read_beside(path)?;
+        if manifest.role == Role::Generator {
+            return Err(ModelError::WrongRole {
+                model: path.to_path_buf(),
+                found: manifest.role,
+                wanted: "an image extractor or classifier is needed here",
+            }
+            .into());
+        }
+        let sha256 = file_sha256(path)?;
+        let session = runtime.open(path)?;
+        verify_signature(path, &manifest, &sha256, &session.inputs(), &session.outputs())?;
+        if manifest.input_size().is_none() {
+            return Err(ExtractError::Unusable {
+                model: path.to_path_buf(),
+                manifest: crate::models::manifest_path(path),
+                what: format!("input shape {:?} is not [N, 3, H, W] with fixed H and W", manifest.input.shape),
+            });
+        }
+        Ok(Extractor { session, manifest, sha256 })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    pub fn provider(&self) -> Provider {
+        self.session.provider()
+    }
+
+    pub fn path(&self) -> &Path {
+        self.session.path()
+    }
+
+    /// The resize mode of the model's protocol, unless the user chose one.
+    pub fn resize_mode(&self, chosen: Option<ResizeMode>) -> Result<ResizeMode, ExtractError> {
+        if let Some(mode) = chosen {
+            return Ok(mode);
+        }
+        match &self.manifest.input.resize {
+            None => Ok(ResizeMode::LegacyPytorch),
+            Some(name) => name.parse().map_err(|e| ExtractError::Unusable {
+                model: self.path().to_path_buf(),
+                manifest: crate::models::manifest_path(self.path()),
+                what: format!("input.resize: {e}"),
+            }),
+        }
+    }
+
+    /// How images are turned into this model's input.
+    pub fn preprocess(&self, resize: ResizeMode) -> Preprocess {
+        let (height, width) = self.manifest.input_size().expect("checked in open");
+        Preprocess { resize, height, width, mean: self.manifest.input.mean, std: self.manifest.input.std }
+    }
+
+    /// The output name of a kind (e.g. the pool features).
+    pub fn output_of_kind(&self, kind: OutputKind) -> Option<&str> {
+        self.manifest.output_of_kind(kind).map(|o| o.name.as_str())
+    }
+
+    /// Checks that `name` is an output of the model.
+    pub fn require_output(&self, name: &str) -> Result<(), ExtractError> {
+        if self.manifest.output(name).is_some() {
+            return Ok(());
+        }
+        Err(ExtractError::UnknownOutput {
+            model: self.path().to_path_buf(),
+            name: name.to_string(),
+            available: self.manifest.outputs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    /// Runs one preprocessed batch and returns the named outputs as N × D
+    /// matrices (trailing axes such as a 1×1 spatial map are flattened).
+    pub fn run(&mut self, batch: ArrayView4<'_, f32>, outputs: &[&str]) -> Result<Vec<Array2<f32>>, ExtractError> {
+        let input = self.manifest.input.name.clone();
+        let arrays = self.session.run(&[(input.as_str(), batch.into_dyn())], outputs)?;
+        arrays
+            .into_iter()
+            .zip(outputs)
+            .map(|(array, name)| {
+                let rows = array.shape().first().copied().unwrap_or(0);
+                let columns = array.len().checked_div(rows).unwrap_or(0);
+                array
+                    .as_standard_layout()
+                    .into_owned()
+                    .into_shape_with_order((rows, columns))
+                    .map(|a| a.into_dimensionality::<Ix2>().expect("two axes"))
+                    .map_err(|e| {
+                        ExtractError::Runtime(RuntimeError::Run {
+                            path: self.session.path().to_path_buf(),
+                            reason: format!("output `{name}` cannot be read as rows of features: {e}"),
+                        })
+                    })
+            })
+            .collect()
+    }
+}
+
+/// What a pass over a folder saw.
+#[derive(Debug, Clone, Default)]
+pub struct PassSummary {
+    /// Images that went through the model.
+    pub images: usize,
+    /// Unreadable images skipped under `--skip-bad`, with the reason.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// Streams `paths` through the extractor in batches; `sink` receives each
+/// batch's paths and the requested outputs, in file order. `progress` is told
+/// how many images each batch held.
+pub fn run_over_images(
+    extractor: &mut Extractor,
+    paths: Vec<PathBuf>,
+    preprocess: Preprocess,
+    batch_size: usize,
+    skip_bad: bool,
+    outputs: &[&str],
+    progress: &dyn Fn(usize),
+    mut sink: impl FnMut(&[PathBuf], &[Array2<f32>]) -> Result<(), ExtractError>,
+) -> Result<PassSummary, ExtractError> {
+    let mut batches = ImageBatches::new(paths, preprocess, batch_size, skip_bad);
+    let mut summary = PassSummary::default();
+    for batch in batches.by_ref() {
+        let batch = batch?;
+        let features = extractor.run(batch.tensor.view(), outputs)?;
+        sink(&batch.paths, &features)?;
+        summary.images += batch.paths.len();
+        progress(batch.paths.len());
+    }
+    summary.skipped = batches.skipped().to_vec();
+    Ok(summary)
+}

@@ -1,0 +1,321 @@
+//! The command line end to end: numbers against the committed references,
+//! agreement between the ways of getting a number, and bad input.
+//!
+//! References: tests/fixtures/e2e/reference.json, made by
+//! tests/fixtures/models/make_reference.py (Pillow decode, torch bilinear
+//! resize, onnxruntime in Python, numpy statistics, pytorch-fid's
+//! `calculate_frechet_distance`, torch-fidelity's IS formula).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(path: &str) -> PathBuf {
+    root().join("tests/fixtures").join(path)
+}
+
+fn tiny_extractor() -> PathBuf {
+    fixture("models/tiny-extractor.onnx")
+}
+
+fn tool(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stackgan-eval"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("json written")).expect("valid json")
+}
+
+fn reference() -> Value {
+    json(&fixture("e2e/reference.json"))
+}
+
+fn assert_ok(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn relative_difference(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1e-12)
+}
+
+/// Runs a command that must fail: exit code 2, one line on stderr naming
+/// `names`, and `must_not_exist` not created.
+fn assert_clean_failure(args: &[&str], names: &str, must_not_exist: &Path) -> String {
+    let output = tool(args);
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(2), "args {args:?}\nstderr: {stderr}");
+    let error_lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error_lines.len(), 1, "one error line expected, got: {stderr}");
+    assert!(error_lines[0].contains(names), "the error should name {names}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!must_not_exist.exists(), "{} was written despite the error", must_not_exist.display());
+    stderr
+}
+
+#[test]
+fn fid_of_image_folders_matches_the_python_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fid.json");
+    let output = tool(&[
+        "fid",
+        "--real",
+        s(&fixture("e2e/real")),
+        "--fake",
+        s(&fixture("e2e/fake")),
+        "--extractor",
+        s(&tiny_extractor()),
+        "--json",
+        s(&out),
+        "--device",
+        "cpu",
+    ]);
+    assert_ok(&output);
+    let result = json(&out);
+    let expected = reference();
+    let fid = result["fid"].as_f64().unwrap();
+    let reference_fid = expected["fid"].as_f64().unwrap();
+    // Tolerance: float32 rounding in the resize and the network, 1e-4 relative.
+    assert!(relative_difference(fid, reference_fid) < 1e-4, "fid {fid} vs reference {reference_fid}");
+    assert_eq!(result["n_real"], expected["n_real"]);
+    assert_eq!(result["n_fake"], expected["n_fake"]);
+    assert_eq!(result["provider"], "CPUExecutionProvider");
+    assert_eq!(result["resize"], "legacy-pytorch");
+    assert_eq!(result["extractor"]["sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn inception_score_of_a_folder_matches_the_python_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("is.json");
+    let expected = reference();
+    let splits = expected["is_splits"].as_u64().unwrap().to_string();
+    let output = tool(&[
+        "is",
+        "--images",
+        s(&fixture("e2e/fake")),
+        "--classifier",
+        s(&tiny_extractor()),
+        "--splits",
+        &splits,
+        "--json",
+        s(&out),
+    ]);
+    assert_ok(&output);
+    let result = json(&out);
+    for key in ["is_mean", "is_std"] {
+        let (got, want) = (result[key].as_f64().unwrap(), expected[key].as_f64().unwrap());
+        assert!(relative_difference(got, want) < 1e-4, "{key}: {got} vs reference {want}");
+    }
+    assert_eq!(result["n_images"], expected["n_fake"]);
+}
+
+#[test]
+fn statistics_files_and_folders_give_the_same_fid() {
+    let dir = tempfile::tempdir().unwrap();
+    let (real_stats, fake_stats) = (dir.path().join("real.npz"), dir.path().join("fake.npz"));
+    for (folder, out) in [("e2e/real", &real_stats), ("e2e/fake", &fake_stats)] {
+        assert_ok(&tool(&["stats", "--images", s(&fixture(folder)), "--extractor", s(&tiny_extractor()), "--out", s(out)]));
+    }
+    let from_stats = dir.path().join("stats.json");
+    assert_ok(&tool(&["fid", "--real", s(&real_stats), "--fake", s(&fake_stats), "--json", s(&from_stats)]));
+    let from_folders = dir.path().join("folders.json");
+    assert_ok(&tool(&[
+        "fid",
+        "--real",
+        s(&fixture("e2e/real")),
+        "--fake",
+        s(&fixture("e2e/fake")),
+        "--extractor",
+        s(&tiny_extractor()),
+        "--json",
+        s(&from_folders),
+    ]));
+    let (a, b) = (json(&from_stats)["fid"].as_f64().unwrap(), json(&from_folders)["fid"].as_f64().unwrap());
+    assert!(relative_difference(a, b) < 1e-12, "{a} vs {b}");
+}
+
+#[test]
+fn extracted_features_give_the_same_scores_as_the_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = dir.path().join("fake.npz");
+    assert_ok(&tool(&["extract", "--images", s(&fixture("e2e/fake")), "--extractor", s(&tiny_extractor()), "--out", s(&features)]));
+    let (from_features, from_images) = (dir.path().join("f.json"), dir.path().join("i.json"));
+    assert_ok(&tool(&["is", "--features", s(&features), "--splits", "3", "--json", s(&from_features)]));
+    assert_ok(&tool(&[
+        "is",
+        "--images",
+        s(&fixture("e2e/fake")),
+        "--classifier",
+        s(&tiny_extractor()),
+        "--splits",
+        "3",
+        "--json",
+        s(&from_images),
+    ]));
+    assert_eq!(json(&from_features)["is_mean"], json(&from_images)["is_mean"]);
+    assert_eq!(json(&from_features)["is_std"], json(&from_images)["is_std"]);
+}
+
+#[test]
+fn thread_count_and_batch_size_do_not_change_the_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut values = Vec::new();
+    for (threads, batch) in [("1", "1"), ("2", "5"), ("2", "50")] {
+        let out = dir.path().join(format!("{threads}-{batch}.json"));
+        assert_ok(&tool(&[
+            "fid",
+            "--real",
+            s(&fixture("e2e/real")),
+            "--fake",
+            s(&fixture("e2e/fake")),
+            "--extractor",
+            s(&tiny_extractor()),
+            "--threads",
+            threads,
+            "--batch-size",
+            batch,
+            "--json",
+            s(&out),
+        ]));
+        values.push(json(&out)["fid"].clone());
+    }
+    assert!(values.windows(2).all(|w| w[0] == w[1]), "{values:?}");
+}
+
+mod bad_input {
+    use super::*;
+
+    fn folder_with(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+        let folder = dir.join("images");
+        std::fs::create_dir_all(&folder).unwrap();
+        for entry in std::fs::read_dir(fixture("e2e/fake")).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, folder.join(path.file_name().unwrap())).unwrap();
+        }
+        std::fs::write(folder.join(name), bytes).unwrap();
+        folder
+    }
+
+    fn fid_args<'a>(real: &'a str, fake: &'a str, json: &'a str, extractor: &'a str) -> Vec<&'a str> {
+        vec!["fid", "--real", real, "--fake", fake, "--extractor", extractor, "--json", json]
+    }
+
+    #[test]
+    fn unreadable_images_are_named_and_stop_the_run() {
+        let png = std::fs::read(fixture("e2e/real").read_dir().unwrap().next().unwrap().unwrap().path()).unwrap();
+        let cases: [(&str, Vec<u8>); 3] = [
+            ("corrupt.png", png[..png.len() / 2].to_vec()),
+            ("empty.png", Vec::new()),
+            ("notes.png", b"these are notes, not pixels\n".to_vec()),
+        ];
+        for (name, bytes) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let folder = folder_with(dir.path(), name, &bytes);
+            let out = dir.path().join("fid.json");
+            let stderr = assert_clean_failure(
+                &fid_args(s(&fixture("e2e/real")), s(&folder), s(&out), s(&tiny_extractor())),
+                name,
+                &out,
+            );
+            assert!(stderr.contains("--skip-bad"), "the fix should be offered: {stderr}");
+        }
+    }
+
+    #[test]
+    fn skip_bad_skips_and_counts_unreadable_images() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = folder_with(dir.path(), "empty.png", b"");
+        let out = dir.path().join("fid.json");
+        let mut args = fid_args(s(&fixture("e2e/real")), s(&folder), s(&out), s(&tiny_extractor()));
+        args.push("--skip-bad");
+        assert_ok(&tool(&args));
+        let result = json(&out);
+        assert_eq!(result["skipped_images"], 1);
+        assert_eq!(result["n_fake"], reference()["n_fake"]);
+    }
+
+    #[test]
+    fn an_empty_folder_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("nothing-here");
+        std::fs::create_dir(&empty).unwrap();
+        let out = dir.path().join("fid.json");
+        assert_clean_failure(&fid_args(s(&fixture("e2e/real")), s(&empty), s(&out), s(&tiny_extractor())), "nothing-here", &out);
+    }
+
+    #[test]
+    fn a_truncated_statistics_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let stats = dir.path().join("real.npz");
+        assert_ok(&tool(&["stats", "--images", s(&fixture("e2e/real")), "--extractor", s(&tiny_extractor()), "--out", s(&stats)]));
+        let bytes = std::fs::read(&stats).unwrap();
+        let truncated = dir.path().join("truncated.npz");
+        std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+        let out = dir.path().join("fid.json");
+        assert_clean_failure(&["fid", "--real", s(&stats), "--fake", s(&truncated), "--json", s(&out)], "truncated.npz", &out);
+    }
+
+    #[test]
+    fn statistics_of_different_dimensions_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = dir.path().join("small.npz");
+        let large = dir.path().join("large.npz");
+        for (path, d) in [(&small, 4usize), (&large, 6)] {
+            let mu = ndarray::Array1::<f64>::zeros(d);
+            let sigma = ndarray::Array2::<f64>::eye(d);
+            let mut npz = ndarray_npy::NpzWriter::new(std::fs::File::create(path).unwrap());
+            npz.add_array("mu", &mu).unwrap();
+            npz.add_array("sigma", &sigma).unwrap();
+            npz.finish().unwrap();
+        }
+        let out = dir.path().join("fid.json");
+        let stderr = assert_clean_failure(&["fid", "--real", s(&small), "--fake", s(&large), "--json", s(&out)], "large.npz", &out);
+        assert!(stderr.contains('4') && stderr.contains('6'), "{stderr}");
+    }
+
+    #[test]
+    fn a_model_that_disagrees_with_its_manifest_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("fid.json");
+        let model = fixture("models/bad-input.onnx");
+        let stderr = assert_clean_failure(&fid_args(s(&fixture("e2e/real")), s(&fixture("e2e/fake")), s(&out), s(&model)), "bad-input", &out);
+        assert!(stderr.contains("manifest"), "{stderr}");
+    }
+
+    #[test]
+    fn a_missing_onnx_runtime_library_says_how_to_get_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("fid.json");
+        let mut args = fid_args(s(&fixture("e2e/real")), s(&fixture("e2e/fake")), s(&out), s(&tiny_extractor()));
+        args.extend(["--ort-library", "/nonexistent/libonnxruntime.so"]);
+        let stderr = assert_clean_failure(&args, "/nonexistent/libonnxruntime.so", &out);
+        assert!(stderr.contains("setup.sh"), "{stderr}");
+    }
+
+    #[test]
+    fn stats_output_is_not_left_behind_on_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = folder_with(dir.path(), "empty.png", b"");
+        let out = dir.path().join("stats.npz");
+        assert_clean_failure(&["stats", "--images", s(&folder), "--extractor", s(&tiny_extractor()), "--out", s(&out)], "empty.png", &out);
+    }
+}

@@ -2,7 +2,9 @@
 //! equality with per-image preprocessing, and bad-file handling.
 
 use ndarray::{Array3, Array4, Axis, concatenate};
-use stackgan_eval::images::{ImageBatches, ImageError, Preprocess, ResizeMode, decode_rgb, list_images, preprocess_into};
+use stackgan_eval::images::{
+    ImageBatches, ImageError, Preprocess, ResizeMode, decode_rgb, list_images, preprocess_into,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,7 +13,13 @@ fn fixture_images() -> Vec<PathBuf> {
 }
 
 fn preprocess(mode: ResizeMode) -> Preprocess {
-    Preprocess { resize: mode, height: 19, width: 13, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }
+    Preprocess {
+        resize: mode,
+        height: 19,
+        width: 13,
+        mean: [0.485, 0.456, 0.406],
+        std: [0.229, 0.224, 0.225],
+    }
 }
 
 /// Runs the whole stream and returns all rows, the paths and each batch size.
@@ -31,7 +39,12 @@ fn collect(batches: ImageBatches) -> (Array4<f32>, Vec<PathBuf>, Vec<usize>) {
 }
 
 fn pool(threads: usize) -> Arc<rayon::ThreadPool> {
-    Arc::new(rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap())
+    Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap(),
+    )
 }
 
 #[test]
@@ -44,12 +57,25 @@ fn batches_are_bit_identical_across_batch_sizes_and_thread_counts() {
             preprocess_into(&decode_rgb(path).unwrap(), &p, slot);
         }
         for (batch_size, threads) in [(1, 1), (3, 2), (7, 3), (4, 1), (100, 2)] {
-            let stream = ImageBatches::new_in_pool(paths.clone(), p.clone(), batch_size, false, pool(threads)).unwrap();
+            let stream = ImageBatches::new_in_pool(
+                paths.clone(),
+                p.clone(),
+                batch_size,
+                false,
+                pool(threads),
+            )
+            .unwrap();
             let (all, got_paths, sizes) = collect(stream);
             assert_eq!(got_paths, paths, "order, batch size {batch_size}");
             assert!(sizes[..sizes.len() - 1].iter().all(|&s| s == batch_size));
-            let same_bits = all.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits());
-            assert!(same_bits, "{mode}: batch size {batch_size}, {threads} threads");
+            let same_bits = all
+                .iter()
+                .zip(&expected)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(
+                same_bits,
+                "{mode}: batch size {batch_size}, {threads} threads"
+            );
         }
     }
 }
@@ -82,13 +108,25 @@ fn skip_bad_leaves_out_unreadable_files_and_keeps_batches_full() {
         batches.push(batch.unwrap());
     }
     let names = |ps: &[PathBuf]| -> Vec<String> {
-        ps.iter().map(|p| p.strip_prefix(dir.path()).unwrap().to_string_lossy().into_owned()).collect()
+        ps.iter()
+            .map(|p| {
+                p.strip_prefix(dir.path())
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect()
     };
     let kept: Vec<Vec<String>> = batches.iter().map(|b| names(&b.paths)).collect();
     assert_eq!(kept, [vec!["a.png", "c.png"], vec!["e.bmp", "g.jpg"]]);
     let skipped: Vec<PathBuf> = stream.skipped().iter().map(|(p, _)| p.clone()).collect();
     assert_eq!(names(&skipped), ["b.png", "d.png", "f.png"]);
-    assert!(stream.skipped().iter().all(|(_, reason)| !reason.is_empty()));
+    assert!(
+        stream
+            .skipped()
+            .iter()
+            .all(|(_, reason)| !reason.is_empty())
+    );
 }
 
 #[test]
@@ -98,23 +136,33 @@ fn without_skip_bad_the_first_bad_file_ends_the_stream() {
     assert!(stream.next().unwrap().is_ok());
     let err = stream.next().unwrap().unwrap_err();
     assert!(matches!(err, ImageError::Unreadable { .. }));
-    assert!(err.to_string().contains(&dir.path().join("b.png").display().to_string()));
+    assert!(
+        err.to_string()
+            .contains(&dir.path().join("b.png").display().to_string())
+    );
     assert!(stream.next().is_none());
 }
 
 #[test]
 fn zero_batch_size_is_rejected() {
-    let err = ImageBatches::new(fixture_images(), Preprocess::pytorch_fid(), 0, false).err().unwrap();
+    let err = ImageBatches::new(fixture_images(), Preprocess::pytorch_fid(), 0, false)
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("--batch-size"));
 }
 
 #[test]
 fn dropping_the_stream_early_stops_cleanly() {
-    let mut stream = ImageBatches::new(fixture_images(), preprocess(ResizeMode::LegacyTf), 2, false).unwrap();
+    let mut stream =
+        ImageBatches::new(fixture_images(), preprocess(ResizeMode::LegacyTf), 2, false).unwrap();
     let first = stream.next().unwrap().unwrap();
     let single = {
         let mut out = Array3::zeros((3, 19, 13));
-        preprocess_into(&decode_rgb(&first.paths[0]).unwrap(), &preprocess(ResizeMode::LegacyTf), out.view_mut());
+        preprocess_into(
+            &decode_rgb(&first.paths[0]).unwrap(),
+            &preprocess(ResizeMode::LegacyTf),
+            out.view_mut(),
+        );
         out
     };
     assert_eq!(first.tensor.index_axis(Axis(0), 0), single);

@@ -16,7 +16,8 @@ fn decoded_and_reference(name: &str) -> (Array3<u8>, Array3<u8>) {
     let img = decode_rgb(&fixtures().join("src").join(name)).unwrap();
     let (w, h) = img.dimensions();
     let ours = Array3::from_shape_vec((h as usize, w as usize, 3), img.into_raw()).unwrap();
-    let reference: Array3<u8> = read_npy(fixtures().join("ref/decode").join(format!("{name}.npy"))).unwrap();
+    let reference: Array3<u8> =
+        read_npy(fixtures().join("ref/decode").join(format!("{name}.npy"))).unwrap();
     (ours, reference)
 }
 
@@ -24,6 +25,7 @@ fn decoded_and_reference(name: &str) -> (Array3<u8>, Array3<u8>) {
 fn lossless_formats_decode_bit_exactly_like_pillow() {
     let names = [
         "rgb_17x23.png",
+        "photo_40x31.png",
         "rgb_17x23.bmp",
         "rgb_17x23.webp",
         "rgba_17x23.png",
@@ -40,7 +42,10 @@ fn lossless_formats_decode_bit_exactly_like_pillow() {
         let (ours, reference) = decoded_and_reference(name);
         assert_eq!(ours.dim(), reference.dim(), "{name}: shape");
         let differing = ours.iter().zip(&reference).filter(|(a, b)| a != b).count();
-        assert_eq!(differing, 0, "{name}: {differing} channel values differ from Pillow");
+        assert_eq!(
+            differing, 0,
+            "{name}: {differing} channel values differ from Pillow"
+        );
     }
 }
 
@@ -54,21 +59,30 @@ fn sixteen_bit_grey_is_clipped_and_colour_keeps_the_high_byte() {
 
 #[test]
 fn jpeg_decode_stays_within_the_measured_difference_from_libjpeg_turbo() {
-    // Measured with image 0.25 (zune-jpeg) against Pillow 12/13 (libjpeg-turbo).
+    // Not bit-exact: image 0.25 decodes with zune-jpeg, whose IDCT and chroma
+    // upsampling differ from libjpeg-turbo's (Pillow). Bounds are the values
+    // measured on these fixtures (max |diff| exact, mean rounded up).
     for (name, max_allowed, mean_allowed) in [
-        ("jpeg_444_40x31.jpg", 0u8, 0.0f64),
-        ("jpeg_grey_40x31.jpg", 0, 0.0),
-        ("jpeg_420_40x31.jpg", 0, 0.0),
-        ("jpeg_422_40x31.jpg", 0, 0.0),
-        ("jpeg_prog_40x31.jpg", 0, 0.0),
+        ("jpeg_444_40x31.jpg", 2u8, 0.03f64),
+        ("jpeg_grey_40x31.jpg", 1, 0.015),
+        ("jpeg_420_40x31.jpg", 3, 0.40),
+        ("jpeg_422_40x31.jpg", 5, 0.22),
+        ("jpeg_prog_40x31.jpg", 3, 0.39),
     ] {
         let (ours, reference) = decoded_and_reference(name);
         assert_eq!(ours.dim(), reference.dim(), "{name}: shape");
-        let diffs: Vec<u8> = ours.iter().zip(&reference).map(|(a, b)| a.abs_diff(*b)).collect();
+        let diffs: Vec<u8> = ours
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| a.abs_diff(*b))
+            .collect();
         let max = *diffs.iter().max().unwrap();
         let mean = diffs.iter().map(|&d| d as f64).sum::<f64>() / diffs.len() as f64;
         eprintln!("{name}: max |diff| {max}, mean |diff| {mean:.4}");
-        assert!(max <= max_allowed && mean <= mean_allowed, "{name}: max {max}, mean {mean}");
+        assert!(
+            max <= max_allowed && mean <= mean_allowed,
+            "{name}: max {max}, mean {mean}"
+        );
     }
 }
 
@@ -92,7 +106,17 @@ fn bad_files_are_errors_that_name_the_file_and_the_fix() {
 fn listing_is_recursive_sorted_case_insensitive_and_skips_hidden_entries() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    for f in ["b/2.JPG", "b/1.png", "a.webp", "c/d/e.Jpeg", "z.BMP", "notes.txt", ".hidden.png", ".cache/x.png", "b/._1.png"] {
+    for f in [
+        "b/2.JPG",
+        "b/1.png",
+        "a.webp",
+        "c/d/e.Jpeg",
+        "z.BMP",
+        "notes.txt",
+        ".hidden.png",
+        ".cache/x.png",
+        "b/._1.png",
+    ] {
         let p = root.join(f);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(&p, b"x").unwrap();
@@ -102,7 +126,10 @@ fn listing_is_recursive_sorted_case_insensitive_and_skips_hidden_entries() {
         .iter()
         .map(|p| p.strip_prefix(root).unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(found, ["a.webp", "b/1.png", "b/2.JPG", "c/d/e.Jpeg", "z.BMP"]);
+    assert_eq!(
+        found,
+        ["a.webp", "b/1.png", "b/2.JPG", "c/d/e.Jpeg", "z.BMP"]
+    );
 }
 
 #[test]
@@ -114,7 +141,10 @@ fn listing_errors_name_the_folder() {
 
     let file = dir.path().join("file.png");
     fs::write(&file, b"x").unwrap();
-    assert!(matches!(list_images(&file).unwrap_err(), ImageError::NotAFolder { .. }));
+    assert!(matches!(
+        list_images(&file).unwrap_err(),
+        ImageError::NotAFolder { .. }
+    ));
 
     let empty = dir.path().join("empty");
     fs::create_dir(&empty).unwrap();
@@ -122,5 +152,8 @@ fn listing_errors_name_the_folder() {
     let err = list_images(&empty).unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, ImageError::NoImages { .. }), "{err:?}");
-    assert!(message.contains("empty") && message.contains("png, jpg, jpeg, bmp, webp"), "{message}");
+    assert!(
+        message.contains("empty") && message.contains("png, jpg, jpeg, bmp, webp"),
+        "{message}"
+    );
 }

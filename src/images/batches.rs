@@ -191,15 +191,22 @@ impl Producer {
             for (i, result) in results.into_iter().enumerate() {
                 match result {
                     Ok(()) => keep.push(i),
-                    Err(error) if self.skip_bad => skipped.push((chunk[i].clone(), error.to_string())),
+                    Err(error) if self.skip_bad => {
+                        skipped.push((chunk[i].clone(), error.to_string()))
+                    }
                     Err(error) => return Err(error),
                 }
             }
-            let part = if keep.len() == want { part } else { part.select(Axis(0), &keep) };
+            let part = if keep.len() == want {
+                part
+            } else {
+                part.select(Axis(0), &keep)
+            };
             tensor = if tensor.is_empty() {
                 part
             } else {
-                ndarray::concatenate(Axis(0), &[tensor.view(), part.view()]).expect("same image shape")
+                ndarray::concatenate(Axis(0), &[tensor.view(), part.view()])
+                    .expect("same image shape")
             };
             paths.extend(keep.iter().map(|&i| chunk[i].clone()));
         }

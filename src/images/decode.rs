@@ -34,9 +34,8 @@ pub fn decode_rgb(path: &Path) -> Result<RgbImage, ImageError> {
 /// Converts a decoded image to RGB with Pillow's per-mode rules.
 fn to_rgb_like_pillow(img: DynamicImage) -> RgbImage {
     let (w, h) = (img.width(), img.height());
-    let from_fn = |f: &dyn Fn(u32, u32) -> [u8; 3]| {
-        RgbImage::from_fn(w, h, |x, y| image::Rgb(f(x, y)))
-    };
+    let from_fn =
+        |f: &dyn Fn(u32, u32) -> [u8; 3]| RgbImage::from_fn(w, h, |x, y| image::Rgb(f(x, y)));
     let high = |v: u16| (v >> 8) as u8;
     match img {
         DynamicImage::ImageRgb8(rgb) => rgb,

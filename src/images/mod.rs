@@ -46,7 +46,9 @@ pub enum ImageError {
     #[error("cannot decode image {path}: {reason}; remove it or pass --skip-bad")]
     Unreadable { path: PathBuf, reason: String },
     /// A resize mode name that is not one of the four.
-    #[error("unknown resize mode '{given}'; use one of legacy-pytorch, clean, legacy-tf, pil-bilinear")]
+    #[error(
+        "unknown resize mode '{given}'; use one of legacy-pytorch, clean, legacy-tf, pil-bilinear"
+    )]
     UnknownResizeMode { given: String },
     /// A preprocessing or batching parameter outside its range.
     #[error("invalid {parameter}: {reason}")]

@@ -48,7 +48,9 @@ impl Preprocess {
                 ),
             });
         }
-        if self.std.iter().any(|s| !s.is_finite() || *s == 0.0) || self.mean.iter().any(|m| !m.is_finite()) {
+        if self.std.iter().any(|s| !s.is_finite() || *s == 0.0)
+            || self.mean.iter().any(|m| !m.is_finite())
+        {
             return Err(ImageError::InvalidParameter {
                 parameter: "normalisation",
                 reason: format!(

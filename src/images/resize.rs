@@ -79,14 +79,19 @@ pub(crate) fn resize_rgb_into(img: &RgbImage, mode: ResizeMode, mut out: ArrayVi
     let (h, w) = (img.height() as usize, img.width() as usize);
     let (out_h, out_w) = (out.shape()[1], out.shape()[2]);
     if mode == ResizeMode::PilBilinear {
-        let resized = resize_interleaved_u8(img.as_raw(), 3, (h, w), (out_h, out_w), Filter::Bilinear);
-        for ((y, x, c), v) in out.indexed_iter_mut() {
+        let resized =
+            resize_interleaved_u8(img.as_raw(), 3, (h, w), (out_h, out_w), Filter::Bilinear);
+        for ((c, y, x), v) in out.indexed_iter_mut() {
             *v = resized[(y * out_w + x) * 3 + c] as f32 / 255.0;
         }
         return;
     }
     for (c, mut dst) in out.outer_iter_mut().enumerate() {
-        let plane: Vec<f32> = img.as_raw()[c..].iter().step_by(3).map(|&v| v as f32).collect();
+        let plane: Vec<f32> = img.as_raw()[c..]
+            .iter()
+            .step_by(3)
+            .map(|&v| v as f32)
+            .collect();
         match mode {
             ResizeMode::LegacyPytorch => {
                 let unit: Vec<f32> = plane.iter().map(|v| v / 255.0).collect();
@@ -111,7 +116,8 @@ pub(crate) fn resize_rgb_into(img: &RgbImage, mode: ResizeMode, mut out: ArrayVi
 pub fn pil_bilinear_rgb8(img: &RgbImage, height: usize, width: usize) -> RgbImage {
     let (h, w) = (img.height() as usize, img.width() as usize);
     let data = resize_interleaved_u8(img.as_raw(), 3, (h, w), (height, width), Filter::Bilinear);
-    RgbImage::from_raw(width as u32, height as u32, data).expect("buffer size is height × width × 3")
+    RgbImage::from_raw(width as u32, height as u32, data)
+        .expect("buffer size is height × width × 3")
 }
 
 /// One source tap pair of a linear interpolation: indices and weights.
@@ -122,16 +128,23 @@ struct Lerp {
     w_hi: f32,
 }
 
-/// PyTorch's bilinear source taps (align_corners=False), in float32.
+/// PyTorch's bilinear source taps (align_corners=False), in float32; the
+/// source coordinate `scale·(d + ½) − ½` is rounded once, as PyTorch's
+/// vectorised CPU kernels compute it (a fused multiply-add).
 fn torch_taps(in_size: usize, out_size: usize) -> Vec<Lerp> {
     let scale = in_size as f32 / out_size as f32;
     (0..out_size)
         .map(|d| {
-            let src = (scale * (d as f32 + 0.5) - 0.5).max(0.0);
+            let src = scale.mul_add(d as f32 + 0.5, -0.5).max(0.0);
             let lo = src as usize;
             let hi = if lo + 1 < in_size { lo + 1 } else { lo };
             let w_hi = (src - lo as f32).clamp(0.0, 1.0);
-            Lerp { lo, hi, w_lo: 1.0 - w_hi, w_hi }
+            Lerp {
+                lo,
+                hi,
+                w_lo: 1.0 - w_hi,
+                w_hi,
+            }
         })
         .collect()
 }
@@ -158,7 +171,12 @@ fn tf1_taps(in_size: usize, out_size: usize) -> Vec<Lerp> {
             let lo = src as usize;
             let hi = (lo + 1).min(in_size - 1);
             let frac = src - lo as f32;
-            Lerp { lo, hi, w_lo: 1.0 - frac, w_hi: frac }
+            Lerp {
+                lo,
+                hi,
+                w_lo: 1.0 - frac,
+                w_hi: frac,
+            }
         })
         .collect()
 }

@@ -1,1 +1,107 @@
-//! Covariance helpers and the trace of a matrix square root (LAPACK).
+//! The trace of a matrix square root, `tr((S1 S2)^½)`, through symmetric
+//! eigen-solvers (LAPACK via ndarray-linalg).
+//!
+//! For symmetric positive semi-definite `S1`, `S2` the eigenvalues of `S1 S2` equal
+//! those of the symmetric matrix `Bᵀ S2 B` for any factor `S1 = B Bᵀ`, so the trace
+//! of the square root is the sum of the square roots of those (real, ≥ 0)
+//! eigenvalues. That avoids scipy's general `sqrtm` (Schur form of a non-symmetric
+//! product) and its imaginary-component failures, and it is much faster.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray_linalg::{Cholesky, EigValsh, Eigh, UPLO};
+
+/// Which factorisation gave the result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SqrtRoute {
+    /// `S1 = L Lᵀ` (Cholesky of the first matrix), eigenvalues of `Lᵀ S2 L`.
+    CholeskyFirst,
+    /// `S2 = L Lᵀ` (the trace is symmetric in the two), eigenvalues of `Lᵀ S1 L`.
+    CholeskySecond,
+    /// Neither is positive definite: `S1 = V diag(w) Vᵀ`, `B = V diag(√w⁺)`,
+    /// eigenvalues of `Bᵀ S2 B` restricted to the columns with `w > 0`.
+    Eigen,
+}
+
+/// `tr((S1 S2)^½)` and how trustworthy it is.
+#[derive(Clone, Debug)]
+pub struct TraceSqrt {
+    /// Sum of square roots of the eigenvalues, negatives clipped to zero.
+    pub trace: f64,
+    /// The factorisation used.
+    pub route: SqrtRoute,
+    /// The most negative eigenvalue met (of the product, or of `S1` on the eigen
+    /// route) divided by the largest one; `0.0` when none was negative. Values far
+    /// below zero (say < −1e-8) mean an input was not positive semi-definite.
+    pub most_negative_relative: f64,
+}
+
+/// Failures of the matrix routines.
+#[derive(Debug, thiserror::Error)]
+pub enum LinalgError {
+    #[error("matrix shapes differ or are not square: {a:?} vs {b:?}; pass two D×D covariance matrices")]
+    Shape { a: (usize, usize), b: (usize, usize) },
+    #[error("matrix contains NaN or infinity; recompute the covariance from finite features")]
+    NonFinite,
+    #[error("LAPACK eigen-solver failed ({0}); the covariance is badly conditioned, add a small multiple of the identity")]
+    Lapack(String),
+}
+
+/// `tr((S1 S2)^½)` for symmetric PSD `s1`, `s2` (only their lower triangles are read
+/// by the factorisations). Tries Cholesky of `s1`, then of `s2`, then falls back to
+/// the eigendecomposition of `s1` (needed when N < D makes both singular).
+pub fn trace_sqrt_product(s1: ArrayView2<f64>, s2: ArrayView2<f64>) -> Result<TraceSqrt, LinalgError> {
+    if !s1.is_square() || s1.dim() != s2.dim() {
+        return Err(LinalgError::Shape { a: s1.dim(), b: s2.dim() });
+    }
+    if !s1.iter().chain(s2.iter()).all(|v| v.is_finite()) {
+        return Err(LinalgError::NonFinite);
+    }
+    if let Ok(l) = s1.cholesky(UPLO::Lower) {
+        return from_factor(l.view(), s2, SqrtRoute::CholeskyFirst, 0.0);
+    }
+    if let Ok(l) = s2.cholesky(UPLO::Lower) {
+        return from_factor(l.view(), s1, SqrtRoute::CholeskySecond, 0.0);
+    }
+    trace_sqrt_by_eigen(s1, s2)
+}
+
+/// The eigen route alone (exposed so benches and tests can compare routes).
+pub fn trace_sqrt_by_eigen(s1: ArrayView2<f64>, s2: ArrayView2<f64>) -> Result<TraceSqrt, LinalgError> {
+    let (w, v) = s1.eigh(UPLO::Lower).map_err(|e| LinalgError::Lapack(e.to_string()))?;
+    let s1_negative = most_negative_relative(&w);
+    let keep: Vec<usize> = (0..w.len()).filter(|&i| w[i] > 0.0).collect();
+    if keep.is_empty() {
+        return Ok(TraceSqrt { trace: 0.0, route: SqrtRoute::Eigen, most_negative_relative: s1_negative });
+    }
+    let mut b = v.select(Axis(1), &keep);
+    for (mut column, &i) in b.axis_iter_mut(Axis(1)).zip(&keep) {
+        column *= w[i].sqrt();
+    }
+    from_factor(b.view(), s2, SqrtRoute::Eigen, s1_negative)
+}
+
+/// Given `S = B Bᵀ`, the trace of `(S T)^½` from the eigenvalues of `Bᵀ T B`.
+fn from_factor(
+    b: ArrayView2<f64>,
+    t: ArrayView2<f64>,
+    route: SqrtRoute,
+    earlier_negative: f64,
+) -> Result<TraceSqrt, LinalgError> {
+    let tb = t.dot(&b);
+    let mut sandwich = Array2::<f64>::zeros((b.ncols(), b.ncols()));
+    general_mat_mul(1.0, &b.t(), &tb, 0.0, &mut sandwich);
+    let eig = sandwich
+        .eigvalsh(UPLO::Lower)
+        .map_err(|e| LinalgError::Lapack(e.to_string()))?;
+    let trace = eig.iter().map(|&e| e.max(0.0).sqrt()).sum();
+    let most_negative_relative = most_negative_relative(&eig).min(earlier_negative);
+    Ok(TraceSqrt { trace, route, most_negative_relative })
+}
+
+/// The most negative value divided by the largest, or 0 when none is negative.
+fn most_negative_relative(values: &Array1<f64>) -> f64 {
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    if min < 0.0 && max > 0.0 { min / max } else if min < 0.0 { -1.0 } else { 0.0 }
+}

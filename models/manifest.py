@@ -1,0 +1,154 @@
+"""Model manifests: the TOML file written beside every exported `.onnx`.
+
+`model.onnx` -> `model.toml`. The Rust tool reads the manifest to learn the
+model's role, its input (name, shape, colour, normalisation, default resize
+mode) and what each output means, and checks the ONNX file against it.
+
+Python's `tomllib` only reads TOML, so this module has a tiny writer for the
+few value types a manifest holds (strings, ints, floats, bools, flat lists,
+one level of tables and arrays of tables).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+
+FORMAT_VERSION = 1
+ROLES = ("extractor", "classifier")
+OUTPUT_KINDS = ("pool", "logits", "logits_unbiased")
+RESIZE_MODES = ("legacy-pytorch", "clean", "legacy-tf", "pil-bilinear")
+
+
+class ManifestError(ValueError):
+    """A manifest field has a value the tool would reject."""
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def manifest_path_for(onnx_path: str | Path) -> Path:
+    """`m.onnx` -> `m.toml`."""
+    return Path(onnx_path).with_suffix(".toml")
+
+
+def input_spec(name, shape, mean, std, resize, layout="NCHW", color="RGB") -> dict:
+    """The `[input]` table: value fed = (pixel/255 - mean[c]) / std[c]."""
+    if resize not in RESIZE_MODES:
+        raise ManifestError(f"resize {resize!r} is not one of {RESIZE_MODES}")
+    if len(mean) != 3 or len(std) != 3:
+        raise ManifestError("mean and std need exactly 3 values (R, G, B)")
+    if any(s == 0 for s in std):
+        raise ManifestError("std values must be non-zero")
+    return {
+        "name": name,
+        "shape": [int(d) for d in shape],
+        "layout": layout,
+        "color": color,
+        "mean": [float(m) for m in mean],
+        "std": [float(s) for s in std],
+        "resize": resize,
+    }
+
+
+def output_spec(name, kind, shape) -> dict:
+    """One `[[outputs]]` entry."""
+    if kind not in OUTPUT_KINDS:
+        raise ManifestError(f"output kind {kind!r} is not one of {OUTPUT_KINDS}")
+    return {"name": name, "kind": kind, "shape": [int(d) for d in shape]}
+
+
+def build_manifest(
+    onnx_path,
+    role,
+    name,
+    description,
+    inputs: dict,
+    outputs: list,
+    protocol="",
+    weights="",
+    inception_score: dict | None = None,
+) -> dict:
+    """Assemble the manifest dict for `onnx_path` (hashes the file)."""
+    if role not in ROLES:
+        raise ManifestError(f"role {role!r} is not one of {ROLES}")
+    names = [o["name"] for o in outputs]
+    if len(set(names)) != len(names):
+        raise ManifestError(f"output names repeat: {names}")
+    if inception_score is not None and inception_score["logits"] not in names:
+        raise ManifestError(
+            f"[inception_score] logits = {inception_score['logits']!r} is not an output ({names})"
+        )
+    manifest = {
+        "format": FORMAT_VERSION,
+        "role": role,
+        "name": name,
+        "description": description,
+        "onnx_sha256": sha256_of(onnx_path),
+        "protocol": protocol,
+        "weights": weights,
+        "input": inputs,
+        "outputs": outputs,
+    }
+    if inception_score is not None:
+        manifest["inception_score"] = {
+            "logits": inception_score["logits"],
+            "drop_columns": [int(c) for c in inception_score.get("drop_columns", [])],
+        }
+    return manifest
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ManifestError(f"non-finite float {value} cannot go in a manifest")
+        return repr(value)
+    if isinstance(value, str):
+        escaped = (
+            value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+        )
+        return f'"{escaped}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise ManifestError(f"cannot write {type(value).__name__} to TOML")
+
+
+def to_toml(manifest: dict) -> str:
+    """Serialise a manifest: top-level scalars first, then tables and arrays of tables in order."""
+    lines = []
+    sections = []
+    for key, value in manifest.items():
+        if isinstance(value, dict) or (
+            isinstance(value, list) and value and all(isinstance(v, dict) for v in value)
+        ):
+            sections.append((key, value))
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for key, value in sections:
+        for header, table in ([(f"[{key}]", value)] if isinstance(value, dict)
+                              else [(f"[[{key}]]", item) for item in value]):
+            lines += ["", header] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_manifest(onnx_path, manifest: dict) -> Path:
+    """Write `manifest` beside `onnx_path`, check it reads back, return its path."""
+    import tomllib
+
+    path = manifest_path_for(onnx_path)
+    text = to_toml(manifest)
+    if tomllib.loads(text) != manifest:
+        raise ManifestError("manifest did not round-trip through tomllib (writer bug)")
+    path.write_text(text)
+    return path

@@ -5,16 +5,21 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use stackgan_eval::app::IsProtocol;
 use stackgan_eval::app::{
-    Command as AppCommand, DemoConfig, ExtractConfig, IsOptions, KidOptions, Metric, RunOptions, ScoreConfig,
+    Command as AppCommand, DemoConfig, ExtractConfig, IsOptions, Metric, RunOptions, ScoreConfig,
     StatsConfig,
 };
-use stackgan_eval::app::IsProtocol;
 use stackgan_eval::images::ResizeMode;
+use stackgan_eval::metrics::KidConfig;
 use stackgan_eval::runtime::{Device, RuntimeConfig};
 
 #[derive(Debug, Parser)]
-#[command(name = "stackgan-eval", version, about = "Evaluate text-to-image GANs as the StackGAN papers did: FID, IS, KID on ONNX Runtime")]
+#[command(
+    name = "stackgan-eval",
+    version,
+    about = "Evaluate text-to-image GANs as the StackGAN papers did: FID, IS, KID on ONNX Runtime"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -55,7 +60,11 @@ pub struct FidArgs {
 #[derive(Debug, Args)]
 pub struct IsArgs {
     /// Images to score.
-    #[arg(long, required_unless_present = "features", conflicts_with = "features")]
+    #[arg(
+        long,
+        required_unless_present = "features",
+        conflicts_with = "features"
+    )]
     pub images: Option<PathBuf>,
     /// Feature file from `extract` holding logits.
     #[arg(long)]
@@ -233,7 +242,11 @@ pub enum IsProtocolArg {
 impl RunArgs {
     fn options(self) -> RunOptions {
         RunOptions {
-            runtime: RuntimeConfig { library: self.ort_library, device: self.device, threads: self.threads },
+            runtime: RuntimeConfig {
+                library: self.ort_library,
+                device: self.device,
+                threads: self.threads,
+            },
             batch_size: self.batch_size as usize,
             resize: self.resize,
             skip_bad: self.skip_bad,
@@ -258,9 +271,9 @@ impl From<IsFlags> for IsOptions {
     }
 }
 
-impl From<KidFlags> for KidOptions {
+impl From<KidFlags> for KidConfig {
     fn from(f: KidFlags) -> Self {
-        KidOptions {
+        KidConfig {
             subsets: f.kid_subsets,
             subset_size: f.kid_subset_size,
             degree: f.kid_degree,
@@ -272,11 +285,17 @@ impl From<KidFlags> for KidOptions {
 }
 
 fn default_is() -> IsOptions {
-    IsOptions { splits: 10, protocol: IsProtocol::TorchFidelity, logits: None, drop_columns: None, shuffle_seed: None }
+    IsOptions {
+        splits: 10,
+        protocol: IsProtocol::TorchFidelity,
+        logits: None,
+        drop_columns: None,
+        shuffle_seed: None,
+    }
 }
 
-fn default_kid() -> KidOptions {
-    KidOptions { subsets: 100, subset_size: 1000, degree: 3, gamma: None, coef0: 1.0, seed: 2020 }
+fn default_kid() -> KidConfig {
+    KidConfig::default()
 }
 
 impl Command {
@@ -354,7 +373,11 @@ impl Command {
                 out: a.out,
                 options: a.run.options(),
             }),
-            Command::Demo(a) => AppCommand::Demo(DemoConfig { out: a.out, models: a.models, options: a.run.options() }),
+            Command::Demo(a) => AppCommand::Demo(DemoConfig {
+                out: a.out,
+                models: a.models,
+                options: a.run.options(),
+            }),
         }
     }
 }

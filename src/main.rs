@@ -11,7 +11,10 @@ fn main() -> ExitCode {
     match stackgan_eval::app::run(cli.command.into_app()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            if error.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {error:#}");

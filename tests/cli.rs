@@ -15,11 +15,18 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn fixture(path: &str) -> PathBuf {
-    root().join("tests/fixtures").join(path)
+/// A fixture path as a `&'static str`, handy in argument lists.
+fn fixture(path: &str) -> &'static str {
+    let full = root().join("tests/fixtures").join(path);
+    Box::leak(
+        full.to_str()
+            .expect("utf-8 path")
+            .to_string()
+            .into_boxed_str(),
+    )
 }
 
-fn tiny_extractor() -> PathBuf {
+fn tiny_extractor() -> &'static str {
     fixture("models/tiny-extractor.onnx")
 }
 
@@ -40,7 +47,7 @@ fn json(path: &Path) -> Value {
 }
 
 fn reference() -> Value {
-    json(&fixture("e2e/reference.json"))
+    json(Path::new(fixture("e2e/reference.json")))
 }
 
 fn assert_ok(output: &Output) {
@@ -62,12 +69,27 @@ fn relative_difference(a: f64, b: f64) -> f64 {
 fn assert_clean_failure(args: &[&str], names: &str, must_not_exist: &Path) -> String {
     let output = tool(args);
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    assert_eq!(output.status.code(), Some(2), "args {args:?}\nstderr: {stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "args {args:?}\nstderr: {stderr}"
+    );
     let error_lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(error_lines.len(), 1, "one error line expected, got: {stderr}");
-    assert!(error_lines[0].contains(names), "the error should name {names}: {stderr}");
+    assert_eq!(
+        error_lines.len(),
+        1,
+        "one error line expected, got: {stderr}"
+    );
+    assert!(
+        error_lines[0].contains(names),
+        "the error should name {names}: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(!must_not_exist.exists(), "{} was written despite the error", must_not_exist.display());
+    assert!(
+        !must_not_exist.exists(),
+        "{} was written despite the error",
+        must_not_exist.display()
+    );
     stderr
 }
 
@@ -78,11 +100,11 @@ fn fid_of_image_folders_matches_the_python_reference() {
     let output = tool(&[
         "fid",
         "--real",
-        s(&fixture("e2e/real")),
+        fixture("e2e/real"),
         "--fake",
-        s(&fixture("e2e/fake")),
+        fixture("e2e/fake"),
         "--extractor",
-        s(&tiny_extractor()),
+        tiny_extractor(),
         "--json",
         s(&out),
         "--device",
@@ -94,9 +116,12 @@ fn fid_of_image_folders_matches_the_python_reference() {
     let fid = result["fid"].as_f64().unwrap();
     let reference_fid = expected["fid"].as_f64().unwrap();
     // Tolerance: float32 rounding in the resize and the network, 1e-4 relative.
-    assert!(relative_difference(fid, reference_fid) < 1e-4, "fid {fid} vs reference {reference_fid}");
-    assert_eq!(result["n_real"], expected["n_real"]);
-    assert_eq!(result["n_fake"], expected["n_fake"]);
+    assert!(
+        relative_difference(fid, reference_fid) < 1e-4,
+        "fid {fid} vs reference {reference_fid}"
+    );
+    assert_eq!(result["n_real"], expected["image_counts"]["real"]);
+    assert_eq!(result["n_fake"], expected["image_counts"]["fake"]);
     assert_eq!(result["provider"], "CPUExecutionProvider");
     assert_eq!(result["resize"], "legacy-pytorch");
     assert_eq!(result["extractor"]["sha256"].as_str().unwrap().len(), 64);
@@ -104,28 +129,38 @@ fn fid_of_image_folders_matches_the_python_reference() {
 
 #[test]
 fn inception_score_of_a_folder_matches_the_python_reference() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("is.json");
-    let expected = reference();
-    let splits = expected["is_splits"].as_u64().unwrap().to_string();
-    let output = tool(&[
-        "is",
-        "--images",
-        s(&fixture("e2e/fake")),
-        "--classifier",
-        s(&tiny_extractor()),
-        "--splits",
-        &splits,
-        "--json",
-        s(&out),
-    ]);
-    assert_ok(&output);
-    let result = json(&out);
-    for key in ["is_mean", "is_std"] {
-        let (got, want) = (result[key].as_f64().unwrap(), expected[key].as_f64().unwrap());
-        assert!(relative_difference(got, want) < 1e-4, "{key}: {got} vs reference {want}");
+    let expected = &reference()["inception_score"];
+    let splits = expected["splits"].as_u64().unwrap().to_string();
+    for (case, shuffle) in [("no_shuffle", None), ("shuffle_seed_2020", Some("2020"))] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("is.json");
+        let mut args = vec![
+            "is",
+            "--images",
+            fixture("e2e/fake"),
+            "--classifier",
+            tiny_extractor(),
+            "--splits",
+            &splits,
+            "--json",
+            s(&out),
+        ];
+        if let Some(seed) = shuffle {
+            args.extend(["--shuffle-seed", seed]);
+        }
+        assert_ok(&tool(&args));
+        let result = json(&out);
+        for key in ["mean", "std"] {
+            let got = result[format!("is_{key}")].as_f64().unwrap();
+            let want = expected[case][key].as_f64().unwrap();
+            // Tolerance: float32 logits through two preprocessing paths, 1e-5 relative.
+            assert!(
+                relative_difference(got, want) < 1e-5,
+                "{case} {key}: {got} vs reference {want}"
+            );
+        }
+        assert_eq!(result["n_images"], reference()["image_counts"]["fake"]);
     }
-    assert_eq!(result["n_images"], expected["n_fake"]);
 }
 
 #[test]
@@ -133,23 +168,42 @@ fn statistics_files_and_folders_give_the_same_fid() {
     let dir = tempfile::tempdir().unwrap();
     let (real_stats, fake_stats) = (dir.path().join("real.npz"), dir.path().join("fake.npz"));
     for (folder, out) in [("e2e/real", &real_stats), ("e2e/fake", &fake_stats)] {
-        assert_ok(&tool(&["stats", "--images", s(&fixture(folder)), "--extractor", s(&tiny_extractor()), "--out", s(out)]));
+        assert_ok(&tool(&[
+            "stats",
+            "--images",
+            fixture(folder),
+            "--extractor",
+            tiny_extractor(),
+            "--out",
+            s(out),
+        ]));
     }
     let from_stats = dir.path().join("stats.json");
-    assert_ok(&tool(&["fid", "--real", s(&real_stats), "--fake", s(&fake_stats), "--json", s(&from_stats)]));
+    assert_ok(&tool(&[
+        "fid",
+        "--real",
+        s(&real_stats),
+        "--fake",
+        s(&fake_stats),
+        "--json",
+        s(&from_stats),
+    ]));
     let from_folders = dir.path().join("folders.json");
     assert_ok(&tool(&[
         "fid",
         "--real",
-        s(&fixture("e2e/real")),
+        fixture("e2e/real"),
         "--fake",
-        s(&fixture("e2e/fake")),
+        fixture("e2e/fake"),
         "--extractor",
-        s(&tiny_extractor()),
+        tiny_extractor(),
         "--json",
         s(&from_folders),
     ]));
-    let (a, b) = (json(&from_stats)["fid"].as_f64().unwrap(), json(&from_folders)["fid"].as_f64().unwrap());
+    let (a, b) = (
+        json(&from_stats)["fid"].as_f64().unwrap(),
+        json(&from_folders)["fid"].as_f64().unwrap(),
+    );
     assert!(relative_difference(a, b) < 1e-12, "{a} vs {b}");
 }
 
@@ -157,21 +211,40 @@ fn statistics_files_and_folders_give_the_same_fid() {
 fn extracted_features_give_the_same_scores_as_the_images() {
     let dir = tempfile::tempdir().unwrap();
     let features = dir.path().join("fake.npz");
-    assert_ok(&tool(&["extract", "--images", s(&fixture("e2e/fake")), "--extractor", s(&tiny_extractor()), "--out", s(&features)]));
+    assert_ok(&tool(&[
+        "extract",
+        "--images",
+        fixture("e2e/fake"),
+        "--extractor",
+        tiny_extractor(),
+        "--out",
+        s(&features),
+    ]));
     let (from_features, from_images) = (dir.path().join("f.json"), dir.path().join("i.json"));
-    assert_ok(&tool(&["is", "--features", s(&features), "--splits", "3", "--json", s(&from_features)]));
+    assert_ok(&tool(&[
+        "is",
+        "--features",
+        s(&features),
+        "--splits",
+        "3",
+        "--json",
+        s(&from_features),
+    ]));
     assert_ok(&tool(&[
         "is",
         "--images",
-        s(&fixture("e2e/fake")),
+        fixture("e2e/fake"),
         "--classifier",
-        s(&tiny_extractor()),
+        tiny_extractor(),
         "--splits",
         "3",
         "--json",
         s(&from_images),
     ]));
-    assert_eq!(json(&from_features)["is_mean"], json(&from_images)["is_mean"]);
+    assert_eq!(
+        json(&from_features)["is_mean"],
+        json(&from_images)["is_mean"]
+    );
     assert_eq!(json(&from_features)["is_std"], json(&from_images)["is_std"]);
 }
 
@@ -184,11 +257,11 @@ fn thread_count_and_batch_size_do_not_change_the_result() {
         assert_ok(&tool(&[
             "fid",
             "--real",
-            s(&fixture("e2e/real")),
+            fixture("e2e/real"),
             "--fake",
-            s(&fixture("e2e/fake")),
+            fixture("e2e/fake"),
             "--extractor",
-            s(&tiny_extractor()),
+            tiny_extractor(),
             "--threads",
             threads,
             "--batch-size",
@@ -215,13 +288,37 @@ mod bad_input {
         folder
     }
 
-    fn fid_args<'a>(real: &'a str, fake: &'a str, json: &'a str, extractor: &'a str) -> Vec<&'a str> {
-        vec!["fid", "--real", real, "--fake", fake, "--extractor", extractor, "--json", json]
+    fn fid_args<'a>(
+        real: &'a str,
+        fake: &'a str,
+        json: &'a str,
+        extractor: &'a str,
+    ) -> Vec<&'a str> {
+        vec![
+            "fid",
+            "--real",
+            real,
+            "--fake",
+            fake,
+            "--extractor",
+            extractor,
+            "--json",
+            json,
+        ]
     }
 
     #[test]
     fn unreadable_images_are_named_and_stop_the_run() {
-        let png = std::fs::read(fixture("e2e/real").read_dir().unwrap().next().unwrap().unwrap().path()).unwrap();
+        let png = std::fs::read(
+            Path::new(fixture("e2e/real"))
+                .read_dir()
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path(),
+        )
+        .unwrap();
         let cases: [(&str, Vec<u8>); 3] = [
             ("corrupt.png", png[..png.len() / 2].to_vec()),
             ("empty.png", Vec::new()),
@@ -232,11 +329,14 @@ mod bad_input {
             let folder = folder_with(dir.path(), name, &bytes);
             let out = dir.path().join("fid.json");
             let stderr = assert_clean_failure(
-                &fid_args(s(&fixture("e2e/real")), s(&folder), s(&out), s(&tiny_extractor())),
+                &fid_args(fixture("e2e/real"), s(&folder), s(&out), tiny_extractor()),
                 name,
                 &out,
             );
-            assert!(stderr.contains("--skip-bad"), "the fix should be offered: {stderr}");
+            assert!(
+                stderr.contains("--skip-bad"),
+                "the fix should be offered: {stderr}"
+            );
         }
     }
 
@@ -245,12 +345,12 @@ mod bad_input {
         let dir = tempfile::tempdir().unwrap();
         let folder = folder_with(dir.path(), "empty.png", b"");
         let out = dir.path().join("fid.json");
-        let mut args = fid_args(s(&fixture("e2e/real")), s(&folder), s(&out), s(&tiny_extractor()));
+        let mut args = fid_args(fixture("e2e/real"), s(&folder), s(&out), tiny_extractor());
         args.push("--skip-bad");
         assert_ok(&tool(&args));
         let result = json(&out);
         assert_eq!(result["skipped_images"], 1);
-        assert_eq!(result["n_fake"], reference()["n_fake"]);
+        assert_eq!(result["n_fake"], reference()["image_counts"]["fake"]);
     }
 
     #[test]
@@ -259,19 +359,43 @@ mod bad_input {
         let empty = dir.path().join("nothing-here");
         std::fs::create_dir(&empty).unwrap();
         let out = dir.path().join("fid.json");
-        assert_clean_failure(&fid_args(s(&fixture("e2e/real")), s(&empty), s(&out), s(&tiny_extractor())), "nothing-here", &out);
+        assert_clean_failure(
+            &fid_args(fixture("e2e/real"), s(&empty), s(&out), tiny_extractor()),
+            "nothing-here",
+            &out,
+        );
     }
 
     #[test]
     fn a_truncated_statistics_file_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let stats = dir.path().join("real.npz");
-        assert_ok(&tool(&["stats", "--images", s(&fixture("e2e/real")), "--extractor", s(&tiny_extractor()), "--out", s(&stats)]));
+        assert_ok(&tool(&[
+            "stats",
+            "--images",
+            fixture("e2e/real"),
+            "--extractor",
+            tiny_extractor(),
+            "--out",
+            s(&stats),
+        ]));
         let bytes = std::fs::read(&stats).unwrap();
         let truncated = dir.path().join("truncated.npz");
         std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
         let out = dir.path().join("fid.json");
-        assert_clean_failure(&["fid", "--real", s(&stats), "--fake", s(&truncated), "--json", s(&out)], "truncated.npz", &out);
+        assert_clean_failure(
+            &[
+                "fid",
+                "--real",
+                s(&stats),
+                "--fake",
+                s(&truncated),
+                "--json",
+                s(&out),
+            ],
+            "truncated.npz",
+            &out,
+        );
     }
 
     #[test]
@@ -288,7 +412,19 @@ mod bad_input {
             npz.finish().unwrap();
         }
         let out = dir.path().join("fid.json");
-        let stderr = assert_clean_failure(&["fid", "--real", s(&small), "--fake", s(&large), "--json", s(&out)], "large.npz", &out);
+        let stderr = assert_clean_failure(
+            &[
+                "fid",
+                "--real",
+                s(&small),
+                "--fake",
+                s(&large),
+                "--json",
+                s(&out),
+            ],
+            "large.npz",
+            &out,
+        );
         assert!(stderr.contains('4') && stderr.contains('6'), "{stderr}");
     }
 
@@ -296,8 +432,12 @@ mod bad_input {
     fn a_model_that_disagrees_with_its_manifest_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("fid.json");
-        let model = fixture("models/bad-input.onnx");
-        let stderr = assert_clean_failure(&fid_args(s(&fixture("e2e/real")), s(&fixture("e2e/fake")), s(&out), s(&model)), "bad-input", &out);
+        let model = Path::new(fixture("models/bad-input.onnx"));
+        let stderr = assert_clean_failure(
+            &fid_args(fixture("e2e/real"), fixture("e2e/fake"), s(&out), s(&model)),
+            "bad-input",
+            &out,
+        );
         assert!(stderr.contains("manifest"), "{stderr}");
     }
 
@@ -305,7 +445,12 @@ mod bad_input {
     fn a_missing_onnx_runtime_library_says_how_to_get_one() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("fid.json");
-        let mut args = fid_args(s(&fixture("e2e/real")), s(&fixture("e2e/fake")), s(&out), s(&tiny_extractor()));
+        let mut args = fid_args(
+            fixture("e2e/real"),
+            fixture("e2e/fake"),
+            s(&out),
+            tiny_extractor(),
+        );
         args.extend(["--ort-library", "/nonexistent/libonnxruntime.so"]);
         let stderr = assert_clean_failure(&args, "/nonexistent/libonnxruntime.so", &out);
         assert!(stderr.contains("setup.sh"), "{stderr}");
@@ -316,6 +461,18 @@ mod bad_input {
         let dir = tempfile::tempdir().unwrap();
         let folder = folder_with(dir.path(), "empty.png", b"");
         let out = dir.path().join("stats.npz");
-        assert_clean_failure(&["stats", "--images", s(&folder), "--extractor", s(&tiny_extractor()), "--out", s(&out)], "empty.png", &out);
+        assert_clean_failure(
+            &[
+                "stats",
+                "--images",
+                s(&folder),
+                "--extractor",
+                tiny_extractor(),
+                "--out",
+                s(&out),
+            ],
+            "empty.png",
+            &out,
+        );
     }
 }

@@ -13,10 +13,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use image::{Rgb, RgbImage};
 
-use super::report::ScoreReport;
-use super::score::{self, IsOptions, IsProtocol, KidOptions, Metric, ScoreConfig};
 use super::RunOptions;
+use super::report::ScoreReport;
+use super::score::{self, IsOptions, IsProtocol, Metric, ScoreConfig};
 use crate::atomic::write_bytes_atomically;
+use crate::metrics::KidConfig;
 
 #[derive(Debug, Clone)]
 pub struct DemoConfig {
@@ -41,7 +42,10 @@ pub fn run(config: &DemoConfig) -> anyhow::Result<()> {
     let real = images.join("real");
     draw_set(&real, SetKind::Real, SEED)?;
     let mut rows = Vec::new();
-    for (name, kind) in [("diverse", SetKind::Diverse), ("collapsed", SetKind::Collapsed)] {
+    for (name, kind) in [
+        ("diverse", SetKind::Diverse),
+        ("collapsed", SetKind::Collapsed),
+    ] {
         let folder = images.join(name);
         draw_set(&folder, kind, SEED + 1)?;
         let mut options = config.options.clone();
@@ -57,8 +61,17 @@ pub fn run(config: &DemoConfig) -> anyhow::Result<()> {
             fake_flag: "--fake",
             extractor: Some(extractor.clone()),
             classifier: None,
-            is: IsOptions { splits: 10, protocol: IsProtocol::TorchFidelity, logits: None, drop_columns: None, shuffle_seed: None },
-            kid: KidOptions { subsets: 100, subset_size: 100, degree: 3, gamma: None, coef0: 1.0, seed: 2020 },
+            is: IsOptions {
+                splits: 10,
+                protocol: IsProtocol::TorchFidelity,
+                logits: None,
+                drop_columns: None,
+                shuffle_seed: None,
+            },
+            kid: KidConfig {
+                subset_size: 100,
+                ..KidConfig::default()
+            },
             options,
         })?;
         rows.push((name, report));
@@ -99,7 +112,17 @@ fn markdown_table(rows: &[(&str, ScoreReport)]) -> String {
 
 fn csv_table(rows: &[(&str, ScoreReport)]) -> anyhow::Result<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(["set", "fid", "is_mean", "is_std", "kid_mean", "kid_std", "n_real", "n_fake", "extractor_sha256"])?;
+    writer.write_record([
+        "set",
+        "fid",
+        "is_mean",
+        "is_std",
+        "kid_mean",
+        "kid_std",
+        "n_real",
+        "n_fake",
+        "extractor_sha256",
+    ])?;
     for (name, r) in rows {
         let number = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
         writer.write_record([
@@ -111,7 +134,9 @@ fn csv_table(rows: &[(&str, ScoreReport)]) -> anyhow::Result<String> {
             number(r.kid_std),
             r.n_real.map_or_else(String::new, |n| n.to_string()),
             r.n_fake.map_or_else(String::new, |n| n.to_string()),
-            r.extractor.as_ref().map_or_else(String::new, |m| m.sha256.clone()),
+            r.extractor
+                .as_ref()
+                .map_or_else(String::new, |m| m.sha256.clone()),
         ])?;
     }
     Ok(String::from_utf8(writer.into_inner()?)?)
@@ -127,9 +152,11 @@ enum SetKind {
 /// Draws a set into `folder` (replacing what was there), PNGs of varying size.
 fn draw_set(folder: &Path, kind: SetKind, seed: u64) -> anyhow::Result<()> {
     if folder.exists() {
-        std::fs::remove_dir_all(folder).with_context(|| format!("cannot clear {}", folder.display()))?;
+        std::fs::remove_dir_all(folder)
+            .with_context(|| format!("cannot clear {}", folder.display()))?;
     }
-    std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
     let mut rng = SplitMix64(seed ^ (kind as u64) << 32);
     for index in 0..SET_SIZE {
         let picture_seed = match kind {
@@ -143,7 +170,9 @@ fn draw_set(folder: &Path, kind: SetKind, seed: u64) -> anyhow::Result<()> {
         let noise = if kind == SetKind::Real { 0.0 } else { 12.0 };
         let image = picture.draw(&mut rng, noise);
         let path = folder.join(format!("{index:04}.png"));
-        image.save(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        image
+            .save(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }
@@ -188,7 +217,9 @@ impl Picture {
             let pixel: [f32; 3] = if inside {
                 self.colour
             } else {
-                std::array::from_fn(|c| self.background[0][c] * (1.0 - v) + self.background[1][c] * v)
+                std::array::from_fn(|c| {
+                    self.background[0][c] * (1.0 - v) + self.background[1][c] * v
+                })
             };
             Rgb(pixel.map(|p| p.round() as u8))
         });

@@ -23,7 +23,12 @@ pub struct ExtractConfig {
 pub fn run(config: &ExtractConfig) -> anyhow::Result<()> {
     let runtime = Runtime::load(config.options.runtime.clone())?;
     let mut extractor = Extractor::open(&runtime, &config.extractor)?;
-    let names: Vec<String> = extractor.manifest().outputs.iter().map(|o| o.name.clone()).collect();
+    let names: Vec<String> = extractor
+        .manifest()
+        .outputs
+        .iter()
+        .map(|o| o.name.clone())
+        .collect();
     let outputs: Vec<&str> = names.iter().map(String::as_str).collect();
     let resize = extractor.resize_mode(config.options.resize)?;
     let preprocess = extractor.preprocess(resize);
@@ -44,12 +49,12 @@ pub fn run(config: &ExtractConfig) -> anyhow::Result<()> {
             for (part, array) in parts.iter_mut().zip(arrays) {
                 part.push(array.clone());
             }
-            Ok(())
+            anyhow::Ok(())
         },
     )?;
     bar.finish_and_clear();
     let mut arrays = Vec::new();
-    for (name, part) in names.into_iter().zip(parts) {
+    for (name, part) in names.iter().cloned().zip(parts) {
         let views: Vec<_> = part.iter().map(|a| a.view()).collect();
         arrays.push((name, concatenate(Axis(0), &views)?));
     }
@@ -62,7 +67,11 @@ pub fn run(config: &ExtractConfig) -> anyhow::Result<()> {
             outputs.join(", "),
             resize,
             extractor.provider(),
-            if summary.skipped.is_empty() { String::new() } else { format!(", {} unreadable skipped", summary.skipped.len()) }
+            if summary.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(", {} unreadable skipped", summary.skipped.len())
+            }
         );
     }
     Ok(())

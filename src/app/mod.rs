@@ -14,7 +14,7 @@ use std::path::PathBuf;
 pub use demo::DemoConfig;
 pub use extract::ExtractConfig;
 pub use report::ScoreReport;
-pub use score::{IsOptions, IsProtocol, KidOptions, Metric, ScoreConfig};
+pub use score::{IsOptions, IsProtocol, Metric, ScoreConfig};
 pub use stats::StatsConfig;
 
 use crate::images::ResizeMode;

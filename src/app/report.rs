@@ -85,7 +85,12 @@ pub struct ModelProvenance {
 
 impl ScoreReport {
     pub fn new(batch_size: usize) -> Self {
-        ScoreReport { batch_size, tool: "stackgan-eval", tool_version: env!("CARGO_PKG_VERSION"), ..Default::default() }
+        ScoreReport {
+            batch_size,
+            tool: "stackgan-eval",
+            tool_version: env!("CARGO_PKG_VERSION"),
+            ..Default::default()
+        }
     }
 
     /// Writes the JSON object, atomically.
@@ -93,7 +98,10 @@ impl ScoreReport {
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
         write_bytes_atomically(path, text.as_bytes()).map_err(|e| {
-            anyhow::anyhow!("--json {}: cannot write ({e}); check that the folder exists and is writable", path.display())
+            anyhow::anyhow!(
+                "--json {}: cannot write ({e}); check that the folder exists and is writable",
+                path.display()
+            )
         })
     }
 
@@ -123,16 +131,27 @@ impl ScoreReport {
             ));
         }
         if let Some(model) = &self.extractor {
-            lines.push(format!("extractor {} (sha256 {})", model.path, &model.sha256[..12.min(model.sha256.len())]));
+            lines.push(format!(
+                "extractor {} (sha256 {})",
+                model.path,
+                &model.sha256[..12.min(model.sha256.len())]
+            ));
         }
         if let Some(model) = &self.classifier {
-            lines.push(format!("classifier {} (sha256 {})", model.path, &model.sha256[..12.min(model.sha256.len())]));
+            lines.push(format!(
+                "classifier {} (sha256 {})",
+                model.path,
+                &model.sha256[..12.min(model.sha256.len())]
+            ));
         }
         if let (Some(resize), Some(provider)) = (&self.resize, &self.provider) {
             lines.push(format!("resize {resize}, {provider}"));
         }
         if self.skipped_images > 0 {
-            lines.push(format!("skipped {} unreadable images (--skip-bad)", self.skipped_images));
+            lines.push(format!(
+                "skipped {} unreadable images (--skip-bad)",
+                self.skipped_images
+            ));
         }
         lines.join("\n")
     }

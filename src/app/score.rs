@@ -6,14 +6,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use ndarray::{Array2, Axis, concatenate};
 
+use super::RunOptions;
 use super::progress::image_bar;
 use super::report::{ModelProvenance, ScoreReport};
 use super::sources::Source;
-use super::RunOptions;
 use crate::features::{Extractor, FeatureFile, run_over_images};
 use crate::images::list_images;
 use crate::metrics::{
-    FidStats, IsConfig, KidConfig, StatsAccumulator, frechet_distance, inception_score, kernel_inception_distance,
+    FidStats, IsConfig, KidConfig, StatsAccumulator, frechet_distance, inception_score,
+    kernel_inception_distance,
 };
 use crate::models::OutputKind;
 use crate::runtime::Runtime;
@@ -48,17 +49,6 @@ pub struct IsOptions {
     pub shuffle_seed: Option<u32>,
 }
 
-/// Kernel Inception Distance settings (torch-fidelity's defaults).
-#[derive(Debug, Clone)]
-pub struct KidOptions {
-    pub subsets: usize,
-    pub subset_size: usize,
-    pub degree: u32,
-    pub gamma: Option<f64>,
-    pub coef0: f64,
-    pub seed: u32,
-}
-
 /// A validated scoring run.
 #[derive(Debug, Clone)]
 pub struct ScoreConfig {
@@ -73,7 +63,7 @@ pub struct ScoreConfig {
     /// A separate model for IS (e.g. StackGAN's fine-tuned classifier).
     pub classifier: Option<PathBuf>,
     pub is: IsOptions,
-    pub kid: KidOptions,
+    pub kid: KidConfig,
     pub options: RunOptions,
 }
 
@@ -99,9 +89,15 @@ pub fn run(config: &ScoreConfig) -> anyhow::Result<ScoreReport> {
     let wants = |m| config.metrics.contains(&m);
     let (fid, is, kid) = (wants(Metric::Fid), wants(Metric::Is), wants(Metric::Kid));
     if (fid || kid) && config.real.is_none() {
-        bail!("FID and KID compare two sets: pass --real (a folder, statistics .npz or feature file)");
+        bail!(
+            "FID and KID compare two sets: pass --real (a folder, statistics .npz or feature file)"
+        );
     }
-    let real = config.real.as_deref().map(|p| Source::classify(p, "--real")).transpose()?;
+    let real = config
+        .real
+        .as_deref()
+        .map(|p| Source::classify(p, "--real"))
+        .transpose()?;
     let fake = Source::classify(&config.fake, config.fake_flag)?;
     for source in real.iter().chain([&fake]) {
         if let Source::Stats(path) = source
@@ -117,13 +113,34 @@ pub fn run(config: &ScoreConfig) -> anyhow::Result<ScoreReport> {
     let mut report = ScoreReport::new(config.options.batch_size);
     let is_from_extractor = is && config.classifier.is_none();
     let real_side = match &real {
-        Some(source) => Some(scorer.side(source, "real", Needs { stats: fid, pool: kid, logits: false }, &mut report)?),
+        Some(source) => Some(scorer.side(
+            source,
+            "real",
+            Needs {
+                stats: fid,
+                pool: kid,
+                logits: false,
+            },
+            &mut report,
+        )?),
         None => None,
     };
-    let fake_side = scorer.side(&fake, "fake", Needs { stats: fid, pool: kid, logits: is_from_extractor }, &mut report)?;
+    let fake_side = scorer.side(
+        &fake,
+        "fake",
+        Needs {
+            stats: fid,
+            pool: kid,
+            logits: is_from_extractor,
+        },
+        &mut report,
+    )?;
 
     if let (true, Some(real_side)) = (fid, &real_side) {
-        let (a, b) = (real_side.stats.as_ref().expect("needed"), fake_side.stats.as_ref().expect("needed"));
+        let (a, b) = (
+            real_side.stats.as_ref().expect("needed"),
+            fake_side.stats.as_ref().expect("needed"),
+        );
         if a.dim() != b.dim() {
             bail!(
                 "statistics have different dimensions: --real {} is {}-d, {} {} is {}-d; compute both with the same extractor",
@@ -144,29 +161,27 @@ pub fn run(config: &ScoreConfig) -> anyhow::Result<ScoreReport> {
         report.n_fake = Some(fake_side.count);
     }
     if let (true, Some(real_side)) = (kid, &real_side) {
-        let options = &config.kid;
-        let kid_config = KidConfig {
-            subsets: options.subsets,
-            subset_size: options.subset_size,
-            degree: options.degree,
-            gamma: options.gamma,
-            coef0: options.coef0,
-            seed: options.seed,
-        };
-        let (a, b) = (real_side.pool.as_ref().expect("needed"), fake_side.pool.as_ref().expect("needed"));
-        let result = kernel_inception_distance(a.view(), b.view(), &kid_config)?;
+        let (a, b) = (
+            real_side.pool.as_ref().expect("needed"),
+            fake_side.pool.as_ref().expect("needed"),
+        );
+        let result = kernel_inception_distance(a.view(), b.view(), &config.kid)?;
         report.kid_mean = Some(result.mean);
         report.kid_std = Some(result.std);
         report.kid_subsets = Some(result.subsets);
         report.kid_subset_size = Some(result.subset_size);
-        report.kid_seed = Some(options.seed);
+        report.kid_seed = Some(config.kid.seed);
     }
     if is {
         let logits = match &config.classifier {
             None => fake_side.logits.expect("needed"),
             Some(classifier) => scorer.classifier_logits(classifier, &fake, &mut report)?,
         };
-        let drop_columns = config.is.drop_columns.clone().unwrap_or_else(|| scorer.default_drop_columns.clone());
+        let drop_columns = config
+            .is
+            .drop_columns
+            .clone()
+            .unwrap_or_else(|| scorer.default_drop_columns.clone());
         let mut is_config = match config.is.protocol {
             IsProtocol::TorchFidelity => IsConfig::torch_fidelity(),
             IsProtocol::Stackgan => IsConfig::stackgan(),
@@ -214,7 +229,12 @@ struct Scorer<'a> {
 
 impl<'a> Scorer<'a> {
     fn new(config: &'a ScoreConfig) -> Self {
-        Scorer { config, runtime: None, extractor: None, default_drop_columns: Vec::new() }
+        Scorer {
+            config,
+            runtime: None,
+            extractor: None,
+            default_drop_columns: Vec::new(),
+        }
     }
 
     fn runtime(&mut self) -> anyhow::Result<&Runtime> {
@@ -229,17 +249,30 @@ impl<'a> Scorer<'a> {
         Ok(extractor)
     }
 
-    fn side(&mut self, source: &Source, label: &str, needs: Needs, report: &mut ScoreReport) -> anyhow::Result<Side> {
+    fn side(
+        &mut self,
+        source: &Source,
+        label: &str,
+        needs: Needs,
+        report: &mut ScoreReport,
+    ) -> anyhow::Result<Side> {
         match source {
             Source::Stats(path) => {
                 let stats = FidStats::read_npz(path)?;
                 let count = stats.count.map_or(0, |c| c as usize);
-                Ok(Side { count, stats: Some(stats), ..Side::default() })
+                Ok(Side {
+                    count,
+                    stats: Some(stats),
+                    ..Side::default()
+                })
             }
             Source::Features(path) => {
                 let file = FeatureFile::read(path)?;
                 let pool = file.require(path, "pool")?;
-                let mut side = Side { count: file.len(), ..Side::default() };
+                let mut side = Side {
+                    count: file.len(),
+                    ..Side::default()
+                };
                 if needs.stats {
                     side.stats = Some(stats_of(pool, path)?);
                 }
@@ -248,7 +281,12 @@ impl<'a> Scorer<'a> {
                 }
                 if needs.logits {
                     let name = self.config.is.logits.clone().unwrap_or_else(|| {
-                        if file.array("logits_unbiased").is_some() { "logits_unbiased" } else { "logits" }.into()
+                        if file.array("logits_unbiased").is_some() {
+                            "logits_unbiased"
+                        } else {
+                            "logits"
+                        }
+                        .into()
                     });
                     side.logits = Some(file.require(path, &name)?.clone());
                 }
@@ -258,15 +296,25 @@ impl<'a> Scorer<'a> {
         }
     }
 
-    fn folder_side(&mut self, folder: &Path, label: &str, needs: Needs, report: &mut ScoreReport) -> anyhow::Result<Side> {
+    fn folder_side(
+        &mut self,
+        folder: &Path,
+        label: &str,
+        needs: Needs,
+        report: &mut ScoreReport,
+    ) -> anyhow::Result<Side> {
         if self.extractor.is_none() {
             let path = self.config.extractor.clone().context(
                 "an image folder needs a model: pass --extractor MODEL.onnx (export one with models/export_inception.py)",
             )?;
             let extractor = self.open(&path)?;
             report.extractor = Some(provenance(&extractor));
-            self.default_drop_columns =
-                extractor.manifest().inception_score.as_ref().map(|s| s.drop_columns.clone()).unwrap_or_default();
+            self.default_drop_columns = extractor
+                .manifest()
+                .inception_score
+                .as_ref()
+                .map(|s| s.drop_columns.clone())
+                .unwrap_or_default();
             self.extractor = Some(extractor);
         }
         let options = &self.config.options;
@@ -274,8 +322,17 @@ impl<'a> Scorer<'a> {
         let pool_name = extractor
             .output_of_kind(OutputKind::Pool)
             .map(str::to_string)
-            .with_context(|| format!("model {} has no pool output; FID and KID need one", extractor.path().display()))?;
-        let logits_name = if needs.logits { Some(logits_output(extractor, &self.config.is)?) } else { None };
+            .with_context(|| {
+                format!(
+                    "model {} has no pool output; FID and KID need one",
+                    extractor.path().display()
+                )
+            })?;
+        let logits_name = if needs.logits {
+            Some(logits_output(extractor, &self.config.is)?)
+        } else {
+            None
+        };
         let mut outputs = Vec::new();
         if needs.stats || needs.pool {
             outputs.push(pool_name.as_str());
@@ -292,21 +349,47 @@ impl<'a> Scorer<'a> {
     }
 
     /// IS logits from a separate classifier over the fake images.
-    fn classifier_logits(&mut self, path: &Path, fake: &Source, report: &mut ScoreReport) -> anyhow::Result<Array2<f32>> {
+    fn classifier_logits(
+        &mut self,
+        path: &Path,
+        fake: &Source,
+        report: &mut ScoreReport,
+    ) -> anyhow::Result<Array2<f32>> {
         let Source::Folder(folder) = fake else {
-            bail!("--classifier runs on images: pass an image folder, or drop --classifier to use the logits stored in {}", fake.path().display());
+            bail!(
+                "--classifier runs on images: pass an image folder, or drop --classifier to use the logits stored in {}",
+                fake.path().display()
+            );
         };
         let mut classifier = self.open(path)?;
         report.classifier = Some(provenance(&classifier));
-        self.default_drop_columns =
-            classifier.manifest().inception_score.as_ref().map(|s| s.drop_columns.clone()).unwrap_or_default();
+        self.default_drop_columns = classifier
+            .manifest()
+            .inception_score
+            .as_ref()
+            .map(|s| s.drop_columns.clone())
+            .unwrap_or_default();
         let name = logits_output(&classifier, &self.config.is)?;
         let options = &self.config.options;
         let resize = classifier.resize_mode(options.resize)?;
         report.resize.get_or_insert_with(|| resize.to_string());
-        report.provider.get_or_insert_with(|| classifier.provider().to_string());
-        let needs = Needs { stats: false, pool: false, logits: true };
-        let (side, skipped) = pass(&mut classifier, folder, "classify", resize, options, &[name.as_str()], needs)?;
+        report
+            .provider
+            .get_or_insert_with(|| classifier.provider().to_string());
+        let needs = Needs {
+            stats: false,
+            pool: false,
+            logits: true,
+        };
+        let (side, skipped) = pass(
+            &mut classifier,
+            folder,
+            "classify",
+            resize,
+            options,
+            &[name.as_str()],
+            needs,
+        )?;
         report.skipped_images += skipped;
         Ok(side.logits.expect("requested"))
     }
@@ -340,7 +423,9 @@ fn pass(
         |_, arrays| {
             if needs.stats {
                 let pool = &arrays[0];
-                accumulator.get_or_insert_with(|| StatsAccumulator::new(pool.ncols())).add(pool.view());
+                accumulator
+                    .get_or_insert_with(|| StatsAccumulator::new(pool.ncols()))
+                    .add(pool.view())?;
             }
             if needs.pool {
                 pools.push(arrays[0].clone());
@@ -348,12 +433,16 @@ fn pass(
             if needs.logits {
                 logits.push(arrays[logits_index].clone());
             }
-            Ok(())
+            anyhow::Ok(())
         },
     )?;
     bar.finish_and_clear();
     if summary.images == 0 {
-        bail!("{}: no readable images (all {} were skipped); check the folder", folder.display(), summary.skipped.len());
+        bail!(
+            "{}: no readable images (all {} were skipped); check the folder",
+            folder.display(),
+            summary.skipped.len()
+        );
     }
     let stack = |parts: Vec<Array2<f32>>| -> anyhow::Result<Array2<f32>> {
         let views: Vec<_> = parts.iter().map(|a| a.view()).collect();
@@ -365,8 +454,16 @@ fn pass(
             .map(|a| a.finish())
             .transpose()
             .with_context(|| format!("{}: cannot form statistics", folder.display()))?,
-        pool: if needs.pool { Some(stack(pools)?) } else { None },
-        logits: if needs.logits { Some(stack(logits)?) } else { None },
+        pool: if needs.pool {
+            Some(stack(pools)?)
+        } else {
+            None
+        },
+        logits: if needs.logits {
+            Some(stack(logits)?)
+        } else {
+            None
+        },
     };
     Ok((side, summary.skipped.len()))
 }
@@ -382,15 +479,29 @@ pub(super) fn folder_statistics(
         .map(str::to_string)
         .with_context(|| format!("model {} has no pool output", extractor.path().display()))?;
     let resize = extractor.resize_mode(options.resize)?;
-    let needs = Needs { stats: true, pool: false, logits: false };
-    let (side, skipped) = pass(extractor, folder, "stats", resize, options, &[pool.as_str()], needs)?;
+    let needs = Needs {
+        stats: true,
+        pool: false,
+        logits: false,
+    };
+    let (side, skipped) = pass(
+        extractor,
+        folder,
+        "stats",
+        resize,
+        options,
+        &[pool.as_str()],
+        needs,
+    )?;
     Ok((side.stats.expect("requested"), skipped))
 }
 
 fn stats_of(pool: &Array2<f32>, path: &Path) -> anyhow::Result<FidStats> {
     let mut accumulator = StatsAccumulator::new(pool.ncols());
-    accumulator.add(pool.view());
-    accumulator.finish().with_context(|| format!("{}: cannot form statistics", path.display()))
+    accumulator.add(pool.view())?;
+    accumulator
+        .finish()
+        .with_context(|| format!("{}: cannot form statistics", path.display()))
 }
 
 /// The output IS reads: the flag, else the manifest's choice, else unbiased logits, else logits.
@@ -398,10 +509,25 @@ fn logits_output(model: &Extractor, options: &IsOptions) -> anyhow::Result<Strin
     let name = options
         .logits
         .clone()
-        .or_else(|| model.manifest().inception_score.as_ref().and_then(|s| s.logits.clone()))
-        .or_else(|| model.output_of_kind(OutputKind::LogitsUnbiased).map(str::to_string))
+        .or_else(|| {
+            model
+                .manifest()
+                .inception_score
+                .as_ref()
+                .and_then(|s| s.logits.clone())
+        })
+        .or_else(|| {
+            model
+                .output_of_kind(OutputKind::LogitsUnbiased)
+                .map(str::to_string)
+        })
         .or_else(|| model.output_of_kind(OutputKind::Logits).map(str::to_string))
-        .with_context(|| format!("model {} has no logits output; IS needs one (--logits NAME)", model.path().display()))?;
+        .with_context(|| {
+            format!(
+                "model {} has no logits output; IS needs one (--logits NAME)",
+                model.path().display()
+            )
+        })?;
     model.require_output(&name)?;
     Ok(name)
 }

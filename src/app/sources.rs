@@ -22,13 +22,19 @@ impl Source {
             return Ok(Source::Folder(path.to_path_buf()));
         }
         if !path.exists() {
-            bail!("{flag} {}: no such file or folder; pass an image folder, a statistics .npz or a feature file", path.display());
+            bail!(
+                "{flag} {}: no such file or folder; pass an image folder, a statistics .npz or a feature file",
+                path.display()
+            );
         }
-        let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let extension = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
         match extension.as_deref() {
             Some("npy") => Ok(Source::Features(path.to_path_buf())),
             Some("npz") => {
-                let file = File::open(path).with_context(|| format!("{flag} {}: cannot open", path.display()))?;
+                let file = File::open(path)
+                    .with_context(|| format!("{flag} {}: cannot open", path.display()))?;
                 let names = ndarray_npy::NpzReader::new(BufReader::new(file))
                     .and_then(|mut npz| npz.names())
                     .map_err(|e| {

@@ -21,14 +21,20 @@ pub fn run(config: &StatsConfig) -> anyhow::Result<()> {
     let runtime = Runtime::load(config.options.runtime.clone())?;
     let mut extractor = Extractor::open(&runtime, &config.extractor)?;
     let (stats, skipped) = folder_statistics(&mut extractor, &config.images, &config.options)?;
-    stats.write_npz(&config.out).with_context(|| format!("--out {}", config.out.display()))?;
+    stats
+        .write_npz(&config.out)
+        .with_context(|| format!("--out {}", config.out.display()))?;
     if !config.options.quiet {
         println!(
             "wrote {}: {}-d statistics of {} images{}",
             config.out.display(),
             stats.dim(),
             stats.count.unwrap_or(0),
-            if skipped > 0 { format!(" ({skipped} unreadable skipped)") } else { String::new() }
+            if skipped > 0 {
+                format!(" ({skipped} unreadable skipped)")
+            } else {
+                String::new()
+            }
         );
     }
     Ok(())

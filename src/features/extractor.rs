@@ -19,9 +19,17 @@ pub enum ExtractError {
     #[error(transparent)]
     Image(#[from] ImageError),
     #[error("model {model}: {what}; fix its manifest {manifest}")]
-    Unusable { model: PathBuf, manifest: PathBuf, what: String },
+    Unusable {
+        model: PathBuf,
+        manifest: PathBuf,
+        what: String,
+    },
     #[error("model {model} has no output `{name}` (it has {available}); pass one of those")]
-    UnknownOutput { model: PathBuf, name: String, available: String },
+    UnknownOutput {
+        model: PathBuf,
+        name: String,
+        available: String,
+    },
 }
 
 /// An image model (role `extractor` or `classifier`) checked against its manifest.
@@ -45,15 +53,28 @@ impl Extractor {
         }
         let sha256 = file_sha256(path)?;
         let session = runtime.open(path)?;
-        verify_signature(path, &manifest, &sha256, &session.inputs(), &session.outputs())?;
+        verify_signature(
+            path,
+            &manifest,
+            &sha256,
+            &session.inputs(),
+            &session.outputs(),
+        )?;
         if manifest.input_size().is_none() {
             return Err(ExtractError::Unusable {
                 model: path.to_path_buf(),
                 manifest: crate::models::manifest_path(path),
-                what: format!("input shape {:?} is not [N, 3, H, W] with fixed H and W", manifest.input.shape),
+                what: format!(
+                    "input shape {:?} is not [N, 3, H, W] with fixed H and W",
+                    manifest.input.shape
+                ),
             });
         }
-        Ok(Extractor { session, manifest, sha256 })
+        Ok(Extractor {
+            session,
+            manifest,
+            sha256,
+        })
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -90,7 +111,13 @@ impl Extractor {
     /// How images are turned into this model's input.
     pub fn preprocess(&self, resize: ResizeMode) -> Preprocess {
         let (height, width) = self.manifest.input_size().expect("checked in open");
-        Preprocess { resize, height, width, mean: self.manifest.input.mean, std: self.manifest.input.std }
+        Preprocess {
+            resize,
+            height,
+            width,
+            mean: self.manifest.input.mean,
+            std: self.manifest.input.std,
+        }
     }
 
     /// The output name of a kind (e.g. the pool features).
@@ -106,15 +133,27 @@ impl Extractor {
         Err(ExtractError::UnknownOutput {
             model: self.path().to_path_buf(),
             name: name.to_string(),
-            available: self.manifest.outputs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>().join(", "),
+            available: self
+                .manifest
+                .outputs
+                .iter()
+                .map(|o| o.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         })
     }
 
     /// Runs one preprocessed batch and returns the named outputs as N × D
     /// matrices (trailing axes such as a 1×1 spatial map are flattened).
-    pub fn run(&mut self, batch: ArrayView4<'_, f32>, outputs: &[&str]) -> Result<Vec<Array2<f32>>, ExtractError> {
+    pub fn run(
+        &mut self,
+        batch: ArrayView4<'_, f32>,
+        outputs: &[&str],
+    ) -> Result<Vec<Array2<f32>>, ExtractError> {
         let input = self.manifest.input.name.clone();
-        let arrays = self.session.run(&[(input.as_str(), batch.into_dyn())], outputs)?;
+        let arrays = self
+            .session
+            .run(&[(input.as_str(), batch.into_dyn())], outputs)?;
         arrays
             .into_iter()
             .zip(outputs)
@@ -129,7 +168,9 @@ impl Extractor {
                     .map_err(|e| {
                         ExtractError::Runtime(RuntimeError::Run {
                             path: self.session.path().to_path_buf(),
-                            reason: format!("output `{name}` cannot be read as rows of features: {e}"),
+                            reason: format!(
+                                "output `{name}` cannot be read as rows of features: {e}"
+                            ),
                         })
                     })
             })
@@ -149,7 +190,7 @@ pub struct PassSummary {
 /// Streams `paths` through the extractor in batches; `sink` receives each
 /// batch's paths and the requested outputs, in file order. `progress` is told
 /// how many images each batch held.
-pub fn run_over_images(
+pub fn run_over_images<E: From<ExtractError>>(
     extractor: &mut Extractor,
     paths: Vec<PathBuf>,
     preprocess: Preprocess,
@@ -157,12 +198,13 @@ pub fn run_over_images(
     skip_bad: bool,
     outputs: &[&str],
     progress: &dyn Fn(usize),
-    mut sink: impl FnMut(&[PathBuf], &[Array2<f32>]) -> Result<(), ExtractError>,
-) -> Result<PassSummary, ExtractError> {
-    let mut batches = ImageBatches::new(paths, preprocess, batch_size, skip_bad);
+    mut sink: impl FnMut(&[PathBuf], &[Array2<f32>]) -> Result<(), E>,
+) -> Result<PassSummary, E> {
+    let mut batches =
+        ImageBatches::new(paths, preprocess, batch_size, skip_bad).map_err(ExtractError::from)?;
     let mut summary = PassSummary::default();
     for batch in batches.by_ref() {
-        let batch = batch?;
+        let batch = batch.map_err(ExtractError::from)?;
         let features = extractor.run(batch.tensor.view(), outputs)?;
         sink(&batch.paths, &features)?;
         summary.images += batch.paths.len();

@@ -129,13 +129,20 @@ impl Runtime {
         self.source
     }
 
-    /// ONNX Runtime's own version string (e.g. `1.31.1`).
+    /// ONNX Runtime's version, from the library's file name
+    /// (`libonnxruntime.so.1.31.1`) or, failing that, its build-info line.
     pub fn version(&self) -> String {
-        ort::info()
-            .split(',')
-            .find_map(|part| part.trim().strip_prefix("git-branch=rel-"))
-            .unwrap_or("unknown")
-            .to_string()
+        let name = self
+            .library
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match name.split_once(".so.") {
+            Some((_, version)) if !version.is_empty() => version.to_string(),
+            _ => ort::info()
+                .trim_start_matches("ORT Build Info: ")
+                .to_string(),
+        }
     }
 
     /// Opens a session on `path` with the configured provider and threads.

@@ -117,7 +117,7 @@ impl ScoreReport {
         }
         if let (Some(mean), Some(std)) = (self.is_mean, self.is_std) {
             lines.push(format!(
-                "IS   {mean:.6} ± {std:.6}   ({} images, {} splits, {})",
+                "IS   {mean:.6} ± {std:.6}   ({}, {} splits, {})",
                 count(self.n_images),
                 self.is_splits.unwrap_or(0),
                 self.is_protocol.as_deref().unwrap_or("")

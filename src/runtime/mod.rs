@@ -7,6 +7,7 @@ mod session;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Mutex, OnceLock};
 
 use ort::environment::Environment;
 use ort::ep::{self, ExecutionProvider};
@@ -89,9 +90,13 @@ pub enum RuntimeError {
     Run { path: PathBuf, reason: String },
 }
 
+/// ONNX Runtime allows one environment per process: it is made once, by the
+/// first [`Runtime::load`], and shared.
+static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
+
 /// A loaded ONNX Runtime with the provider policy applied to each session.
 pub struct Runtime {
-    environment: Environment,
+    environment: &'static Environment,
     library: PathBuf,
     source: LibrarySource,
     config: RuntimeConfig,
@@ -106,11 +111,19 @@ impl Runtime {
             path: library.clone(),
             reason,
         };
-        let environment = ort::init_from(&library)
-            .map_err(|e| load_error(e.to_string()))?
-            .with_name("stackgan-eval")
-            .build()
-            .map_err(|e| load_error(e.to_string()))?;
+        static LOADING: Mutex<()> = Mutex::new(());
+        let _guard = LOADING.lock().unwrap_or_else(|e| e.into_inner());
+        let environment = match ENVIRONMENT.get() {
+            Some(environment) => environment,
+            None => {
+                let environment = ort::init_from(&library)
+                    .map_err(|e| load_error(e.to_string()))?
+                    .with_name("stackgan-eval")
+                    .build()
+                    .map_err(|e| load_error(e.to_string()))?;
+                ENVIRONMENT.get_or_init(|| environment)
+            }
+        };
         Ok(Runtime {
             environment,
             library,
@@ -174,7 +187,7 @@ impl Runtime {
 
     fn open_with(&self, path: &Path, cuda: bool) -> Result<ort::session::Session, String> {
         let mut builder =
-            ort::session::Session::builder(&self.environment).map_err(|e| e.to_string())?;
+            ort::session::Session::builder(self.environment).map_err(|e| e.to_string())?;
         if cuda {
             if !ep::CUDA::is_available().unwrap_or(false) {
                 return Err(format!(

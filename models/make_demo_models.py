@@ -4,9 +4,10 @@
 
 models/demo/demo-extractor.onnx (+ .toml): input `images` [-1,3,64,64] in
 [-1, 1], outputs `pool` [-1,64], `logits` [-1,10], `logits_unbiased` [-1,10].
-It is trained for a few seconds on generated pictures of ten classes (five
-colours × {disc, square} on noisy backgrounds), so its features respond to
-colour and shape and the demo's FID / IS move when generated images change.
+It is trained for about a minute of CPU on generated pictures of ten classes
+(five colours × {disc, square} on noisy backgrounds): it learns colour well and
+shape partly (held-out accuracy 0.63, chance 0.10), so its features respond to
+what the demo's generated images show and FID / IS move when they change.
 Seeded and single-threaded: rerunning gives the same weights.
 """
 
@@ -29,7 +30,7 @@ COLOURS = np.array(
     [[220, 40, 40], [40, 180, 60], [40, 80, 220], [230, 200, 40], [200, 60, 200]], dtype=np.float32
 ) / 255.0
 CLASSES = 2 * len(COLOURS)
-STEPS = 300
+STEPS = 600
 BATCH = 64
 
 
@@ -77,6 +78,7 @@ def train(model: DemoExtractor, seed: int = 0) -> float:
     """A few hundred Adam steps; returns accuracy on a fresh batch."""
     rng = np.random.default_rng(seed)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, STEPS)
     model.train()
     for step in range(STEPS):
         x, y = synthetic_batch(rng, BATCH)
@@ -84,6 +86,7 @@ def train(model: DemoExtractor, seed: int = 0) -> float:
         opt.zero_grad()
         loss.backward()
         opt.step()
+        schedule.step()
         if step % 100 == 0:
             print(f"step {step}: loss {loss.item():.3f}")
     model.eval()

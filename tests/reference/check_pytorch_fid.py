@@ -12,14 +12,19 @@ Steps:
 3. models/export_inception.py on the fake weights, then pytorch-fid's
    InceptionV3 vs onnxruntime on the exported graph on the same resized input
    (max abs diff of the 2048-d pool features: proves the exporter);
-4. pytorch-fid's CLI on the folders (batch size 1 when sizes are mixed: its
-   data loader cannot stack images of different sizes), timed;
-5. `stackgan-eval fid --real A --fake B --extractor M.onnx --json out.json`,
-   timed; exit 1 if the FIDs differ by more than 1e-3 relative.
+4. pytorch-fid's CLI `--save-stats` on each folder (batch size 1 when sizes
+   are mixed: its data loader cannot stack images of different sizes), timed,
+   then its `calculate_frechet_distance` on those statistics;
+5. `stackgan-eval stats --images X --extractor M.onnx --out x.npz` per folder
+   (mu, sigma compared with pytorch-fid's) and `stackgan-eval fid --real A
+   --fake B --extractor M.onnx --json out.json`, timed; exit 1 if the FIDs
+   differ by more than 1e-3 relative (or mu by 1e-3 absolute, sigma by 1e-3
+   of its largest entry).
 
 2048-d FID needs more images than dimensions per folder: with fewer, the
 covariances are singular and pytorch-fid's scipy `sqrtm` usually stops with
-"Imaginary component" (the default, 2100 per folder, avoids that). On a
+"Imaginary component" (the default, 2100 per folder, avoids that); with
+fewer images the script still compares mu and sigma. On a
 2-core CPU pytorch-fid runs at roughly 0.3-4 s per image, so the full check is
 an overnight job there; `--pytorch-fid-device cuda` makes it minutes.
 
@@ -112,26 +117,43 @@ def image_sizes(folder: Path) -> set:
     return {Image.open(p).size for p in folder.glob("*.png")}
 
 
-def run_pytorch_fid(a: Path, b: Path, env: dict, device: str) -> tuple[float, float] | None:
-    """pytorch-fid's CLI: (FID, seconds), or None when its sqrtm gave up on singular covariances."""
-    mixed = len(image_sizes(a)) > 1 or len(image_sizes(b)) > 1
-    batch = "1" if mixed else "50"
-    cmd = [sys.executable, "-m", "pytorch_fid", str(a), str(b), "--device", device,
+def pytorch_fid_stats(folder: Path, out: Path, env: dict, device: str) -> float:
+    """pytorch-fid's CLI `--save-stats` (mu, sigma of pool3) for one folder; returns seconds.
+
+    Batch size 1 when sizes are mixed: its data loader cannot stack images of
+    different sizes (the per-image result is the same, only slower)."""
+    batch = "1" if len(image_sizes(folder)) > 1 else "50"
+    out.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "pytorch_fid", "--save-stats", str(folder), str(out), "--device", device,
            "--batch-size", batch, "--dims", "2048", "--num-workers", "0"]
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    if done.returncode != 0 and "Imaginary component" in done.stderr:
-        print(f"pytorch-fid stopped with 'Imaginary component' after {elapsed:.1f} s: too few images for "
-              "2048-d covariances; rerun with --images 2100 or more")
-        return None
     if done.returncode != 0:
-        sys.exit(f"pytorch-fid failed:\n{done.stderr[-3000:]}")
-    found = re.search(r"FID:\s+([-+0-9.eE]+)", done.stdout)
-    if not found:
-        sys.exit(f"no FID in pytorch-fid's output:\n{done.stdout}")
-    print(f"pytorch-fid (batch size {batch}): FID {float(found.group(1)):.9f} in {elapsed:.2f} s")
-    return float(found.group(1)), elapsed
+        sys.exit(f"pytorch-fid failed on {folder}:\n{done.stderr[-3000:]}")
+    print(f"pytorch-fid --save-stats {folder.name} (batch size {batch}): {elapsed:.1f} s")
+    return elapsed
+
+
+def pytorch_fid_distance(a_npz: Path, b_npz: Path) -> float | None:
+    """pytorch-fid's `calculate_frechet_distance` on the saved statistics (what its CLI
+    does after computing them); None when scipy's sqrtm gives up on singular covariances."""
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    with np.load(a_npz) as fa, np.load(b_npz) as fb:
+        try:
+            return float(calculate_frechet_distance(fa["mu"], fa["sigma"], fb["mu"], fb["sigma"]))
+        except ValueError as err:
+            print(f"pytorch-fid: {err}: too few images for 2048-d covariances (use --images 2100)")
+            return None
+
+
+def compare_stats(ref_npz: Path, got_npz: Path) -> tuple[float, float]:
+    """(max |mu diff|, max |sigma diff| relative to max |sigma|) between two stats files."""
+    with np.load(ref_npz) as r, np.load(got_npz) as g:
+        dmu = float(np.max(np.abs(r["mu"] - g["mu"])))
+        dsigma = float(np.max(np.abs(r["sigma"] - g["sigma"])) / max(np.max(np.abs(r["sigma"])), 1e-12))
+    return dmu, dsigma
 
 
 def export(weights: Path, onnx_path: Path) -> None:
@@ -184,19 +206,14 @@ def find_fid(obj):
     return None
 
 
-def run_cli(binary: Path, a: Path, b: Path, onnx_path: Path, out_json: Path) -> tuple[float, float]:
-    cmd = [str(binary), "fid", "--real", str(a), "--fake", str(b), "--extractor", str(onnx_path),
-           "--json", str(out_json)]
+def run_cli(args: list[str]) -> float:
+    """Run stackgan-eval; returns seconds."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run(args, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
-        sys.exit(f"stackgan-eval failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    fid = find_fid(json.loads(out_json.read_text()))
-    if fid is None:
-        sys.exit(f"no `fid` number in {out_json}")
-    print(f"stackgan-eval: FID {fid:.9f} in {elapsed:.2f} s")
-    return fid, elapsed
+        sys.exit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return elapsed
 
 
 def main() -> int:
@@ -227,24 +244,43 @@ def main() -> int:
         if not diff <= FEATURE_TOLERANCE:
             print(f"FAIL: feature difference above {FEATURE_TOLERANCE}")
             return 1
-        result = run_pytorch_fid(a, b, env, args.pytorch_fid_device)
-        if result is None:
-            return 1
-        fid_ref, t_ref = result
+        stats_ref = {f: work / f"{f.name}-pytorch-fid.npz" for f in (a, b)}
+        t_ref = sum(pytorch_fid_stats(f, out, env, args.pytorch_fid_device) for f, out in stats_ref.items())
+        fid_ref = pytorch_fid_distance(stats_ref[a], stats_ref[b])
+        if fid_ref is not None:
+            print(f"pytorch-fid: FID {fid_ref:.9f}")
+        print(f"pytorch-fid: {n_images / t_ref:.2f} images/s on {args.pytorch_fid_device}")
         if args.skip_cli:
-            print(f"pytorch-fid: {n_images / t_ref:.1f} images/s; --skip-cli given, Rust CLI not run")
-            return 0
+            print("--skip-cli given: Rust CLI not run")
+            return 0 if fid_ref is not None or args.images <= 2048 else 1
 
         binary = Path(args.bin)
         if not binary.is_file():
             print(f"FAIL: {binary} not found; build it (cargo build --release) or pass --bin / --skip-cli")
             return 1
-        fid_cli, t_cli = run_cli(binary, a, b, onnx_path, work / "out.json")
-        rel = abs(fid_cli - fid_ref) / max(abs(fid_ref), 1e-12)
-        print(f"relative difference {rel:.3e} (tolerance {REL_TOLERANCE})")
-        print(f"throughput: pytorch-fid {n_images / t_ref:.1f} images/s, stackgan-eval {n_images / t_cli:.1f} "
+        ok = True
+        for folder, ref in stats_ref.items():
+            got = work / f"{folder.name}-stackgan-eval.npz"
+            run_cli([str(binary), "stats", "--images", str(folder), "--extractor", str(onnx_path),
+                     "--out", str(got)])
+            dmu, dsigma = compare_stats(ref, got)
+            print(f"stats {folder.name}: max |mu diff| {dmu:.3e}, max |sigma diff| / max |sigma| {dsigma:.3e}")
+            ok &= dmu <= FEATURE_TOLERANCE and dsigma <= REL_TOLERANCE
+        out_json = work / "out.json"
+        t_cli = run_cli([str(binary), "fid", "--real", str(a), "--fake", str(b), "--extractor", str(onnx_path),
+                         "--json", str(out_json)])
+        fid_cli = find_fid(json.loads(out_json.read_text()))
+        if fid_cli is None:
+            print(f"FAIL: no `fid` number in {out_json}")
+            return 1
+        print(f"stackgan-eval: FID {fid_cli:.9f} in {t_cli:.2f} s")
+        if fid_ref is not None:
+            rel = abs(fid_cli - fid_ref) / max(abs(fid_ref), 1e-12)
+            print(f"FID relative difference {rel:.3e} (tolerance {REL_TOLERANCE})")
+            ok &= rel <= REL_TOLERANCE
+        print(f"throughput: pytorch-fid {n_images / t_ref:.2f} images/s, stackgan-eval {n_images / t_cli:.2f} "
               f"images/s, ratio {t_ref / t_cli:.2f}x (wall time incl. start-up)")
-        return 0 if rel <= REL_TOLERANCE else 1
+        return 0 if ok else 1
 
 
 if __name__ == "__main__":

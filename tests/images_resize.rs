@@ -90,6 +90,36 @@ fn pil_bilinear_is_bit_exact_with_pillow() {
 }
 
 #[test]
+fn pil_bilinear_is_bit_exact_at_the_inception_size() {
+    let ours = pil_bilinear_rgb8(&source("photo_40x31.png"), 299, 299);
+    let reference: Array3<u8> =
+        read_npy(fixtures().join("ref/resize/photo_40x31.png_299x299_pil-bilinear.npy")).unwrap();
+    assert_eq!(ours.as_raw().as_slice(), reference.as_slice().unwrap());
+}
+
+#[test]
+fn preprocess_normalises_the_resized_values_per_channel() {
+    // clean-fid order: resize 0..255 floats, then scale; ImageNet mean/std.
+    let (mean, std) = ([0.485f32, 0.456, 0.406], [0.229f32, 0.224, 0.225]);
+    let p = Preprocess {
+        resize: ResizeMode::Clean,
+        height: 11,
+        width: 16,
+        mean,
+        std,
+    };
+    let mut out = Array3::zeros((3, 11, 16));
+    preprocess_into(&source("photo_40x31.png"), &p, out.view_mut());
+    let reference = reference_f32("photo_40x31.png", 11, 16, ResizeMode::Clean);
+    let expected = Array3::from_shape_fn((3, 11, 16), |(c, y, x)| {
+        (reference[[c, y, x]] / 255.0 - mean[c]) / std[c]
+    });
+    let d = max_abs_diff(out.view(), expected.view());
+    // One ulp at 255 (7.6e-6) becomes 1.4e-7 after /255/0.224: allow 5e-7.
+    assert!(d <= 5e-7, "{d}");
+}
+
+#[test]
 fn resize_mode_names_round_trip_and_unknown_names_are_errors() {
     for mode in ResizeMode::ALL {
         assert_eq!(mode.to_string().parse::<ResizeMode>().unwrap(), mode);

@@ -5,6 +5,11 @@
 //! alpha is dropped, never composited; grey is replicated; palettes are
 //! expanded (transparency ignored); 16-bit grey (`I;16`) is *clipped* to 255,
 //! while 16-bit grey+alpha, RGB and RGBA keep the *high byte*.
+//!
+//! PNG, BMP and WebP are bit-exact. JPEG is not: the `image` crate decodes
+//! with zune-jpeg, whose IDCT and chroma upsampling differ from Pillow's
+//! libjpeg-turbo by up to 1 (greyscale, 4:4:4: 2) and 3–5 (4:2:0, 4:2:2,
+//! progressive) levels on a few pixels (mean 0.01–0.4 levels).
 
 use super::ImageError;
 use image::{DynamicImage, ImageReader, RgbImage};

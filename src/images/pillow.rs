@@ -145,14 +145,20 @@ pub(crate) fn resize_plane_f32(
     if out_h != h {
         let taps = Taps::new(h, out_h, filter);
         let mut next = vec![0.0f32; out_h * width];
+        // Row-wise accumulation: each output value still sums its taps in
+        // order, as Pillow does, but memory is read row by row.
+        let mut acc = vec![0.0f64; width];
         for (y, row_out) in next.chunks_exact_mut(width).enumerate() {
             let (first, weights) = taps.get(y);
-            for (x, o) in row_out.iter_mut().enumerate() {
-                let mut acc = 0.0f64;
-                for (j, k) in weights.iter().enumerate() {
-                    acc += plane[(first + j) * width + x] as f64 * k;
+            acc.iter_mut().for_each(|a| *a = 0.0);
+            for (j, k) in weights.iter().enumerate() {
+                let row_in = &plane[(first + j) * width..(first + j + 1) * width];
+                for (a, v) in acc.iter_mut().zip(row_in) {
+                    *a += *v as f64 * k;
                 }
-                *o = acc as f32;
+            }
+            for (o, a) in row_out.iter_mut().zip(&acc) {
+                *o = *a as f32;
             }
         }
         plane = next;
@@ -198,15 +204,19 @@ pub(crate) fn resize_interleaved_u8(
         let fixed = taps.fixed_point();
         let row_len = width * channels;
         let mut next = vec![0u8; out_h * row_len];
+        let mut acc = vec![0i32; row_len];
         for (y, row_out) in next.chunks_exact_mut(row_len).enumerate() {
             let first = taps.starts[y];
             let k = &fixed[y * taps.stride..y * taps.stride + taps.lens[y]];
-            for (i, o) in row_out.iter_mut().enumerate() {
-                let mut acc = 1i32 << (PRECISION_BITS - 1);
-                for (j, kj) in k.iter().enumerate() {
-                    acc += img[(first + j) * row_len + i] as i32 * kj;
+            acc.iter_mut().for_each(|a| *a = 1 << (PRECISION_BITS - 1));
+            for (j, kj) in k.iter().enumerate() {
+                let row_in = &img[(first + j) * row_len..(first + j + 1) * row_len];
+                for (a, v) in acc.iter_mut().zip(row_in) {
+                    *a += *v as i32 * kj;
                 }
-                *o = clip8(acc);
+            }
+            for (o, a) in row_out.iter_mut().zip(&acc) {
+                *o = clip8(*a);
             }
         }
         img = next;

@@ -3,7 +3,7 @@
 use super::ImageError;
 use super::pillow::{Filter, resize_interleaved_u8, resize_plane_f32};
 use image::RgbImage;
-use ndarray::{Array3, ArrayViewMut2, ArrayViewMut3};
+use ndarray::{Array3, ArrayViewMut3};
 use std::fmt;
 use std::str::FromStr;
 
@@ -81,8 +81,9 @@ pub(crate) fn resize_rgb_into(img: &RgbImage, mode: ResizeMode, mut out: ArrayVi
     if mode == ResizeMode::PilBilinear {
         let resized =
             resize_interleaved_u8(img.as_raw(), 3, (h, w), (out_h, out_w), Filter::Bilinear);
-        for ((c, y, x), v) in out.indexed_iter_mut() {
-            *v = resized[(y * out_w + x) * 3 + c] as f32 / 255.0;
+        for (c, mut dst) in out.outer_iter_mut().enumerate() {
+            let plane = resized[c..].iter().step_by(3).map(|&v| v as f32 / 255.0);
+            dst.iter_mut().zip(plane).for_each(|(d, v)| *d = v);
         }
         return;
     }
@@ -92,23 +93,24 @@ pub(crate) fn resize_rgb_into(img: &RgbImage, mode: ResizeMode, mut out: ArrayVi
             .step_by(3)
             .map(|&v| v as f32)
             .collect();
-        match mode {
+        let resized = match mode {
             ResizeMode::LegacyPytorch => {
                 let unit: Vec<f32> = plane.iter().map(|v| v / 255.0).collect();
-                torch_bilinear(&unit, (h, w), &mut dst);
+                torch_bilinear(&unit, (h, w), (out_h, out_w))
             }
             ResizeMode::LegacyTf => {
-                tf1_bilinear(&plane, (h, w), &mut dst);
-                dst.mapv_inplace(|v| v / 255.0);
+                let mut r = tf1_bilinear(&plane, (h, w), (out_h, out_w));
+                r.iter_mut().for_each(|v| *v /= 255.0);
+                r
             }
             ResizeMode::Clean => {
-                let r = resize_plane_f32(&plane, (h, w), (out_h, out_w), Filter::Bicubic);
-                for (d, v) in dst.iter_mut().zip(r) {
-                    *d = v.clamp(0.0, 255.0) / 255.0;
-                }
+                let mut r = resize_plane_f32(&plane, (h, w), (out_h, out_w), Filter::Bicubic);
+                r.iter_mut().for_each(|v| *v = v.clamp(0.0, 255.0) / 255.0);
+                r
             }
             ResizeMode::PilBilinear => unreachable!("handled above on the interleaved image"),
-        }
+        };
+        dst.iter_mut().zip(resized).for_each(|(d, v)| *d = v);
     }
 }
 
@@ -149,16 +151,22 @@ fn torch_taps(in_size: usize, out_size: usize) -> Vec<Lerp> {
         .collect()
 }
 
-fn torch_bilinear(src: &[f32], (_h, w): (usize, usize), dst: &mut ArrayViewMut2<f32>) {
-    let (out_h, out_w) = dst.dim();
-    let rows = torch_taps(_h, out_h);
+fn torch_bilinear(src: &[f32], (h, w): (usize, usize), (out_h, out_w): (usize, usize)) -> Vec<f32> {
+    let rows = torch_taps(h, out_h);
     let cols = torch_taps(w, out_w);
-    for ((y, x), o) in dst.indexed_iter_mut() {
-        let (r, c) = (&rows[y], &cols[x]);
-        let top = src[r.lo * w + c.lo] * c.w_lo + src[r.lo * w + c.hi] * c.w_hi;
-        let bottom = src[r.hi * w + c.lo] * c.w_lo + src[r.hi * w + c.hi] * c.w_hi;
-        *o = top * r.w_lo + bottom * r.w_hi;
+    let mut out = Vec::with_capacity(out_h * out_w);
+    for r in &rows {
+        let (upper, lower) = (
+            &src[r.lo * w..(r.lo + 1) * w],
+            &src[r.hi * w..(r.hi + 1) * w],
+        );
+        out.extend(cols.iter().map(|c| {
+            let top = upper[c.lo] * c.w_lo + upper[c.hi] * c.w_hi;
+            let bottom = lower[c.lo] * c.w_lo + lower[c.hi] * c.w_hi;
+            top * r.w_lo + bottom * r.w_hi
+        }));
     }
+    out
 }
 
 /// TF1's source taps (align_corners=False, half_pixel_centers=False):
@@ -181,15 +189,21 @@ fn tf1_taps(in_size: usize, out_size: usize) -> Vec<Lerp> {
         .collect()
 }
 
-fn tf1_bilinear(src: &[f32], (h, w): (usize, usize), dst: &mut ArrayViewMut2<f32>) {
-    let (out_h, out_w) = dst.dim();
+fn tf1_bilinear(src: &[f32], (h, w): (usize, usize), (out_h, out_w): (usize, usize)) -> Vec<f32> {
     let rows = tf1_taps(h, out_h);
     let cols = tf1_taps(w, out_w);
     let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
-    for ((y, x), o) in dst.indexed_iter_mut() {
-        let (r, c) = (&rows[y], &cols[x]);
-        let top = lerp(src[r.lo * w + c.lo], src[r.lo * w + c.hi], c.w_hi);
-        let bottom = lerp(src[r.hi * w + c.lo], src[r.hi * w + c.hi], c.w_hi);
-        *o = lerp(top, bottom, r.w_hi);
+    let mut out = Vec::with_capacity(out_h * out_w);
+    for r in &rows {
+        let (upper, lower) = (
+            &src[r.lo * w..(r.lo + 1) * w],
+            &src[r.hi * w..(r.hi + 1) * w],
+        );
+        out.extend(cols.iter().map(|c| {
+            let top = lerp(upper[c.lo], upper[c.hi], c.w_hi);
+            let bottom = lerp(lower[c.lo], lower[c.hi], c.w_hi);
+            lerp(top, bottom, r.w_hi)
+        }));
     }
+    out
 }

@@ -429,16 +429,32 @@ mod bad_input {
     }
 
     #[test]
-    fn a_model_that_disagrees_with_its_manifest_is_refused() {
+    fn a_model_whose_input_name_differs_from_its_manifest_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("fid.json");
-        let model = Path::new(fixture("models/bad-input.onnx"));
+        let model = fixture("models/bad-input-name.onnx");
         let stderr = assert_clean_failure(
-            &fid_args(fixture("e2e/real"), fixture("e2e/fake"), s(&out), s(&model)),
-            "bad-input",
+            &fid_args(fixture("e2e/real"), fixture("e2e/fake"), s(&out), model),
+            "bad-input-name.onnx",
             &out,
         );
-        assert!(stderr.contains("manifest"), "{stderr}");
+        assert!(
+            stderr.contains("`images` is not an input") && stderr.contains("pixels"),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn a_model_lacking_a_manifest_output_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("fid.json");
+        let model = fixture("models/bad-output.onnx");
+        let stderr = assert_clean_failure(
+            &fid_args(fixture("e2e/real"), fixture("e2e/fake"), s(&out), model),
+            "bad-output.onnx",
+            &out,
+        );
+        assert!(stderr.contains("logits_unbiased"), "{stderr}");
     }
 
     #[test]
@@ -474,5 +490,109 @@ mod bad_input {
             "empty.png",
             &out,
         );
+    }
+
+    #[test]
+    fn a_model_whose_input_shape_differs_from_its_manifest_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("fid.json");
+        let model = fixture("models/bad-input.onnx");
+        let stderr = assert_clean_failure(
+            &fid_args(fixture("e2e/real"), fixture("e2e/fake"), s(&out), model),
+            "shape",
+            &out,
+        );
+        assert!(
+            stderr.contains("28") && stderr.contains("32"),
+            "both shapes should be named: {stderr}"
+        );
+    }
+
+    #[test]
+    fn a_model_edited_after_its_manifest_was_written_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("edited.onnx");
+        let mut bytes = std::fs::read(tiny_extractor()).unwrap();
+        bytes.extend_from_slice(b"\0");
+        std::fs::write(&model, bytes).unwrap();
+        std::fs::copy(
+            fixture("models/tiny-extractor.toml"),
+            dir.path().join("edited.toml"),
+        )
+        .unwrap();
+        let out = dir.path().join("fid.json");
+        let stderr = assert_clean_failure(
+            &fid_args(fixture("e2e/real"), fixture("e2e/fake"), s(&out), s(&model)),
+            "SHA-256",
+            &out,
+        );
+        assert!(stderr.contains("edited.onnx"), "{stderr}");
+    }
+
+    #[test]
+    fn a_model_without_a_manifest_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("bare.onnx");
+        std::fs::copy(tiny_extractor(), &model).unwrap();
+        let out = dir.path().join("fid.json");
+        assert_clean_failure(
+            &fid_args(fixture("e2e/real"), fixture("e2e/fake"), s(&out), s(&model)),
+            "bare.toml",
+            &out,
+        );
+    }
+
+    #[test]
+    fn cuda_that_cannot_be_honoured_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("fid.json");
+        let mut args = fid_args(
+            fixture("e2e/real"),
+            fixture("e2e/fake"),
+            s(&out),
+            tiny_extractor(),
+        );
+        args.extend(["--device", "cuda"]);
+        let output = tool(&args);
+        if output.status.success() {
+            // A CUDA build of ONNX Runtime with a GPU: then the provider must say so.
+            assert_eq!(json(&out)["provider"], "CUDAExecutionProvider");
+        } else {
+            let stderr = assert_clean_failure(&args, "--device cuda", &out);
+            assert!(stderr.contains("--device cpu"), "{stderr}");
+        }
+    }
+
+    #[test]
+    fn device_auto_falls_back_to_the_cpu_with_one_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("score.json");
+        let output = tool(&[
+            "score",
+            "--real",
+            fixture("e2e/real"),
+            "--fake",
+            fixture("e2e/fake"),
+            "--extractor",
+            tiny_extractor(),
+            "--metrics",
+            "fid,is",
+            "--splits",
+            "3",
+            "--json",
+            s(&out),
+        ]);
+        assert_ok(&output);
+        let provider = json(&out)["provider"].as_str().unwrap().to_string();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let warnings = stderr
+            .lines()
+            .filter(|l| l.contains("CUDA not used"))
+            .count();
+        if provider == "CPUExecutionProvider" {
+            assert_eq!(warnings, 1, "{stderr}");
+        } else {
+            assert_eq!(warnings, 0, "{stderr}");
+        }
     }
 }

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array2, ArrayView4, Ix2};
 
 use crate::images::{ImageBatches, ImageError, Preprocess, ResizeMode};
-use crate::models::{Manifest, ModelError, OutputKind, Role, file_sha256, verify_signature};
+use crate::models::{
+    Manifest, ModelError, OutputKind, Role, file_sha256, verify_sha256, verify_signature,
+};
 use crate::runtime::{ModelSession, Provider, Runtime, RuntimeError};
 
 #[derive(Debug, thiserror::Error)]
@@ -52,14 +54,9 @@ impl Extractor {
             .into());
         }
         let sha256 = file_sha256(path)?;
+        verify_sha256(path, &manifest, &sha256)?;
         let session = runtime.open(path)?;
-        verify_signature(
-            path,
-            &manifest,
-            &sha256,
-            &session.inputs(),
-            &session.outputs(),
-        )?;
+        verify_signature(path, &manifest, &session.inputs(), &session.outputs())?;
         if manifest.input_size().is_none() {
             return Err(ExtractError::Unusable {
                 model: path.to_path_buf(),

@@ -6,7 +6,7 @@ mod verify;
 use std::path::PathBuf;
 
 pub use manifest::{InputSpec, IsDefaults, Manifest, OutputKind, OutputSpec, Role, manifest_path};
-pub use verify::{file_sha256, verify_signature};
+pub use verify::{file_sha256, verify_sha256, verify_signature};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {

@@ -31,12 +31,26 @@ pub fn file_sha256(path: &Path) -> Result<String, ModelError> {
         .collect())
 }
 
-/// Checks the model's hash, inputs and outputs against the manifest; the
-/// error says exactly what disagrees.
+/// Checks the model file is the one the manifest was written for.
+pub fn verify_sha256(model: &Path, manifest: &Manifest, sha256: &str) -> Result<(), ModelError> {
+    if manifest.onnx_sha256.eq_ignore_ascii_case(sha256) {
+        return Ok(());
+    }
+    Err(ModelError::Mismatch {
+        model: model.to_path_buf(),
+        manifest: manifest_path(model),
+        what: format!(
+            "its SHA-256 is {sha256}, the manifest says {}",
+            manifest.onnx_sha256
+        ),
+    })
+}
+
+/// Checks the model's inputs and outputs against the manifest; the error says
+/// exactly what disagrees.
 pub fn verify_signature(
     model: &Path,
     manifest: &Manifest,
-    sha256: &str,
     inputs: &[TensorSignature],
     outputs: &[TensorSignature],
 ) -> Result<(), ModelError> {
@@ -45,12 +59,6 @@ pub fn verify_signature(
         manifest: manifest_path(model),
         what,
     };
-    if !manifest.onnx_sha256.eq_ignore_ascii_case(sha256) {
-        return Err(mismatch(format!(
-            "SHA-256 is {sha256}, the manifest says {}",
-            manifest.onnx_sha256
-        )));
-    }
     let spec = &manifest.input;
     let input = inputs.iter().find(|i| i.name == spec.name).ok_or_else(|| {
         let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();

@@ -84,7 +84,9 @@ pub enum RuntimeError {
         "--device cuda: {reason}; install onnxruntime-gpu (CUDA 13) into .venv and check that a GPU is visible, or use --device cpu"
     )]
     CudaUnavailable { reason: String },
-    #[error("cannot open model {path}: {reason}")]
+    #[error(
+        "cannot open model {path}: {reason}; check that it is an ONNX file (re-export it with the scripts in models/)"
+    )]
     Session { path: PathBuf, reason: String },
     #[error("running model {path} failed: {reason}")]
     Run { path: PathBuf, reason: String },

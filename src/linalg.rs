@@ -12,7 +12,7 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 use ndarray_linalg::{Cholesky, EigValsh, Eigh, UPLO};
 
 /// Which factorisation gave the result.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum SqrtRoute {
     /// `S1 = L Lᵀ` (Cholesky of the first matrix), eigenvalues of `Lᵀ S2 L`.
     CholeskyFirst,
@@ -26,7 +26,9 @@ pub enum SqrtRoute {
 /// `tr((S1 S2)^½)` and how trustworthy it is.
 #[derive(Clone, Debug)]
 pub struct TraceSqrt {
-    /// Sum of square roots of the eigenvalues, negatives clipped to zero.
+    /// Sum of square roots of the eigenvalues. Eigenvalues below `n·ε·λmax` (negative
+    /// ones included) count as zero: they are rounding noise of a singular product,
+    /// and their square roots (≈ √ε each) would otherwise add up to ~1e-5 at 2048-d.
     pub trace: f64,
     /// The factorisation used.
     pub route: SqrtRoute,
@@ -39,20 +41,33 @@ pub struct TraceSqrt {
 /// Failures of the matrix routines.
 #[derive(Debug, thiserror::Error)]
 pub enum LinalgError {
-    #[error("matrix shapes differ or are not square: {a:?} vs {b:?}; pass two D×D covariance matrices")]
-    Shape { a: (usize, usize), b: (usize, usize) },
+    #[error(
+        "matrix shapes differ or are not square: {a:?} vs {b:?}; pass two D×D covariance matrices"
+    )]
+    Shape {
+        a: (usize, usize),
+        b: (usize, usize),
+    },
     #[error("matrix contains NaN or infinity; recompute the covariance from finite features")]
     NonFinite,
-    #[error("LAPACK eigen-solver failed ({0}); the covariance is badly conditioned, add a small multiple of the identity")]
+    #[error(
+        "LAPACK eigen-solver failed ({0}); the covariance is badly conditioned, add a small multiple of the identity"
+    )]
     Lapack(String),
 }
 
 /// `tr((S1 S2)^½)` for symmetric PSD `s1`, `s2` (only their lower triangles are read
 /// by the factorisations). Tries Cholesky of `s1`, then of `s2`, then falls back to
 /// the eigendecomposition of `s1` (needed when N < D makes both singular).
-pub fn trace_sqrt_product(s1: ArrayView2<f64>, s2: ArrayView2<f64>) -> Result<TraceSqrt, LinalgError> {
+pub fn trace_sqrt_product(
+    s1: ArrayView2<f64>,
+    s2: ArrayView2<f64>,
+) -> Result<TraceSqrt, LinalgError> {
     if !s1.is_square() || s1.dim() != s2.dim() {
-        return Err(LinalgError::Shape { a: s1.dim(), b: s2.dim() });
+        return Err(LinalgError::Shape {
+            a: s1.dim(),
+            b: s2.dim(),
+        });
     }
     if !s1.iter().chain(s2.iter()).all(|v| v.is_finite()) {
         return Err(LinalgError::NonFinite);
@@ -67,12 +82,22 @@ pub fn trace_sqrt_product(s1: ArrayView2<f64>, s2: ArrayView2<f64>) -> Result<Tr
 }
 
 /// The eigen route alone (exposed so benches and tests can compare routes).
-pub fn trace_sqrt_by_eigen(s1: ArrayView2<f64>, s2: ArrayView2<f64>) -> Result<TraceSqrt, LinalgError> {
-    let (w, v) = s1.eigh(UPLO::Lower).map_err(|e| LinalgError::Lapack(e.to_string()))?;
+pub fn trace_sqrt_by_eigen(
+    s1: ArrayView2<f64>,
+    s2: ArrayView2<f64>,
+) -> Result<TraceSqrt, LinalgError> {
+    let (w, v) = s1
+        .eigh(UPLO::Lower)
+        .map_err(|e| LinalgError::Lapack(e.to_string()))?;
     let s1_negative = most_negative_relative(&w);
-    let keep: Vec<usize> = (0..w.len()).filter(|&i| w[i] > 0.0).collect();
+    let cutoff = noise_floor(&w);
+    let keep: Vec<usize> = (0..w.len()).filter(|&i| w[i] > cutoff).collect();
     if keep.is_empty() {
-        return Ok(TraceSqrt { trace: 0.0, route: SqrtRoute::Eigen, most_negative_relative: s1_negative });
+        return Ok(TraceSqrt {
+            trace: 0.0,
+            route: SqrtRoute::Eigen,
+            most_negative_relative: s1_negative,
+        });
     }
     let mut b = v.select(Axis(1), &keep);
     for (mut column, &i) in b.axis_iter_mut(Axis(1)).zip(&keep) {
@@ -94,14 +119,32 @@ fn from_factor(
     let eig = sandwich
         .eigvalsh(UPLO::Lower)
         .map_err(|e| LinalgError::Lapack(e.to_string()))?;
-    let trace = eig.iter().map(|&e| e.max(0.0).sqrt()).sum();
+    let cutoff = noise_floor(&eig);
+    let trace = eig.iter().filter(|&&e| e > cutoff).map(|&e| e.sqrt()).sum();
     let most_negative_relative = most_negative_relative(&eig).min(earlier_negative);
-    Ok(TraceSqrt { trace, route, most_negative_relative })
+    Ok(TraceSqrt {
+        trace,
+        route,
+        most_negative_relative,
+    })
+}
+
+/// Eigenvalues at or below this are indistinguishable from zero: `n·ε·λmax`
+/// (numpy's `matrix_rank` tolerance).
+fn noise_floor(values: &Array1<f64>) -> f64 {
+    let max = values.iter().copied().fold(0.0, f64::max);
+    max * values.len() as f64 * f64::EPSILON
 }
 
 /// The most negative value divided by the largest, or 0 when none is negative.
 fn most_negative_relative(values: &Array1<f64>) -> f64 {
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-    if min < 0.0 && max > 0.0 { min / max } else if min < 0.0 { -1.0 } else { 0.0 }
+    if min < 0.0 && max > 0.0 {
+        min / max
+    } else if min < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
 }

@@ -18,14 +18,20 @@ fn reference_json() -> serde_json::Value {
 
 fn ref_stats(which: &str) -> (Array1<f64>, Array2<f64>) {
     let mut npz = NpzReader::new(File::open(format!("{DIR}/stats64_ref.npz")).unwrap()).unwrap();
-    (npz.by_name(&format!("mu_{which}")).unwrap(), npz.by_name(&format!("sigma_{which}")).unwrap())
+    (
+        npz.by_name(&format!("mu_{which}")).unwrap(),
+        npz.by_name(&format!("sigma_{which}")).unwrap(),
+    )
 }
 
 fn features(which: &str) -> Array2<f32> {
     read_npy(format!("{DIR}/feats64_{which}.npy")).unwrap()
 }
 
-fn max_rel_diff<'a>(a: impl IntoIterator<Item = &'a f64>, b: impl IntoIterator<Item = &'a f64>) -> f64 {
+fn max_rel_diff<'a>(
+    a: impl IntoIterator<Item = &'a f64>,
+    b: impl IntoIterator<Item = &'a f64>,
+) -> f64 {
     let pairs: Vec<(f64, f64)> = a.into_iter().copied().zip(b.into_iter().copied()).collect();
     let scale = pairs.iter().map(|p| p.1.abs()).fold(0.0, f64::max);
     pairs.iter().map(|(x, y)| (x - y).abs()).fold(0.0, f64::max) / scale
@@ -136,7 +142,11 @@ fn write_then_read_round_trips_exactly() {
     assert_eq!(back.mu, stats.mu);
     assert_eq!(back.sigma, stats.sigma);
     assert_eq!(back.count, Some(500));
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "temporary file left behind");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "temporary file left behind"
+    );
 }
 
 fn read_err(name: &str) -> StatsError {
@@ -154,20 +164,38 @@ fn malformed_files_give_errors_that_name_the_file() {
     ];
     for (name, fragment) in cases {
         let msg = read_err(name).to_string();
-        assert!(msg.contains(name) && msg.contains(fragment), "{name}: {msg}");
+        assert!(
+            msg.contains(name) && msg.contains(fragment),
+            "{name}: {msg}"
+        );
     }
 }
 
 #[test]
 fn accumulator_rejects_bad_input() {
     let mut acc = StatsAccumulator::new(64);
-    assert!(matches!(acc.finish(), Err(StatsError::TooFewSamples { count: 0 })));
+    assert!(matches!(
+        acc.finish(),
+        Err(StatsError::TooFewSamples { count: 0 })
+    ));
     acc.add(features("a").slice(s![0..1, ..])).unwrap();
-    assert!(matches!(acc.finish(), Err(StatsError::TooFewSamples { count: 1 })));
+    assert!(matches!(
+        acc.finish(),
+        Err(StatsError::TooFewSamples { count: 1 })
+    ));
     let wrong = Array2::<f32>::zeros((3, 10));
-    assert!(matches!(acc.add(wrong.view()), Err(StatsError::Dimension { expected: 64, got: 10 })));
+    assert!(matches!(
+        acc.add(wrong.view()),
+        Err(StatsError::Dimension {
+            expected: 64,
+            got: 10
+        })
+    ));
     let mut nan = Array2::<f32>::zeros((2, 64));
     nan[[1, 3]] = f32::NAN;
-    assert!(matches!(acc.add(nan.view()), Err(StatsError::NonFiniteFeatures)));
+    assert!(matches!(
+        acc.add(nan.view()),
+        Err(StatsError::NonFiniteFeatures)
+    ));
     assert!(acc.merge(&StatsAccumulator::new(8)).is_err());
 }

@@ -3,7 +3,7 @@
 
 use ndarray::Array2;
 
-use crate::linalg::{LinalgError, trace_sqrt_product};
+use crate::linalg::{LinalgError, SqrtRoute, trace_sqrt_product};
 use crate::metrics::stats::FidStats;
 
 /// What pytorch-fid adds to both covariances' diagonals when the square root fails.
@@ -23,6 +23,10 @@ pub struct FrechetDistance {
     pub trace_term: f64,
     /// `Some(eps)` when `eps·I` had to be added to both covariances (as pytorch-fid does).
     pub eps_added: Option<f64>,
+    /// Which factorisation gave `tr((S1 S2)^½)`.
+    pub sqrt_route: SqrtRoute,
+    /// Most negative eigenvalue met, relative to the largest (0 when none).
+    pub most_negative_relative: f64,
     /// Human-readable cautions (small sample counts, non-PSD inputs).
     pub warnings: Vec<String>,
 }
@@ -30,10 +34,19 @@ pub struct FrechetDistance {
 /// Why a distance could not be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum FidError {
-    #[error("feature dimensions differ: first statistics have D={a}, second have D={b}; compute both with the same extractor layer")]
+    #[error(
+        "feature dimensions differ: first statistics have D={a}, second have D={b}; compute both with the same extractor layer"
+    )]
     Dimension { a: usize, b: usize },
-    #[error("{which} statistics are malformed: mu has {mu} entries but sigma is {rows}×{cols}; recompute them")]
-    Shape { which: &'static str, mu: usize, rows: usize, cols: usize },
+    #[error(
+        "{which} statistics are malformed: mu has {mu} entries but sigma is {rows}×{cols}; recompute them"
+    )]
+    Shape {
+        which: &'static str,
+        mu: usize,
+        rows: usize,
+        cols: usize,
+    },
     #[error("{which} statistics contain NaN or infinity; recompute them from finite features")]
     NonFinite { which: &'static str },
     #[error("matrix square root failed even with {eps}·I added: {source}")]
@@ -45,7 +58,10 @@ pub fn frechet_distance(a: &FidStats, b: &FidStats) -> Result<FrechetDistance, F
     check(a, "first")?;
     check(b, "second")?;
     if a.dim() != b.dim() {
-        return Err(FidError::Dimension { a: a.dim(), b: b.dim() });
+        return Err(FidError::Dimension {
+            a: a.dim(),
+            b: b.dim(),
+        });
     }
     let mean_term: f64 = a.mu.iter().zip(&b.mu).map(|(x, y)| (x - y) * (x - y)).sum();
     let traces = a.sigma.diag().sum() + b.sigma.diag().sum();
@@ -55,8 +71,11 @@ pub fn frechet_distance(a: &FidStats, b: &FidStats) -> Result<FrechetDistance, F
             let offset = Array2::<f64>::eye(a.dim()) * FID_EPS;
             let s1 = &a.sigma + &offset;
             let s2 = &b.sigma + &offset;
-            let t = trace_sqrt_product(s1.view(), s2.view())
-                .map_err(|source| FidError::Linalg { eps: FID_EPS, source })?;
+            let t =
+                trace_sqrt_product(s1.view(), s2.view()).map_err(|source| FidError::Linalg {
+                    eps: FID_EPS,
+                    source,
+                })?;
             (t, Some(FID_EPS))
         }
         Err(source) => return Err(FidError::Linalg { eps: 0.0, source }),
@@ -79,15 +98,30 @@ pub fn frechet_distance(a: &FidStats, b: &FidStats) -> Result<FrechetDistance, F
         ));
     }
     if let Some(eps) = eps_added {
-        warnings.push(format!("eigen-solver failed; added {eps}·I to both covariances as pytorch-fid does"));
+        warnings.push(format!(
+            "eigen-solver failed; added {eps}·I to both covariances as pytorch-fid does"
+        ));
     }
-    Ok(FrechetDistance { fid: mean_term + trace_term, mean_term, trace_term, eps_added, warnings })
+    Ok(FrechetDistance {
+        fid: mean_term + trace_term,
+        mean_term,
+        trace_term,
+        eps_added,
+        sqrt_route: sqrt.route,
+        most_negative_relative: sqrt.most_negative_relative,
+        warnings,
+    })
 }
 
 fn check(s: &FidStats, which: &'static str) -> Result<(), FidError> {
     let (rows, cols) = s.sigma.dim();
     if rows != s.mu.len() || cols != s.mu.len() {
-        return Err(FidError::Shape { which, mu: s.mu.len(), rows, cols });
+        return Err(FidError::Shape {
+            which,
+            mu: s.mu.len(),
+            rows,
+            cols,
+        });
     }
     if !s.mu.iter().chain(s.sigma.iter()).all(|v| v.is_finite()) {
         return Err(FidError::NonFinite { which });

@@ -78,11 +78,15 @@ pub struct InceptionScore {
 /// Why a score could not be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum IsError {
-    #[error("{n} images but {splits} splits; use at least as many images as --splits, or lower --splits")]
+    #[error(
+        "{n} images but {splits} splits; use at least as many images as --splits, or lower --splits"
+    )]
     TooFewImages { n: usize, splits: usize },
     #[error("--splits must be at least 1")]
     NoSplits,
-    #[error("cannot drop logit column {column}: the classifier has {classes} classes; fix the dropped column list")]
+    #[error(
+        "cannot drop logit column {column}: the classifier has {classes} classes; fix the dropped column list"
+    )]
     DropColumn { column: usize, classes: usize },
     #[error("no classes are left after dropping columns; keep at least one logit column")]
     NoClasses,
@@ -97,14 +101,20 @@ pub fn inception_score(logits: ArrayView2<f64>, cfg: &IsConfig) -> Result<Incept
     if cfg.splits == 0 {
         return Err(IsError::NoSplits);
     }
-    if let Some(row) = logits.rows().into_iter().position(|r| !r.iter().all(|v| v.is_finite())) {
+    if let Some(row) = logits
+        .rows()
+        .into_iter()
+        .position(|r| !r.iter().all(|v| v.is_finite()))
+    {
         return Err(IsError::NonFinite { row });
     }
     let classes = logits.ncols();
     if let Some(&column) = cfg.drop_columns.iter().find(|&&c| c >= classes) {
         return Err(IsError::DropColumn { column, classes });
     }
-    let kept: Vec<usize> = (0..classes).filter(|c| !cfg.drop_columns.contains(c)).collect();
+    let kept: Vec<usize> = (0..classes)
+        .filter(|c| !cfg.drop_columns.contains(c))
+        .collect();
     if kept.is_empty() {
         return Err(IsError::NoClasses);
     }
@@ -117,7 +127,10 @@ pub fn inception_score(logits: ArrayView2<f64>, cfg: &IsConfig) -> Result<Incept
     }
     let n = order.len();
     if n < cfg.splits {
-        return Err(IsError::TooFewImages { n, splits: cfg.splits });
+        return Err(IsError::TooFewImages {
+            n,
+            splits: cfg.splits,
+        });
     }
     let selected = logits.select(Axis(0), &order).select(Axis(1), &kept);
     let log_p = log_softmax_rows(selected.view());
@@ -127,20 +140,37 @@ pub fn inception_score(logits: ArrayView2<f64>, cfg: &IsConfig) -> Result<Incept
         .collect();
     let parts = split_scores.len();
     if parts <= cfg.std_ddof as usize {
-        return Err(IsError::Ddof { ddof: cfg.std_ddof, parts });
+        return Err(IsError::Ddof {
+            ddof: cfg.std_ddof,
+            parts,
+        });
     }
     let mean = split_scores.iter().sum::<f64>() / parts as f64;
-    let var = split_scores.iter().map(|s| (s - mean) * (s - mean)).sum::<f64>() / (parts - cfg.std_ddof as usize) as f64;
-    Ok(InceptionScore { mean, std: var.sqrt(), split_scores, n })
+    let var = split_scores
+        .iter()
+        .map(|s| (s - mean) * (s - mean))
+        .sum::<f64>()
+        / (parts - cfg.std_ddof as usize) as f64;
+    Ok(InceptionScore {
+        mean,
+        std: var.sqrt(),
+        split_scores,
+        n,
+    })
 }
 
 /// Row ranges `[start, end)` of each split.
 pub fn split_ranges(n: usize, splits: usize, rule: SplitRule) -> Vec<(usize, usize)> {
     match rule {
-        SplitRule::Contiguous => (0..splits).map(|i| (i * n / splits, (i + 1) * n / splits)).collect(),
+        SplitRule::Contiguous => (0..splits)
+            .map(|i| (i * n / splits, (i + 1) * n / splits))
+            .collect(),
         SplitRule::Chunk => {
             let size = n.div_ceil(splits).max(1);
-            (0..n).step_by(size).map(|start| (start, (start + size).min(n))).collect()
+            (0..n)
+                .step_by(size)
+                .map(|start| (start, (start + size).min(n)))
+                .collect()
         }
     }
 }
@@ -159,13 +189,21 @@ fn log_softmax_rows(logits: ArrayView2<f64>) -> Array2<f64> {
 /// `exp(mean_x KL(p(y|x) ‖ p(y)))` with `p(y)` the mean of the split's `p(y|x)`.
 fn split_score(log_p: ArrayView2<f64>) -> f64 {
     let p = log_p.mapv(f64::exp);
-    let log_q = p.mean_axis(Axis(0)).expect("split is not empty").mapv(f64::ln);
+    let log_q = p
+        .mean_axis(Axis(0))
+        .expect("split is not empty")
+        .mapv(f64::ln);
     let kl_sum: f64 = p
         .rows()
         .into_iter()
         .zip(log_p.rows())
         .map(|(p_row, lp_row)| {
-            p_row.iter().zip(lp_row.iter()).zip(log_q.iter()).map(|((p, lp), lq)| p * (lp - lq)).sum::<f64>()
+            p_row
+                .iter()
+                .zip(lp_row.iter())
+                .zip(log_q.iter())
+                .map(|((p, lp), lq)| p * (lp - lq))
+                .sum::<f64>()
         })
         .sum();
     (kl_sum / log_p.nrows() as f64).exp()

@@ -34,7 +34,14 @@ pub struct KidConfig {
 
 impl Default for KidConfig {
     fn default() -> Self {
-        KidConfig { subsets: 100, subset_size: 1000, degree: 3, gamma: None, coef0: 1.0, seed: 2020 }
+        KidConfig {
+            subsets: 100,
+            subset_size: 1000,
+            degree: 3,
+            gamma: None,
+            coef0: 1.0,
+            seed: 2020,
+        }
     }
 }
 
@@ -54,13 +61,21 @@ pub struct KernelInceptionDistance {
 /// Why KID could not be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum KidError {
-    #[error("KID subset size {subset_size} is larger than the {which} set ({n} samples); set --kid-subset-size to at most {n}")]
-    TooFewSamples { which: &'static str, n: usize, subset_size: usize },
+    #[error(
+        "KID subset size {subset_size} is larger than the {which} set ({n} samples); set --kid-subset-size to at most {n}"
+    )]
+    TooFewSamples {
+        which: &'static str,
+        n: usize,
+        subset_size: usize,
+    },
     #[error("--kid-subset-size must be at least 2 (got {0})")]
     SubsetSize(usize),
     #[error("--kid-subsets must be at least 1")]
     NoSubsets,
-    #[error("feature dimensions differ: real D={real}, fake D={fake}; use features of the same extractor layer")]
+    #[error(
+        "feature dimensions differ: real D={real}, fake D={fake}; use features of the same extractor layer"
+    )]
     Dimension { real: usize, fake: usize },
     #[error("{which} features contain NaN or infinity; check the extractor output")]
     NonFinite { which: &'static str },
@@ -84,14 +99,22 @@ pub fn kernel_inception_distance(
     let all_pairs = (real.nrows() + fake.nrows()).pow(2);
     let per_subset = 3 * cfg.subsets * cfg.subset_size * cfg.subset_size;
     let mmds: Vec<f64> = if all_pairs <= FULL_GRAM_MAX_ENTRIES && all_pairs <= per_subset {
-        let grams = [gram(real.view(), real.view()), gram(real.view(), fake.view()), gram(fake.view(), fake.view())];
+        let grams = [
+            gram(real.view(), real.view()),
+            gram(real.view(), fake.view()),
+            gram(fake.view(), fake.view()),
+        ];
         subsets
             .par_iter()
             .map(|(x, y)| {
                 let [xx, xy, yy] = &grams;
-                mmd2_unbiased(x.len(), &kernel, |i, j| xx[[x[i], x[j]]], |i, j| xy[[x[i], y[j]]], |i, j| {
-                    yy[[y[i], y[j]]]
-                })
+                mmd2_unbiased(
+                    x.len(),
+                    &kernel,
+                    |i, j| xx[[x[i], x[j]]],
+                    |i, j| xy[[x[i], y[j]]],
+                    |i, j| yy[[y[i], y[j]]],
+                )
             })
             .collect()
     } else {
@@ -100,15 +123,30 @@ pub fn kernel_inception_distance(
             .map(|(x, y)| {
                 let xs = real.select(Axis(0), x);
                 let ys = fake.select(Axis(0), y);
-                let (xx, xy, yy) = (gram(xs.view(), xs.view()), gram(xs.view(), ys.view()), gram(ys.view(), ys.view()));
-                mmd2_unbiased(x.len(), &kernel, |i, j| xx[[i, j]], |i, j| xy[[i, j]], |i, j| yy[[i, j]])
+                let (xx, xy, yy) = (
+                    gram(xs.view(), xs.view()),
+                    gram(xs.view(), ys.view()),
+                    gram(ys.view(), ys.view()),
+                );
+                mmd2_unbiased(
+                    x.len(),
+                    &kernel,
+                    |i, j| xx[[i, j]],
+                    |i, j| xy[[i, j]],
+                    |i, j| yy[[i, j]],
+                )
             })
             .collect()
     };
     let k = mmds.len() as f64;
     let mean = mmds.iter().sum::<f64>() / k;
     let std = (mmds.iter().map(|m| (m - mean) * (m - mean)).sum::<f64>() / k).sqrt();
-    Ok(KernelInceptionDistance { mean, std, subsets: cfg.subsets, subset_size: cfg.subset_size })
+    Ok(KernelInceptionDistance {
+        mean,
+        std,
+        subsets: cfg.subsets,
+        subset_size: cfg.subset_size,
+    })
 }
 
 fn validate(real: ArrayView2<f32>, fake: ArrayView2<f32>, cfg: &KidConfig) -> Result<(), KidError> {
@@ -119,11 +157,18 @@ fn validate(real: ArrayView2<f32>, fake: ArrayView2<f32>, cfg: &KidConfig) -> Re
         return Err(KidError::SubsetSize(cfg.subset_size));
     }
     if real.ncols() != fake.ncols() {
-        return Err(KidError::Dimension { real: real.ncols(), fake: fake.ncols() });
+        return Err(KidError::Dimension {
+            real: real.ncols(),
+            fake: fake.ncols(),
+        });
     }
     for (which, set) in [("real", real), ("fake", fake)] {
         if set.nrows() < cfg.subset_size {
-            return Err(KidError::TooFewSamples { which, n: set.nrows(), subset_size: cfg.subset_size });
+            return Err(KidError::TooFewSamples {
+                which,
+                n: set.nrows(),
+                subset_size: cfg.subset_size,
+            });
         }
         if !set.iter().all(|v| v.is_finite()) {
             return Err(KidError::NonFinite { which });

@@ -28,20 +28,39 @@ pub struct FidStats {
 #[derive(Debug, thiserror::Error)]
 pub enum StatsError {
     #[error("cannot open statistics file {path}: {source}; check the path")]
-    Open { path: PathBuf, source: std::io::Error },
-    #[error("{path} is not a readable .npz archive ({reason}); recreate it with `stackgan-eval stats` or numpy.savez")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is not a readable .npz archive ({reason}); recreate it with `stackgan-eval stats` or numpy.savez"
+    )]
     NotNpz { path: PathBuf, reason: String },
-    #[error("{path} has no array `{key}`; a pytorch-fid statistics file holds `mu` (D,) and `sigma` (D,D)")]
+    #[error(
+        "{path} has no array `{key}`; a pytorch-fid statistics file holds `mu` (D,) and `sigma` (D,D)"
+    )]
     MissingKey { path: PathBuf, key: &'static str },
-    #[error("{path}: array `{key}` cannot be read as float64 or float32 ({reason}); save it as a float array")]
-    BadArray { path: PathBuf, key: &'static str, reason: String },
+    #[error(
+        "{path}: array `{key}` cannot be read as float64 or float32 ({reason}); save it as a float array"
+    )]
+    BadArray {
+        path: PathBuf,
+        key: &'static str,
+        reason: String,
+    },
     #[error("{path}: {detail}; a pytorch-fid statistics file holds `mu` (D,) and `sigma` (D,D)")]
     Shape { path: PathBuf, detail: String },
-    #[error("{path}: array `{key}` contains NaN or infinity; recompute the statistics from finite features")]
+    #[error(
+        "{path}: array `{key}` contains NaN or infinity; recompute the statistics from finite features"
+    )]
     NonFinite { path: PathBuf, key: &'static str },
-    #[error("cannot write statistics file {path}: {reason}; check the folder exists and is writable")]
+    #[error(
+        "cannot write statistics file {path}: {reason}; check the folder exists and is writable"
+    )]
     Write { path: PathBuf, reason: String },
-    #[error("feature batch has {got} columns but the statistics have {expected}; use features of the same extractor layer")]
+    #[error(
+        "feature batch has {got} columns but the statistics have {expected}; use features of the same extractor layer"
+    )]
     Dimension { expected: usize, got: usize },
     #[error("feature batch contains NaN or infinity; check the extractor output")]
     NonFiniteFeatures,
@@ -58,14 +77,27 @@ impl FidStats {
     /// Reads a pytorch-fid `.npz` (plain or compressed): `mu`, `sigma` as float32 or
     /// float64, and an optional integer `count`.
     pub fn read_npz(path: &Path) -> Result<FidStats, StatsError> {
-        let file = File::open(path).map_err(|source| StatsError::Open { path: path.into(), source })?;
-        let not_npz = |e: &dyn std::fmt::Display| StatsError::NotNpz { path: path.into(), reason: e.to_string() };
+        let file = File::open(path).map_err(|source| StatsError::Open {
+            path: path.into(),
+            source,
+        })?;
+        let not_npz = |e: &dyn std::fmt::Display| StatsError::NotNpz {
+            path: path.into(),
+            reason: e.to_string(),
+        };
         let mut npz = NpzReader::new(BufReader::new(file)).map_err(|e| not_npz(&e))?;
         let names = npz.names().map_err(|e| not_npz(&e))?;
         let mu = read_float(&mut npz, &names, path, "mu")?;
         let sigma = read_float(&mut npz, &names, path, "sigma")?;
-        let count = if names.iter().any(|n| n == "count") { read_count(&mut npz, path)? } else { None };
-        let shape_err = |detail: String| StatsError::Shape { path: path.into(), detail };
+        let count = if names.iter().any(|n| n == "count") {
+            read_count(&mut npz, path)?
+        } else {
+            None
+        };
+        let shape_err = |detail: String| StatsError::Shape {
+            path: path.into(),
+            detail,
+        };
         let mu = mu
             .into_dimensionality::<Ix1>()
             .map_err(|_| shape_err("`mu` is not one-dimensional".into()))?;
@@ -73,13 +105,23 @@ impl FidStats {
             .into_dimensionality::<Ix2>()
             .map_err(|_| shape_err("`sigma` is not two-dimensional".into()))?;
         if sigma.dim() != (mu.len(), mu.len()) {
-            return Err(shape_err(format!("`mu` has shape ({},) but `sigma` has {:?}", mu.len(), sigma.dim())));
+            return Err(shape_err(format!(
+                "`mu` has shape ({},) but `sigma` has {:?}",
+                mu.len(),
+                sigma.dim()
+            )));
         }
         if !mu.iter().all(|v| v.is_finite()) {
-            return Err(StatsError::NonFinite { path: path.into(), key: "mu" });
+            return Err(StatsError::NonFinite {
+                path: path.into(),
+                key: "mu",
+            });
         }
         if !sigma.iter().all(|v| v.is_finite()) {
-            return Err(StatsError::NonFinite { path: path.into(), key: "sigma" });
+            return Err(StatsError::NonFinite {
+                path: path.into(),
+                key: "sigma",
+            });
         }
         Ok(FidStats { mu, sigma, count })
     }
@@ -88,16 +130,24 @@ impl FidStats {
     /// that pytorch-fid reads; written to a temporary file in the same folder and
     /// renamed, so a crash never leaves a half-written file under `path`.
     pub fn write_npz(&self, path: &Path) -> Result<(), StatsError> {
-        let write_err = |e: &dyn std::fmt::Display| StatsError::Write { path: path.into(), reason: e.to_string() };
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let write_err = |e: &dyn std::fmt::Display| StatsError::Write {
+            path: path.into(),
+            reason: e.to_string(),
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
         let result = (|| -> Result<(), StatsError> {
             let file = File::create(&tmp).map_err(|e| write_err(&e))?;
             let mut npz = NpzWriter::new(file);
             npz.add_array("mu", &self.mu).map_err(|e| write_err(&e))?;
-            npz.add_array("sigma", &self.sigma).map_err(|e| write_err(&e))?;
+            npz.add_array("sigma", &self.sigma)
+                .map_err(|e| write_err(&e))?;
             if let Some(count) = self.count {
-                npz.add_array("count", &Array0::from_elem((), count as i64)).map_err(|e| write_err(&e))?;
+                npz.add_array("count", &Array0::from_elem((), count as i64))
+                    .map_err(|e| write_err(&e))?;
             }
             let file = npz.finish().map_err(|e| write_err(&e))?;
             file.sync_all().map_err(|e| write_err(&e))?;
@@ -117,18 +167,28 @@ fn read_float(
     key: &'static str,
 ) -> Result<ArrayD<f64>, StatsError> {
     if !names.iter().any(|n| n == key) {
-        return Err(StatsError::MissingKey { path: path.into(), key });
+        return Err(StatsError::MissingKey {
+            path: path.into(),
+            key,
+        });
     }
     match npz.by_name::<_, ndarray::IxDyn>(key) {
         Ok(a) => Ok(a),
         Err(first) => npz
             .by_name::<ndarray::OwnedRepr<f32>, ndarray::IxDyn>(key)
             .map(|a| a.mapv(f64::from))
-            .map_err(|_| StatsError::BadArray { path: path.into(), key, reason: first.to_string() }),
+            .map_err(|_| StatsError::BadArray {
+                path: path.into(),
+                key,
+                reason: first.to_string(),
+            }),
     }
 }
 
-fn read_count(npz: &mut NpzReader<BufReader<File>>, path: &Path) -> Result<Option<u64>, StatsError> {
+fn read_count(
+    npz: &mut NpzReader<BufReader<File>>,
+    path: &Path,
+) -> Result<Option<u64>, StatsError> {
     let single = |len: usize| len == 1;
     if let Ok(a) = npz.by_name::<ndarray::OwnedRepr<i64>, ndarray::IxDyn>("count") {
         if single(a.len()) && a.iter().all(|&c| c >= 0) {
@@ -189,13 +249,20 @@ impl StatsAccumulator {
     }
 
     fn pending_rows(&self) -> usize {
-        if self.dim == 0 { 0 } else { self.pending.len() / self.dim }
+        if self.dim == 0 {
+            0
+        } else {
+            self.pending.len() / self.dim
+        }
     }
 
     /// Adds a batch of feature rows (N, D).
     pub fn add(&mut self, batch: ArrayView2<f32>) -> Result<(), StatsError> {
         if batch.ncols() != self.dim {
-            return Err(StatsError::Dimension { expected: self.dim, got: batch.ncols() });
+            return Err(StatsError::Dimension {
+                expected: self.dim,
+                got: batch.ncols(),
+            });
         }
         if !batch.iter().all(|v| v.is_finite()) {
             return Err(StatsError::NonFiniteFeatures);
@@ -214,19 +281,37 @@ impl StatsAccumulator {
         if rows == 0 {
             return;
         }
-        let block = ArrayView2::from_shape((rows, self.dim), &self.pending).expect("pending holds whole rows");
+        let block = ArrayView2::from_shape((rows, self.dim), &self.pending)
+            .expect("pending holds whole rows");
         let (mean, m2) = block_moments(block);
-        chan_merge(&mut self.folded, &mut self.mean, &mut self.m2, rows as u64, &mean, &m2);
+        chan_merge(
+            &mut self.folded,
+            &mut self.mean,
+            &mut self.m2,
+            rows as u64,
+            &mean,
+            &m2,
+        );
         self.pending.clear();
     }
 
     /// Merges another accumulator (a shard of the same data set) into this one.
     pub fn merge(&mut self, other: &StatsAccumulator) -> Result<(), StatsError> {
         if other.dim != self.dim {
-            return Err(StatsError::Dimension { expected: self.dim, got: other.dim });
+            return Err(StatsError::Dimension {
+                expected: self.dim,
+                got: other.dim,
+            });
         }
         if other.folded > 0 {
-            chan_merge(&mut self.folded, &mut self.mean, &mut self.m2, other.folded, &other.mean, &other.m2);
+            chan_merge(
+                &mut self.folded,
+                &mut self.mean,
+                &mut self.m2,
+                other.folded,
+                &other.mean,
+                &other.m2,
+            );
         }
         for row in other.pending.chunks(self.dim.max(1)) {
             self.pending.extend_from_slice(row);
@@ -247,8 +332,14 @@ impl StatsAccumulator {
         whole.fold_pending();
         let scale = 1.0 / (count - 1) as f64;
         let m2 = &whole.m2;
-        let sigma = Array2::from_shape_fn((self.dim, self.dim), |(i, j)| 0.5 * (m2[[i, j]] + m2[[j, i]]) * scale);
-        Ok(FidStats { mu: whole.mean, sigma, count: Some(count) })
+        let sigma = Array2::from_shape_fn((self.dim, self.dim), |(i, j)| {
+            0.5 * (m2[[i, j]] + m2[[j, i]]) * scale
+        });
+        Ok(FidStats {
+            mu: whole.mean,
+            sigma,
+            count: Some(count),
+        })
     }
 }
 

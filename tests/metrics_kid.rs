@@ -95,8 +95,10 @@ fn kid_is_within_float32_noise_of_torch_fidelity_native() {
 fn kid_of_a_set_with_itself_is_near_zero_and_thread_count_does_not_matter() {
     let real = features("real");
     let same = kernel_inception_distance(real.view(), real.view(), &default_like()).unwrap();
+    // Unbiased estimator: zero in expectation; with 20 subsets of 100 the subset noise
+    // stays an order of magnitude below the real-vs-fake distance.
     assert!(
-        same.mean.abs() < 0.01 * reference("kid_default_like_f64").0,
+        same.mean.abs() < 0.1 * reference("kid_default_like_f64").0,
         "{}",
         same.mean
     );

@@ -3,7 +3,7 @@
 
 use ndarray::Array2;
 
-use crate::linalg::{LinalgError, trace_sqrt_product};
+use crate::linalg::{LinalgError, SqrtRoute, trace_sqrt_product};
 use crate::metrics::stats::FidStats;
 
 /// What pytorch-fid adds to both covariances' diagonals when the square root fails.
@@ -23,6 +23,10 @@ pub struct FrechetDistance {
     pub trace_term: f64,
     /// `Some(eps)` when `eps·I` had to be added to both covariances (as pytorch-fid does).
     pub eps_added: Option<f64>,
+    /// Which factorisation gave `tr((S1 S2)^½)`.
+    pub sqrt_route: SqrtRoute,
+    /// Most negative eigenvalue met, relative to the largest (0 when none).
+    pub most_negative_relative: f64,
     /// Human-readable cautions (small sample counts, non-PSD inputs).
     pub warnings: Vec<String>,
 }
@@ -103,6 +107,8 @@ pub fn frechet_distance(a: &FidStats, b: &FidStats) -> Result<FrechetDistance, F
         mean_term,
         trace_term,
         eps_added,
+        sqrt_route: sqrt.route,
+        most_negative_relative: sqrt.most_negative_relative,
         warnings,
     })
 }

@@ -166,7 +166,7 @@ pub struct IsFlags {
     /// Number of splits.
     #[arg(long, default_value_t = 10)]
     pub splits: usize,
-    /// torch-fidelity (torch.chunk splits) or stackgan (contiguous splits, batches of 64).
+    /// torch-fidelity (contiguous splits, shuffled with seed 2020) or stackgan (background column 0 dropped, batches of 64, no shuffle).
     #[arg(long = "is-protocol", value_enum, default_value_t = IsProtocolArg::TorchFidelity)]
     pub protocol: IsProtocolArg,
     /// Output (or feature-file array) with the logits; default from the manifest.
@@ -175,9 +175,12 @@ pub struct IsFlags {
     /// Logit columns dropped before the softmax (e.g. 0, StackGAN's background class); default from the manifest.
     #[arg(long, value_delimiter = ',')]
     pub drop_columns: Option<Vec<usize>>,
-    /// Shuffle before splitting, with numpy's RandomState(SEED).
-    #[arg(long)]
+    /// Shuffle before splitting with numpy's RandomState(SEED) (default: the protocol's).
+    #[arg(long, conflicts_with = "no_shuffle")]
     pub shuffle_seed: Option<u32>,
+    /// Keep the file order (no shuffle before splitting).
+    #[arg(long)]
+    pub no_shuffle: bool,
 }
 
 #[derive(Debug, Args)]
@@ -266,7 +269,11 @@ impl From<IsFlags> for IsOptions {
             },
             logits: f.logits,
             drop_columns: f.drop_columns,
-            shuffle_seed: f.shuffle_seed,
+            shuffle: if f.no_shuffle {
+                Some(None)
+            } else {
+                f.shuffle_seed.map(Some)
+            },
         }
     }
 }
@@ -290,7 +297,7 @@ fn default_is() -> IsOptions {
         protocol: IsProtocol::TorchFidelity,
         logits: None,
         drop_columns: None,
-        shuffle_seed: None,
+        shuffle: None,
     }
 }
 

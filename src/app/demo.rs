@@ -66,7 +66,7 @@ pub fn run(config: &DemoConfig) -> anyhow::Result<()> {
                 protocol: IsProtocol::TorchFidelity,
                 logits: None,
                 drop_columns: None,
-                shuffle_seed: None,
+                shuffle: None,
             },
             kid: KidConfig {
                 subset_size: 100,

@@ -30,7 +30,7 @@ pub enum Metric {
 /// How the Inception Score's splits and spread are formed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IsProtocol {
-    /// torch-fidelity: `torch.chunk` splits.
+    /// torch-fidelity 0.4: contiguous splits, shuffled with seed 2020 by default.
     TorchFidelity,
     /// StackGAN's script: contiguous splits, batches of 64 with the remainder dropped.
     Stackgan,
@@ -45,8 +45,10 @@ pub struct IsOptions {
     pub logits: Option<String>,
     /// Columns dropped before the softmax; `None`: the model's default.
     pub drop_columns: Option<Vec<usize>>,
-    /// Shuffle the images before splitting, with numpy's RandomState(seed).
-    pub shuffle_seed: Option<u32>,
+    /// Shuffle before splitting with numpy's RandomState(seed): `None` takes
+    /// the protocol's default (torch-fidelity: seed 2020; stackgan: no shuffle),
+    /// `Some(None)` keeps the file order.
+    pub shuffle: Option<Option<u32>>,
 }
 
 /// A validated scoring run.
@@ -177,25 +179,25 @@ pub fn run(config: &ScoreConfig) -> anyhow::Result<ScoreReport> {
             None => fake_side.logits.expect("needed"),
             Some(classifier) => scorer.classifier_logits(classifier, &fake, &mut report)?,
         };
-        let drop_columns = config
-            .is
-            .drop_columns
-            .clone()
-            .unwrap_or_else(|| scorer.default_drop_columns.clone());
+        let manifest_columns = scorer.default_drop_columns.clone();
         let mut is_config = match config.is.protocol {
             IsProtocol::TorchFidelity => IsConfig::torch_fidelity(),
             IsProtocol::Stackgan => IsConfig::stackgan(),
         };
         is_config.splits = config.is.splits;
-        is_config.drop_columns = drop_columns;
-        is_config.shuffle_seed = config.is.shuffle_seed;
+        if let Some(columns) = config.is.drop_columns.clone().or(manifest_columns) {
+            is_config.drop_columns = columns;
+        }
+        if let Some(shuffle) = config.is.shuffle {
+            is_config.shuffle_seed = shuffle;
+        }
         let logits = logits.mapv(f64::from);
         let score = inception_score(logits.view(), &is_config)?;
         report.is_mean = Some(score.mean);
         report.is_std = Some(score.std);
         report.is_splits = Some(config.is.splits);
         report.n_images = Some(score.n);
-        report.is_shuffle_seed = config.is.shuffle_seed;
+        report.is_shuffle_seed = is_config.shuffle_seed;
         report.is_protocol = Some(
             match config.is.protocol {
                 IsProtocol::TorchFidelity => "torch-fidelity",
@@ -224,7 +226,8 @@ struct Scorer<'a> {
     config: &'a ScoreConfig,
     runtime: Option<Runtime>,
     extractor: Option<Extractor>,
-    default_drop_columns: Vec<usize>,
+    /// The `[inception_score]` drop columns of the model's manifest, if it has that section.
+    default_drop_columns: Option<Vec<usize>>,
 }
 
 impl<'a> Scorer<'a> {
@@ -233,7 +236,7 @@ impl<'a> Scorer<'a> {
             config,
             runtime: None,
             extractor: None,
-            default_drop_columns: Vec::new(),
+            default_drop_columns: None,
         }
     }
 
@@ -313,8 +316,7 @@ impl<'a> Scorer<'a> {
                 .manifest()
                 .inception_score
                 .as_ref()
-                .map(|s| s.drop_columns.clone())
-                .unwrap_or_default();
+                .map(|s| s.drop_columns.clone());
             self.extractor = Some(extractor);
         }
         let options = &self.config.options;
@@ -367,8 +369,7 @@ impl<'a> Scorer<'a> {
             .manifest()
             .inception_score
             .as_ref()
-            .map(|s| s.drop_columns.clone())
-            .unwrap_or_default();
+            .map(|s| s.drop_columns.clone());
         let name = logits_output(&classifier, &self.config.is)?;
         let options = &self.config.options;
         let resize = classifier.resize_mode(options.resize)?;

@@ -8,7 +8,6 @@ use ndarray::{Array2, Axis, concatenate};
 use super::RunOptions;
 use super::progress::image_bar;
 use crate::features::{Extractor, FeatureFile, run_over_images};
-use crate::images::list_images;
 use crate::runtime::Runtime;
 
 #[derive(Debug, Clone)]
@@ -31,17 +30,15 @@ pub fn run(config: &ExtractConfig) -> anyhow::Result<()> {
         .collect();
     let outputs: Vec<&str> = names.iter().map(String::as_str).collect();
     let resize = extractor.resize_mode(config.options.resize)?;
-    let preprocess = extractor.preprocess(resize);
-    let paths = list_images(&config.images)?;
-    let bar = image_bar(paths.len(), "extract", config.options.quiet);
+    let (batches, total) = config
+        .options
+        .batches(&config.images, extractor.preprocess(resize))?;
+    let bar = image_bar(total, "extract", config.options.quiet);
     let mut parts: Vec<Vec<Array2<f32>>> = vec![Vec::new(); outputs.len()];
     let mut files = Vec::new();
     let summary = run_over_images(
         &mut extractor,
-        paths,
-        preprocess,
-        config.options.batch_size,
-        config.options.skip_bad,
+        batches,
         &outputs,
         &|n| bar.inc(n as u64),
         |batch_paths, arrays| {

@@ -6,10 +6,11 @@ mod extract;
 mod progress;
 mod report;
 mod score;
+mod sides;
 mod sources;
 mod stats;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use demo::DemoConfig;
 pub use extract::ExtractConfig;
@@ -17,7 +18,7 @@ pub use report::ScoreReport;
 pub use score::{IsOptions, IsProtocol, Metric, ScoreConfig};
 pub use stats::StatsConfig;
 
-use crate::images::ResizeMode;
+use crate::images::{ImageBatches, Preprocess, ResizeMode, list_images};
 use crate::runtime::RuntimeConfig;
 
 /// Options every command that runs a model shares.
@@ -34,6 +35,22 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Where to write the JSON result.
     pub json: Option<PathBuf>,
+}
+
+impl RunOptions {
+    /// The folder's images as a stream of batches for `preprocess`, and how many there are.
+    fn batches(
+        &self,
+        folder: &Path,
+        preprocess: Preprocess,
+    ) -> anyhow::Result<(ImageBatches, usize)> {
+        let paths = list_images(folder)?;
+        let total = paths.len();
+        Ok((
+            ImageBatches::new(paths, preprocess, self.batch_size, self.skip_bad)?,
+            total,
+        ))
+    }
 }
 
 /// A validated command.

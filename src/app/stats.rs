@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::RunOptions;
-use super::score::folder_statistics;
+use super::sides::folder_statistics;
 use crate::features::Extractor;
 use crate::runtime::Runtime;
 

@@ -184,21 +184,16 @@ pub struct PassSummary {
     pub skipped: Vec<(PathBuf, String)>,
 }
 
-/// Streams `paths` through the extractor in batches; `sink` receives each
+/// Runs the extractor over a stream of image batches; `sink` receives each
 /// batch's paths and the requested outputs, in file order. `progress` is told
 /// how many images each batch held.
 pub fn run_over_images<E: From<ExtractError>>(
     extractor: &mut Extractor,
-    paths: Vec<PathBuf>,
-    preprocess: Preprocess,
-    batch_size: usize,
-    skip_bad: bool,
+    mut batches: ImageBatches,
     outputs: &[&str],
     progress: &dyn Fn(usize),
     mut sink: impl FnMut(&[PathBuf], &[Array2<f32>]) -> Result<(), E>,
 ) -> Result<PassSummary, E> {
-    let mut batches =
-        ImageBatches::new(paths, preprocess, batch_size, skip_bad).map_err(ExtractError::from)?;
     let mut summary = PassSummary::default();
     for batch in batches.by_ref() {
         let batch = batch.map_err(ExtractError::from)?;

@@ -88,11 +88,14 @@ def make_fake_fid_weights(path: Path, seed: int = 0) -> None:
     torch.save(net.state_dict(), path)
 
 
-def make_images(folder: Path, n: int, seed: int, warm: bool) -> None:
-    """`n` PNGs of coloured shapes; sizes vary, every 7th an RGBA icon, every 5th greyscale."""
+MIXED_SIZES = [(64, 64), (128, 96), (299, 299), (50, 80), (256, 256), (32, 32)]
+
+
+def make_images(folder: Path, n: int, seed: int, warm: bool, sizes: list | None = None) -> None:
+    """`n` PNGs of coloured shapes; sizes vary (or all one size), every 7th an RGBA icon, every 5th greyscale."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    sizes = [(64, 64), (128, 96), (299, 299), (50, 80), (256, 256), (32, 32)]
+    sizes = sizes or MIXED_SIZES
     for i in range(n):
         w, h = sizes[i % len(sizes)]
         rgba = i % 7 == 3
@@ -223,6 +226,8 @@ def main() -> int:
     p.add_argument("--pytorch-fid-device", default="cpu", help="device pytorch-fid runs on (cpu, cuda)")
     p.add_argument("--workdir", help="keep everything here instead of a temporary folder")
     p.add_argument("--skip-cli", action="store_true", help="only the pytorch-fid half (no Rust binary)")
+    p.add_argument("--uniform-size", metavar="WxH",
+                   help="all images one size (pytorch-fid can then batch 50 at a time; much faster)")
     args = p.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -233,8 +238,9 @@ def main() -> int:
         env = dict(os.environ)
         make_fake_fid_weights(weights)
         a, b = work / "real", work / "fake"
-        make_images(a, args.images, seed=1, warm=False)
-        make_images(b, args.images, seed=2, warm=True)
+        sizes = [tuple(int(v) for v in args.uniform_size.split("x"))] if args.uniform_size else None
+        make_images(a, args.images, seed=1, warm=False, sizes=sizes)
+        make_images(b, args.images, seed=2, warm=True, sizes=sizes)
         n_images = 2 * args.images
 
         onnx_path = work / "inception-fid.onnx"

@@ -60,7 +60,18 @@ pub(crate) struct Taps {
 
 impl Taps {
     /// Pillow's coefficients for resampling `in_size` samples to `out_size`.
+    ///
+    /// Equal sizes give identity taps (one tap of weight 1): Pillow skips
+    /// that pass, and a single unit tap reproduces the skip exactly.
     pub(crate) fn new(in_size: usize, out_size: usize, filter: Filter) -> Self {
+        if in_size == out_size {
+            return Taps {
+                starts: (0..out_size).collect(),
+                lens: vec![1; out_size],
+                weights: vec![1.0; out_size],
+                stride: 1,
+            };
+        }
         let scale = in_size as f64 / out_size as f64;
         let filter_scale = scale.max(1.0);
         let support = filter.support() * filter_scale;
@@ -98,6 +109,22 @@ impl Taps {
         (self.starts[out], w)
     }
 
+    /// The source indices `first..last` that any output index reads.
+    fn source_range(&self) -> (usize, usize) {
+        let first = self.starts.iter().copied().min().unwrap_or(0);
+        let last = (0..self.starts.len())
+            .map(|o| self.starts[o] + self.lens[o])
+            .max()
+            .unwrap_or(0);
+        (first, last.max(first))
+    }
+
+    /// Like [`Taps::get`], on the weights of [`Taps::fixed_point`].
+    fn get_fixed<'a>(&self, fixed: &'a [i32], out: usize) -> (usize, &'a [i32]) {
+        let at = out * self.stride;
+        (self.starts[out], &fixed[at..at + self.lens[out]])
+    }
+
     /// The weights as Pillow's 8-bit fixed point (22 fractional bits).
     fn fixed_point(&self) -> Vec<i32> {
         self.weights
@@ -117,112 +144,108 @@ impl Taps {
 const PRECISION_BITS: u32 = 32 - 8 - 2;
 const FIXED_ONE: i32 = 1 << PRECISION_BITS;
 
-/// Resizes one float plane (row-major, `h × w`) like Pillow's mode `F`.
-pub(crate) fn resize_plane_f32(
-    src: &[f32],
+/// Resizes an interleaved 8-bit RGB image like Pillow's mode `F` on each
+/// channel (the 8-bit values taken as floats), handing each output row,
+/// interleaved, to `emit(y, row)`.
+///
+/// Both passes accumulate in f64 and store f32, as Pillow does; the
+/// horizontal pass reads the 8-bit source directly, and a pass whose size
+/// does not change uses identity taps, which reproduce the skipped pass.
+pub(crate) fn resize_rgb8_as_f32(
+    src: &[u8],
     (h, w): (usize, usize),
     (out_h, out_w): (usize, usize),
     filter: Filter,
-) -> Vec<f32> {
-    let mut plane = src.to_vec();
-    let mut width = w;
-    if out_w != w {
-        let taps = Taps::new(w, out_w, filter);
-        let mut next = vec![0.0f32; h * out_w];
-        for (row_in, row_out) in plane.chunks_exact(w).zip(next.chunks_exact_mut(out_w)) {
-            for (x, o) in row_out.iter_mut().enumerate() {
-                let (first, weights) = taps.get(x);
-                let mut acc = 0.0f64;
-                for (v, k) in row_in[first..].iter().zip(weights) {
-                    acc += *v as f64 * k;
-                }
-                *o = acc as f32;
+    mut emit: impl FnMut(usize, &[f32]),
+) {
+    let cols = Taps::new(w, out_w, filter);
+    let rows = Taps::new(h, out_h, filter);
+    let row_len = out_w * 3;
+    let (first_row, last_row) = rows.source_range();
+    let mut horizontal = vec![0.0f32; (last_row - first_row) * row_len];
+    for (row_in, row_out) in src[first_row * w * 3..last_row * w * 3]
+        .chunks_exact(w * 3)
+        .zip(horizontal.chunks_exact_mut(row_len))
+    {
+        for (x, o) in row_out.chunks_exact_mut(3).enumerate() {
+            let (first, weights) = cols.get(x);
+            let mut acc = [0.0f64; 3];
+            for (px, &k) in row_in[first * 3..].chunks_exact(3).zip(weights) {
+                acc[0] += px[0] as f64 * k;
+                acc[1] += px[1] as f64 * k;
+                acc[2] += px[2] as f64 * k;
+            }
+            o.copy_from_slice(&acc.map(|a| a as f32));
+        }
+    }
+    let mut acc = vec![0.0f64; row_len];
+    let mut row = vec![0.0f32; row_len];
+    for y in 0..out_h {
+        let (first, weights) = rows.get(y);
+        acc.fill(0.0);
+        for (j, &k) in weights.iter().enumerate() {
+            let start = (first + j - first_row) * row_len;
+            for (a, v) in acc.iter_mut().zip(&horizontal[start..start + row_len]) {
+                *a += *v as f64 * k;
             }
         }
-        plane = next;
-        width = out_w;
+        row.iter_mut().zip(&acc).for_each(|(r, a)| *r = *a as f32);
+        emit(y, &row);
     }
-    if out_h != h {
-        let taps = Taps::new(h, out_h, filter);
-        let mut next = vec![0.0f32; out_h * width];
-        // Row-wise accumulation: each output value still sums its taps in
-        // order, as Pillow does, but memory is read row by row.
-        let mut acc = vec![0.0f64; width];
-        for (y, row_out) in next.chunks_exact_mut(width).enumerate() {
-            let (first, weights) = taps.get(y);
-            acc.iter_mut().for_each(|a| *a = 0.0);
-            for (j, k) in weights.iter().enumerate() {
-                let row_in = &plane[(first + j) * width..(first + j + 1) * width];
-                for (a, v) in acc.iter_mut().zip(row_in) {
-                    *a += *v as f64 * k;
-                }
-            }
-            for (o, a) in row_out.iter_mut().zip(&acc) {
-                *o = *a as f32;
-            }
-        }
-        plane = next;
-    }
-    plane
 }
 
-/// Resizes an interleaved 8-bit image with `channels` channels like Pillow.
+/// Resizes an interleaved 8-bit image with `channels` channels like Pillow,
+/// handing each output row to `emit(y, row)`.
 pub(crate) fn resize_interleaved_u8(
     src: &[u8],
     channels: usize,
     (h, w): (usize, usize),
     (out_h, out_w): (usize, usize),
     filter: Filter,
-) -> Vec<u8> {
-    let mut img = src.to_vec();
-    let mut width = w;
-    if out_w != w {
-        let taps = Taps::new(w, out_w, filter);
-        let fixed = taps.fixed_point();
-        let mut next = vec![0u8; h * out_w * channels];
-        for (row_in, row_out) in img
-            .chunks_exact(w * channels)
-            .zip(next.chunks_exact_mut(out_w * channels))
-        {
-            for x in 0..out_w {
-                let first = taps.starts[x];
-                let k = &fixed[x * taps.stride..x * taps.stride + taps.lens[x]];
-                for c in 0..channels {
-                    let mut acc = 1i32 << (PRECISION_BITS - 1);
-                    for (j, kj) in k.iter().enumerate() {
-                        acc += row_in[(first + j) * channels + c] as i32 * kj;
-                    }
-                    row_out[x * channels + c] = clip8(acc);
+    mut emit: impl FnMut(usize, &[u8]),
+) {
+    let cols = Taps::new(w, out_w, filter);
+    let rows = Taps::new(h, out_h, filter);
+    let (col_k, row_k) = (cols.fixed_point(), rows.fixed_point());
+    let row_len = out_w * channels;
+    let (first_row, last_row) = rows.source_range();
+    let mut horizontal = vec![0u8; (last_row - first_row) * row_len];
+    let mut acc = vec![0i32; row_len.max(channels)];
+    for (row_in, row_out) in src[first_row * w * channels..last_row * w * channels]
+        .chunks_exact(w * channels)
+        .zip(horizontal.chunks_exact_mut(row_len))
+    {
+        for (x, o) in row_out.chunks_exact_mut(channels).enumerate() {
+            let (first, k) = cols.get_fixed(&col_k, x);
+            let acc = &mut acc[..channels];
+            acc.fill(ROUNDING);
+            for (px, &kj) in row_in[first * channels..].chunks_exact(channels).zip(k) {
+                for (a, &v) in acc.iter_mut().zip(px) {
+                    *a += v as i32 * kj;
                 }
             }
+            o.iter_mut()
+                .zip(acc.iter())
+                .for_each(|(o, &a)| *o = clip8(a));
         }
-        img = next;
-        width = out_w;
     }
-    if out_h != h {
-        let taps = Taps::new(h, out_h, filter);
-        let fixed = taps.fixed_point();
-        let row_len = width * channels;
-        let mut next = vec![0u8; out_h * row_len];
-        let mut acc = vec![0i32; row_len];
-        for (y, row_out) in next.chunks_exact_mut(row_len).enumerate() {
-            let first = taps.starts[y];
-            let k = &fixed[y * taps.stride..y * taps.stride + taps.lens[y]];
-            acc.iter_mut().for_each(|a| *a = 1 << (PRECISION_BITS - 1));
-            for (j, kj) in k.iter().enumerate() {
-                let row_in = &img[(first + j) * row_len..(first + j + 1) * row_len];
-                for (a, v) in acc.iter_mut().zip(row_in) {
-                    *a += *v as i32 * kj;
-                }
-            }
-            for (o, a) in row_out.iter_mut().zip(&acc) {
-                *o = clip8(*a);
+    let mut row = vec![0u8; row_len];
+    for y in 0..out_h {
+        let (first, k) = rows.get_fixed(&row_k, y);
+        acc.fill(ROUNDING);
+        for (j, &kj) in k.iter().enumerate() {
+            let start = (first + j - first_row) * row_len;
+            for (a, &v) in acc.iter_mut().zip(&horizontal[start..start + row_len]) {
+                *a += v as i32 * kj;
             }
         }
-        img = next;
+        row.iter_mut().zip(&acc).for_each(|(r, &a)| *r = clip8(a));
+        emit(y, &row);
     }
-    img
 }
+
+/// Pillow's rounding offset: half of one fixed-point unit.
+const ROUNDING: i32 = 1 << (PRECISION_BITS - 1);
 
 fn clip8(acc: i32) -> u8 {
     (acc >> PRECISION_BITS).clamp(0, 255) as u8

@@ -109,6 +109,33 @@ impl Taps {
         (self.starts[out], w)
     }
 
+    /// The same taps, each widened to the longest tap count with zero
+    /// weights (its window shifted left at the end of the axis), so that
+    /// every output index has the same number of taps. A zero-weight tap
+    /// adds exactly 0 to an accumulator that starts at +0 and so cannot be
+    /// −0: the sums are unchanged, bit for bit, and the loops get simpler.
+    fn widened(&self) -> Taps {
+        let in_size = (0..self.starts.len())
+            .map(|o| self.starts[o] + self.lens[o])
+            .max()
+            .unwrap_or(0);
+        let k = self.lens.iter().copied().max().unwrap_or(0);
+        let mut widened = Taps {
+            starts: Vec::with_capacity(self.starts.len()),
+            lens: vec![k; self.starts.len()],
+            weights: vec![0.0; k * self.starts.len()],
+            stride: k,
+        };
+        for out in 0..self.starts.len() {
+            let (first, w) = self.get(out);
+            let start = first.min(in_size.max(k) - k);
+            let at = out * k + (first - start);
+            widened.weights[at..at + w.len()].copy_from_slice(w);
+            widened.starts.push(start);
+        }
+        widened
+    }
+
     /// The source indices `first..last` that any output index reads.
     fn source_range(&self) -> (usize, usize) {
         let first = self.starts.iter().copied().min().unwrap_or(0);
@@ -158,25 +185,23 @@ pub(crate) fn resize_rgb8_as_f32(
     filter: Filter,
     mut emit: impl FnMut(usize, &[f32]),
 ) {
+    if out_h == 0 || out_w == 0 {
+        return;
+    }
     let cols = Taps::new(w, out_w, filter);
     let rows = Taps::new(h, out_h, filter);
     let row_len = out_w * 3;
     let (first_row, last_row) = rows.source_range();
     let mut horizontal = vec![0.0f32; (last_row - first_row) * row_len];
-    for (row_in, row_out) in src[first_row * w * 3..last_row * w * 3]
-        .chunks_exact(w * 3)
-        .zip(horizontal.chunks_exact_mut(row_len))
-    {
-        for (x, o) in row_out.chunks_exact_mut(3).enumerate() {
-            let (first, weights) = cols.get(x);
-            let mut acc = [0.0f64; 3];
-            for (px, &k) in row_in[first * 3..].chunks_exact(3).zip(weights) {
-                acc[0] += px[0] as f64 * k;
-                acc[1] += px[1] as f64 * k;
-                acc[2] += px[2] as f64 * k;
-            }
-            o.copy_from_slice(&acc.map(|a| a as f32));
-        }
+    let rows_in = &src[first_row * w * 3..last_row * w * 3];
+    let cols = cols.widened();
+    match cols.stride {
+        4 => horizontal_f32::<4>(rows_in, w, &cols, &mut horizontal),
+        5 => horizontal_f32::<5>(rows_in, w, &cols, &mut horizontal),
+        6 => horizontal_f32::<6>(rows_in, w, &cols, &mut horizontal),
+        7 => horizontal_f32::<7>(rows_in, w, &cols, &mut horizontal),
+        8 => horizontal_f32::<8>(rows_in, w, &cols, &mut horizontal),
+        _ => horizontal_f32::<0>(rows_in, w, &cols, &mut horizontal),
     }
     let mut acc = vec![0.0f64; row_len];
     let mut row = vec![0.0f32; row_len];
@@ -194,41 +219,33 @@ pub(crate) fn resize_rgb8_as_f32(
     }
 }
 
-/// Resizes an interleaved 8-bit image with `channels` channels like Pillow,
-/// handing each output row to `emit(y, row)`.
-pub(crate) fn resize_interleaved_u8(
+/// Resizes an interleaved 8-bit RGB image like Pillow's 8-bit resampling,
+/// handing each output row, interleaved, to `emit(y, row)`.
+pub(crate) fn resize_rgb8(
     src: &[u8],
-    channels: usize,
     (h, w): (usize, usize),
     (out_h, out_w): (usize, usize),
     filter: Filter,
     mut emit: impl FnMut(usize, &[u8]),
 ) {
-    let cols = Taps::new(w, out_w, filter);
+    if out_h == 0 || out_w == 0 {
+        return;
+    }
+    let cols = Taps::new(w, out_w, filter).widened();
     let rows = Taps::new(h, out_h, filter);
     let (col_k, row_k) = (cols.fixed_point(), rows.fixed_point());
-    let row_len = out_w * channels;
+    let row_len = out_w * 3;
     let (first_row, last_row) = rows.source_range();
     let mut horizontal = vec![0u8; (last_row - first_row) * row_len];
-    let mut acc = vec![0i32; row_len.max(channels)];
-    for (row_in, row_out) in src[first_row * w * channels..last_row * w * channels]
-        .chunks_exact(w * channels)
-        .zip(horizontal.chunks_exact_mut(row_len))
-    {
-        for (x, o) in row_out.chunks_exact_mut(channels).enumerate() {
-            let (first, k) = cols.get_fixed(&col_k, x);
-            let acc = &mut acc[..channels];
-            acc.fill(ROUNDING);
-            for (px, &kj) in row_in[first * channels..].chunks_exact(channels).zip(k) {
-                for (a, &v) in acc.iter_mut().zip(px) {
-                    *a += v as i32 * kj;
-                }
-            }
-            o.iter_mut()
-                .zip(acc.iter())
-                .for_each(|(o, &a)| *o = clip8(a));
-        }
+    let rows_in = &src[first_row * w * 3..last_row * w * 3];
+    match cols.stride {
+        2 => horizontal_u8::<2>(rows_in, w, &cols, &col_k, &mut horizontal),
+        3 => horizontal_u8::<3>(rows_in, w, &cols, &col_k, &mut horizontal),
+        4 => horizontal_u8::<4>(rows_in, w, &cols, &col_k, &mut horizontal),
+        5 => horizontal_u8::<5>(rows_in, w, &cols, &col_k, &mut horizontal),
+        _ => horizontal_u8::<0>(rows_in, w, &cols, &col_k, &mut horizontal),
     }
+    let mut acc = vec![0i32; row_len];
     let mut row = vec![0u8; row_len];
     for y in 0..out_h {
         let (first, k) = rows.get_fixed(&row_k, y);
@@ -241,6 +258,64 @@ pub(crate) fn resize_interleaved_u8(
         }
         row.iter_mut().zip(&acc).for_each(|(r, &a)| *r = clip8(a));
         emit(y, &row);
+    }
+}
+
+/// The horizontal pass of [`resize_rgb8_as_f32`] over whole source rows,
+/// for widened taps; `K` is their count, or 0 to read it from `cols`
+/// (a constant count lets the compiler unroll the loop over taps).
+fn horizontal_f32<const K: usize>(rows_in: &[u8], w: usize, cols: &Taps, out: &mut [f32]) {
+    let k = if K == 0 { cols.stride } else { K };
+    let row_len = cols.starts.len() * 3;
+    for (row_in, row_out) in rows_in
+        .chunks_exact(w * 3)
+        .zip(out.chunks_exact_mut(row_len))
+    {
+        for ((o, &first), weights) in row_out
+            .chunks_exact_mut(3)
+            .zip(&cols.starts)
+            .zip(cols.weights.chunks_exact(k))
+        {
+            let px = &row_in[first * 3..first * 3 + 3 * k];
+            let mut acc = [0.0f64; 3];
+            for j in 0..k {
+                acc[0] += px[3 * j] as f64 * weights[j];
+                acc[1] += px[3 * j + 1] as f64 * weights[j];
+                acc[2] += px[3 * j + 2] as f64 * weights[j];
+            }
+            o.copy_from_slice(&acc.map(|a| a as f32));
+        }
+    }
+}
+
+/// The horizontal pass of [`resize_rgb8`], as [`horizontal_f32`].
+fn horizontal_u8<const K: usize>(
+    rows_in: &[u8],
+    w: usize,
+    cols: &Taps,
+    fixed: &[i32],
+    out: &mut [u8],
+) {
+    let k = if K == 0 { cols.stride } else { K };
+    let row_len = cols.starts.len() * 3;
+    for (row_in, row_out) in rows_in
+        .chunks_exact(w * 3)
+        .zip(out.chunks_exact_mut(row_len))
+    {
+        for ((o, &first), weights) in row_out
+            .chunks_exact_mut(3)
+            .zip(&cols.starts)
+            .zip(fixed.chunks_exact(k))
+        {
+            let px = &row_in[first * 3..first * 3 + 3 * k];
+            let mut acc = [ROUNDING; 3];
+            for j in 0..k {
+                acc[0] += px[3 * j] as i32 * weights[j];
+                acc[1] += px[3 * j + 1] as i32 * weights[j];
+                acc[2] += px[3 * j + 2] as i32 * weights[j];
+            }
+            o.copy_from_slice(&acc.map(clip8));
+        }
     }
 }
 
@@ -264,6 +339,27 @@ mod tests {
                     let (first, w) = taps.get(out);
                     assert!(first + w.len() <= n_in);
                     assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn widened_taps_give_bit_identical_sums_inside_the_source() {
+        let samples: Vec<f64> = (0..500).map(|i| ((i * 7919) % 256) as f64).collect();
+        for (n_in, n_out) in [(40, 11), (17, 29), (500, 299), (375, 299), (7, 7), (3, 17)] {
+            for filter in [Filter::Bilinear, Filter::Bicubic] {
+                let taps = Taps::new(n_in, n_out, filter);
+                let wide = taps.widened();
+                for out in 0..n_out {
+                    let sum = |(first, w): (usize, &[f64])| {
+                        assert!(first + w.len() <= n_in);
+                        w.iter()
+                            .zip(&samples[first..])
+                            .fold(0.0f64, |acc, (k, v)| acc + v * k)
+                    };
+                    let (a, b) = (sum(taps.get(out)), sum(wide.get(out)));
+                    assert_eq!(a.to_bits(), b.to_bits(), "{n_in}->{n_out} at {out}");
                 }
             }
         }

@@ -2,7 +2,7 @@
 
 use super::ImageError;
 use super::bilinear::{resize_rgb8_bilinear, tf1_mix, tf1_taps, torch_mix, torch_taps};
-use super::pillow::{Filter, resize_interleaved_u8, resize_rgb8_as_f32};
+use super::pillow::{Filter, resize_rgb8, resize_rgb8_as_f32};
 use image::RgbImage;
 use ndarray::{Array3, ArrayView3, ArrayViewMut3};
 use std::fmt;
@@ -161,21 +161,14 @@ fn resize_into_chw(
             // An 8-bit result has 256 possible values per channel.
             let lut: [[f32; 256]; 3] =
                 std::array::from_fn(|c| byte_values(|v| norm.apply(c, v / 255.0)));
-            resize_interleaved_u8(
-                src,
-                3,
-                (h, w),
-                (out_h, out_w),
-                Filter::Bilinear,
-                |y, row| {
-                    for (c, lut) in lut.iter().enumerate() {
-                        let dst = &mut chw[c * plane + y * out_w..][..out_w];
-                        for (d, px) in dst.iter_mut().zip(row.chunks_exact(3)) {
-                            *d = lut[px[c] as usize];
-                        }
+            resize_rgb8(src, (h, w), (out_h, out_w), Filter::Bilinear, |y, row| {
+                for (c, lut) in lut.iter().enumerate() {
+                    let dst = &mut chw[c * plane + y * out_w..][..out_w];
+                    for (d, px) in dst.iter_mut().zip(row.chunks_exact(3)) {
+                        *d = lut[px[c] as usize];
                     }
-                },
-            );
+                }
+            });
         }
     }
 }
@@ -189,9 +182,8 @@ fn byte_values(f: impl Fn(f32) -> f32) -> [f32; 256] {
 pub fn pil_bilinear_rgb8(img: &RgbImage, height: usize, width: usize) -> RgbImage {
     let (h, w) = (img.height() as usize, img.width() as usize);
     let mut data = vec![0u8; height * width * 3];
-    resize_interleaved_u8(
+    resize_rgb8(
         img.as_raw(),
-        3,
         (h, w),
         (height, width),
         Filter::Bilinear,

@@ -1,5 +1,5 @@
 //! Image stage speed on a CUB-sized photo (500×375): decode, each resize
-//! mode to 299×299, and the whole decode + preprocess of one image.
+//! mode to 299×299, and the whole decode + preprocess of one JPEG or PNG.
 //!
 //! `cargo bench --bench images -- --sample-size 10`
 
@@ -54,18 +54,22 @@ fn bench_images(c: &mut Criterion) {
     }
     resize.finish();
 
-    let mut whole = c.benchmark_group("decode_and_preprocess_jpeg_500x375");
-    for mode in ResizeMode::ALL {
-        let p = Preprocess {
-            resize: mode,
-            ..Preprocess::pytorch_fid()
-        };
-        let mut out = Array3::<f32>::zeros((3, 299, 299));
-        whole.bench_with_input(BenchmarkId::from_parameter(mode), &mode, |b, _| {
-            b.iter(|| preprocess_into(&decode_rgb(black_box(&jpg)).unwrap(), &p, out.view_mut()))
-        });
+    for (decoder, file) in [("jpeg", &jpg), ("png", &png)] {
+        let mut whole = c.benchmark_group(format!("decode_and_preprocess_{decoder}_500x375"));
+        for mode in ResizeMode::ALL {
+            let p = Preprocess {
+                resize: mode,
+                ..Preprocess::pytorch_fid()
+            };
+            let mut out = Array3::<f32>::zeros((3, 299, 299));
+            whole.bench_with_input(BenchmarkId::from_parameter(mode), &mode, |b, _| {
+                b.iter(|| {
+                    preprocess_into(&decode_rgb(black_box(file)).unwrap(), &p, out.view_mut())
+                })
+            });
+        }
+        whole.finish();
     }
-    whole.finish();
 }
 
 criterion_group!(benches, bench_images);

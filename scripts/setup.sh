@@ -2,6 +2,8 @@
 # Installs what stackgan-eval needs on a fresh Debian machine, and nothing
 # that is already there:
 #   - OpenBLAS with LAPACK (Debian libopenblas-dev), for FID's eigen-solvers;
+#   - libjpeg-turbo's TurboJPEG (Debian libturbojpeg0-dev), the JPEG decoder
+#     Pillow uses, so that JPEGs decode to Pillow's exact pixels;
 #   - .venv, a project-local virtualenv holding the pinned ONNX Runtime from
 #     PyPI, whose libonnxruntime.so the tool loads at run time.
 # STACKGAN_EVAL_GPU=1 installs onnxruntime-gpu (CUDA 13) instead.
@@ -14,10 +16,11 @@ package=onnxruntime
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! dpkg -s libopenblas-dev >/dev/null 2>&1 || ! command -v pkg-config >/dev/null 2>&1; then
-    echo "setup: installing libopenblas-dev and pkg-config (LAPACK for FID)" >&2
+if ! dpkg -s libopenblas-dev >/dev/null 2>&1 || ! dpkg -s libturbojpeg0-dev >/dev/null 2>&1 \
+    || ! command -v pkg-config >/dev/null 2>&1; then
+    echo "setup: installing libopenblas-dev, libturbojpeg0-dev and pkg-config (LAPACK for FID, Pillow's JPEG decoder)" >&2
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev pkg-config >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev libturbojpeg0-dev pkg-config >/dev/null
 fi
 
 if ! ls .venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so* >/dev/null 2>&1 \

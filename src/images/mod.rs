@@ -9,6 +9,7 @@
 //! network on the current one.
 
 mod batches;
+mod bilinear;
 mod decode;
 mod pillow;
 mod preprocess;

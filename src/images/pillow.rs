@@ -60,7 +60,18 @@ pub(crate) struct Taps {
 
 impl Taps {
     /// Pillow's coefficients for resampling `in_size` samples to `out_size`.
+    ///
+    /// Equal sizes give identity taps (one tap of weight 1): Pillow skips
+    /// that pass, and a single unit tap reproduces the skip exactly.
     pub(crate) fn new(in_size: usize, out_size: usize, filter: Filter) -> Self {
+        if in_size == out_size {
+            return Taps {
+                starts: (0..out_size).collect(),
+                lens: vec![1; out_size],
+                weights: vec![1.0; out_size],
+                stride: 1,
+            };
+        }
         let scale = in_size as f64 / out_size as f64;
         let filter_scale = scale.max(1.0);
         let support = filter.support() * filter_scale;
@@ -98,6 +109,49 @@ impl Taps {
         (self.starts[out], w)
     }
 
+    /// The same taps, each widened to the longest tap count with zero
+    /// weights (its window shifted left at the end of the axis), so that
+    /// every output index has the same number of taps. A zero-weight tap
+    /// adds exactly 0 to an accumulator that starts at +0 and so cannot be
+    /// −0: the sums are unchanged, bit for bit, and the loops get simpler.
+    fn widened(&self) -> Taps {
+        let in_size = (0..self.starts.len())
+            .map(|o| self.starts[o] + self.lens[o])
+            .max()
+            .unwrap_or(0);
+        let k = self.lens.iter().copied().max().unwrap_or(0);
+        let mut widened = Taps {
+            starts: Vec::with_capacity(self.starts.len()),
+            lens: vec![k; self.starts.len()],
+            weights: vec![0.0; k * self.starts.len()],
+            stride: k,
+        };
+        for out in 0..self.starts.len() {
+            let (first, w) = self.get(out);
+            let start = first.min(in_size.max(k) - k);
+            let at = out * k + (first - start);
+            widened.weights[at..at + w.len()].copy_from_slice(w);
+            widened.starts.push(start);
+        }
+        widened
+    }
+
+    /// The source indices `first..last` that any output index reads.
+    fn source_range(&self) -> (usize, usize) {
+        let first = self.starts.iter().copied().min().unwrap_or(0);
+        let last = (0..self.starts.len())
+            .map(|o| self.starts[o] + self.lens[o])
+            .max()
+            .unwrap_or(0);
+        (first, last.max(first))
+    }
+
+    /// Like [`Taps::get`], on the weights of [`Taps::fixed_point`].
+    fn get_fixed<'a>(&self, fixed: &'a [i32], out: usize) -> (usize, &'a [i32]) {
+        let at = out * self.stride;
+        (self.starts[out], &fixed[at..at + self.lens[out]])
+    }
+
     /// The weights as Pillow's 8-bit fixed point (22 fractional bits).
     fn fixed_point(&self) -> Vec<i32> {
         self.weights
@@ -117,112 +171,156 @@ impl Taps {
 const PRECISION_BITS: u32 = 32 - 8 - 2;
 const FIXED_ONE: i32 = 1 << PRECISION_BITS;
 
-/// Resizes one float plane (row-major, `h × w`) like Pillow's mode `F`.
-pub(crate) fn resize_plane_f32(
-    src: &[f32],
+/// Resizes an interleaved 8-bit RGB image like Pillow's mode `F` on each
+/// channel (the 8-bit values taken as floats), handing each output row,
+/// interleaved, to `emit(y, row)`.
+///
+/// Both passes accumulate in f64 and store f32, as Pillow does; the
+/// horizontal pass reads the 8-bit source directly, and a pass whose size
+/// does not change uses identity taps, which reproduce the skipped pass.
+pub(crate) fn resize_rgb8_as_f32(
+    src: &[u8],
     (h, w): (usize, usize),
     (out_h, out_w): (usize, usize),
     filter: Filter,
-) -> Vec<f32> {
-    let mut plane = src.to_vec();
-    let mut width = w;
-    if out_w != w {
-        let taps = Taps::new(w, out_w, filter);
-        let mut next = vec![0.0f32; h * out_w];
-        for (row_in, row_out) in plane.chunks_exact(w).zip(next.chunks_exact_mut(out_w)) {
-            for (x, o) in row_out.iter_mut().enumerate() {
-                let (first, weights) = taps.get(x);
-                let mut acc = 0.0f64;
-                for (v, k) in row_in[first..].iter().zip(weights) {
-                    acc += *v as f64 * k;
-                }
-                *o = acc as f32;
+    mut emit: impl FnMut(usize, &[f32]),
+) {
+    if out_h == 0 || out_w == 0 {
+        return;
+    }
+    let cols = Taps::new(w, out_w, filter);
+    let rows = Taps::new(h, out_h, filter);
+    let row_len = out_w * 3;
+    let (first_row, last_row) = rows.source_range();
+    let mut horizontal = vec![0.0f32; (last_row - first_row) * row_len];
+    let rows_in = &src[first_row * w * 3..last_row * w * 3];
+    let cols = cols.widened();
+    match cols.stride {
+        4 => horizontal_f32::<4>(rows_in, w, &cols, &mut horizontal),
+        5 => horizontal_f32::<5>(rows_in, w, &cols, &mut horizontal),
+        6 => horizontal_f32::<6>(rows_in, w, &cols, &mut horizontal),
+        7 => horizontal_f32::<7>(rows_in, w, &cols, &mut horizontal),
+        8 => horizontal_f32::<8>(rows_in, w, &cols, &mut horizontal),
+        _ => horizontal_f32::<0>(rows_in, w, &cols, &mut horizontal),
+    }
+    let mut acc = vec![0.0f64; row_len];
+    let mut row = vec![0.0f32; row_len];
+    for y in 0..out_h {
+        let (first, weights) = rows.get(y);
+        acc.fill(0.0);
+        for (j, &k) in weights.iter().enumerate() {
+            let start = (first + j - first_row) * row_len;
+            for (a, v) in acc.iter_mut().zip(&horizontal[start..start + row_len]) {
+                *a += *v as f64 * k;
             }
         }
-        plane = next;
-        width = out_w;
+        row.iter_mut().zip(&acc).for_each(|(r, a)| *r = *a as f32);
+        emit(y, &row);
     }
-    if out_h != h {
-        let taps = Taps::new(h, out_h, filter);
-        let mut next = vec![0.0f32; out_h * width];
-        // Row-wise accumulation: each output value still sums its taps in
-        // order, as Pillow does, but memory is read row by row.
-        let mut acc = vec![0.0f64; width];
-        for (y, row_out) in next.chunks_exact_mut(width).enumerate() {
-            let (first, weights) = taps.get(y);
-            acc.iter_mut().for_each(|a| *a = 0.0);
-            for (j, k) in weights.iter().enumerate() {
-                let row_in = &plane[(first + j) * width..(first + j + 1) * width];
-                for (a, v) in acc.iter_mut().zip(row_in) {
-                    *a += *v as f64 * k;
-                }
-            }
-            for (o, a) in row_out.iter_mut().zip(&acc) {
-                *o = *a as f32;
-            }
-        }
-        plane = next;
-    }
-    plane
 }
 
-/// Resizes an interleaved 8-bit image with `channels` channels like Pillow.
-pub(crate) fn resize_interleaved_u8(
+/// Resizes an interleaved 8-bit RGB image like Pillow's 8-bit resampling,
+/// handing each output row, interleaved, to `emit(y, row)`.
+pub(crate) fn resize_rgb8(
     src: &[u8],
-    channels: usize,
     (h, w): (usize, usize),
     (out_h, out_w): (usize, usize),
     filter: Filter,
-) -> Vec<u8> {
-    let mut img = src.to_vec();
-    let mut width = w;
-    if out_w != w {
-        let taps = Taps::new(w, out_w, filter);
-        let fixed = taps.fixed_point();
-        let mut next = vec![0u8; h * out_w * channels];
-        for (row_in, row_out) in img
-            .chunks_exact(w * channels)
-            .zip(next.chunks_exact_mut(out_w * channels))
-        {
-            for x in 0..out_w {
-                let first = taps.starts[x];
-                let k = &fixed[x * taps.stride..x * taps.stride + taps.lens[x]];
-                for c in 0..channels {
-                    let mut acc = 1i32 << (PRECISION_BITS - 1);
-                    for (j, kj) in k.iter().enumerate() {
-                        acc += row_in[(first + j) * channels + c] as i32 * kj;
-                    }
-                    row_out[x * channels + c] = clip8(acc);
-                }
+    mut emit: impl FnMut(usize, &[u8]),
+) {
+    if out_h == 0 || out_w == 0 {
+        return;
+    }
+    let cols = Taps::new(w, out_w, filter).widened();
+    let rows = Taps::new(h, out_h, filter);
+    let (col_k, row_k) = (cols.fixed_point(), rows.fixed_point());
+    let row_len = out_w * 3;
+    let (first_row, last_row) = rows.source_range();
+    let mut horizontal = vec![0u8; (last_row - first_row) * row_len];
+    let rows_in = &src[first_row * w * 3..last_row * w * 3];
+    match cols.stride {
+        2 => horizontal_u8::<2>(rows_in, w, &cols, &col_k, &mut horizontal),
+        3 => horizontal_u8::<3>(rows_in, w, &cols, &col_k, &mut horizontal),
+        4 => horizontal_u8::<4>(rows_in, w, &cols, &col_k, &mut horizontal),
+        5 => horizontal_u8::<5>(rows_in, w, &cols, &col_k, &mut horizontal),
+        _ => horizontal_u8::<0>(rows_in, w, &cols, &col_k, &mut horizontal),
+    }
+    let mut acc = vec![0i32; row_len];
+    let mut row = vec![0u8; row_len];
+    for y in 0..out_h {
+        let (first, k) = rows.get_fixed(&row_k, y);
+        acc.fill(ROUNDING);
+        for (j, &kj) in k.iter().enumerate() {
+            let start = (first + j - first_row) * row_len;
+            for (a, &v) in acc.iter_mut().zip(&horizontal[start..start + row_len]) {
+                *a += v as i32 * kj;
             }
         }
-        img = next;
-        width = out_w;
+        row.iter_mut().zip(&acc).for_each(|(r, &a)| *r = clip8(a));
+        emit(y, &row);
     }
-    if out_h != h {
-        let taps = Taps::new(h, out_h, filter);
-        let fixed = taps.fixed_point();
-        let row_len = width * channels;
-        let mut next = vec![0u8; out_h * row_len];
-        let mut acc = vec![0i32; row_len];
-        for (y, row_out) in next.chunks_exact_mut(row_len).enumerate() {
-            let first = taps.starts[y];
-            let k = &fixed[y * taps.stride..y * taps.stride + taps.lens[y]];
-            acc.iter_mut().for_each(|a| *a = 1 << (PRECISION_BITS - 1));
-            for (j, kj) in k.iter().enumerate() {
-                let row_in = &img[(first + j) * row_len..(first + j + 1) * row_len];
-                for (a, v) in acc.iter_mut().zip(row_in) {
-                    *a += *v as i32 * kj;
-                }
-            }
-            for (o, a) in row_out.iter_mut().zip(&acc) {
-                *o = clip8(*a);
-            }
-        }
-        img = next;
-    }
-    img
 }
+
+/// The horizontal pass of [`resize_rgb8_as_f32`] over whole source rows,
+/// for widened taps; `K` is their count, or 0 to read it from `cols`
+/// (a constant count lets the compiler unroll the loop over taps).
+fn horizontal_f32<const K: usize>(rows_in: &[u8], w: usize, cols: &Taps, out: &mut [f32]) {
+    let k = if K == 0 { cols.stride } else { K };
+    let row_len = cols.starts.len() * 3;
+    for (row_in, row_out) in rows_in
+        .chunks_exact(w * 3)
+        .zip(out.chunks_exact_mut(row_len))
+    {
+        for ((o, &first), weights) in row_out
+            .chunks_exact_mut(3)
+            .zip(&cols.starts)
+            .zip(cols.weights.chunks_exact(k))
+        {
+            let px = &row_in[first * 3..first * 3 + 3 * k];
+            let mut acc = [0.0f64; 3];
+            for j in 0..k {
+                acc[0] += px[3 * j] as f64 * weights[j];
+                acc[1] += px[3 * j + 1] as f64 * weights[j];
+                acc[2] += px[3 * j + 2] as f64 * weights[j];
+            }
+            o.copy_from_slice(&acc.map(|a| a as f32));
+        }
+    }
+}
+
+/// The horizontal pass of [`resize_rgb8`], as [`horizontal_f32`].
+fn horizontal_u8<const K: usize>(
+    rows_in: &[u8],
+    w: usize,
+    cols: &Taps,
+    fixed: &[i32],
+    out: &mut [u8],
+) {
+    let k = if K == 0 { cols.stride } else { K };
+    let row_len = cols.starts.len() * 3;
+    for (row_in, row_out) in rows_in
+        .chunks_exact(w * 3)
+        .zip(out.chunks_exact_mut(row_len))
+    {
+        for ((o, &first), weights) in row_out
+            .chunks_exact_mut(3)
+            .zip(&cols.starts)
+            .zip(fixed.chunks_exact(k))
+        {
+            let px = &row_in[first * 3..first * 3 + 3 * k];
+            let mut acc = [ROUNDING; 3];
+            for j in 0..k {
+                acc[0] += px[3 * j] as i32 * weights[j];
+                acc[1] += px[3 * j + 1] as i32 * weights[j];
+                acc[2] += px[3 * j + 2] as i32 * weights[j];
+            }
+            o.copy_from_slice(&acc.map(clip8));
+        }
+    }
+}
+
+/// Pillow's rounding offset: half of one fixed-point unit.
+const ROUNDING: i32 = 1 << (PRECISION_BITS - 1);
 
 fn clip8(acc: i32) -> u8 {
     (acc >> PRECISION_BITS).clamp(0, 255) as u8
@@ -241,6 +339,27 @@ mod tests {
                     let (first, w) = taps.get(out);
                     assert!(first + w.len() <= n_in);
                     assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn widened_taps_give_bit_identical_sums_inside_the_source() {
+        let samples: Vec<f64> = (0..500).map(|i| ((i * 7919) % 256) as f64).collect();
+        for (n_in, n_out) in [(40, 11), (17, 29), (500, 299), (375, 299), (7, 7), (3, 17)] {
+            for filter in [Filter::Bilinear, Filter::Bicubic] {
+                let taps = Taps::new(n_in, n_out, filter);
+                let wide = taps.widened();
+                for out in 0..n_out {
+                    let sum = |(first, w): (usize, &[f64])| {
+                        assert!(first + w.len() <= n_in);
+                        w.iter()
+                            .zip(&samples[first..])
+                            .fold(0.0f64, |acc, (k, v)| acc + v * k)
+                    };
+                    let (a, b) = (sum(taps.get(out)), sum(wide.get(out)));
+                    assert_eq!(a.to_bits(), b.to_bits(), "{n_in}->{n_out} at {out}");
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! The network input of one image: resize, then `(pixel/255 − mean) / std`.
 
 use super::ImageError;
-use super::resize::{ResizeMode, resize_rgb_into};
+use super::resize::{Normalise, ResizeMode, resize_rgb_into};
 use image::RgbImage;
 use ndarray::ArrayViewMut3;
 
@@ -70,9 +70,9 @@ impl Preprocess {
 /// the batch tensor, so a mismatch is a programming error, not user input.
 pub fn preprocess_into(img: &RgbImage, p: &Preprocess, mut out: ArrayViewMut3<f32>) {
     assert_eq!(out.dim(), (3, p.height, p.width), "output tensor shape");
-    resize_rgb_into(img, p.resize, out.view_mut());
-    for (c, mut plane) in out.outer_iter_mut().enumerate() {
-        let (mean, std) = (p.mean[c], p.std[c]);
-        plane.mapv_inplace(|v| (v - mean) / std);
-    }
+    let norm = Normalise {
+        mean: p.mean,
+        std: p.std,
+    };
+    resize_rgb_into(img, p.resize, &norm, out.view_mut());
 }

@@ -1,9 +1,10 @@
 //! The four resize modes, each reproducing the implementation it names.
 
 use super::ImageError;
-use super::pillow::{Filter, resize_interleaved_u8, resize_plane_f32};
+use super::bilinear::{resize_rgb8_bilinear, tf1_mix, tf1_taps, torch_mix, torch_taps};
+use super::pillow::{Filter, resize_rgb8, resize_rgb8_as_f32};
 use image::RgbImage;
-use ndarray::{Array3, ArrayViewMut3};
+use ndarray::{Array3, ArrayView3, ArrayViewMut3};
 use std::fmt;
 use std::str::FromStr;
 
@@ -70,140 +71,124 @@ impl FromStr for ResizeMode {
 /// 0..255 values and divide by 255 afterwards.
 pub fn resize_rgb(img: &RgbImage, mode: ResizeMode, height: usize, width: usize) -> Array3<f32> {
     let mut out = Array3::<f32>::zeros((3, height, width));
-    resize_rgb_into(img, mode, out.view_mut());
+    resize_rgb_into(img, mode, &Normalise::UNIT, out.view_mut());
     out
 }
 
-/// [`resize_rgb`] into an existing `3 × height × width` array.
-pub(crate) fn resize_rgb_into(img: &RgbImage, mode: ResizeMode, mut out: ArrayViewMut3<f32>) {
+/// The per-channel map from a resized unit-scale value to the network input:
+/// `(v − mean[c]) / std[c]`, applied as each output row is written.
+pub(crate) struct Normalise {
+    pub(crate) mean: [f32; 3],
+    pub(crate) std: [f32; 3],
+}
+
+impl Normalise {
+    /// Mean 0, std 1: leaves every value exactly as it is.
+    pub(crate) const UNIT: Normalise = Normalise {
+        mean: [0.0; 3],
+        std: [1.0; 3],
+    };
+
+    #[inline(always)]
+    fn apply(&self, c: usize, unit: f32) -> f32 {
+        (unit - self.mean[c]) / self.std[c]
+    }
+}
+
+/// [`resize_rgb`] into an existing `3 × height × width` array, normalised.
+pub(crate) fn resize_rgb_into(
+    img: &RgbImage,
+    mode: ResizeMode,
+    norm: &Normalise,
+    mut out: ArrayViewMut3<f32>,
+) {
     let (h, w) = (img.height() as usize, img.width() as usize);
     let (out_h, out_w) = (out.shape()[1], out.shape()[2]);
-    if mode == ResizeMode::PilBilinear {
-        let resized =
-            resize_interleaved_u8(img.as_raw(), 3, (h, w), (out_h, out_w), Filter::Bilinear);
-        for (c, mut dst) in out.outer_iter_mut().enumerate() {
-            let plane = resized[c..].iter().step_by(3).map(|&v| v as f32 / 255.0);
-            dst.iter_mut().zip(plane).for_each(|(d, v)| *d = v);
+    match out.as_slice_mut() {
+        Some(chw) => resize_into_chw(img.as_raw(), (h, w), (out_h, out_w), mode, norm, chw),
+        None => {
+            let mut chw = vec![0.0f32; 3 * out_h * out_w];
+            resize_into_chw(img.as_raw(), (h, w), (out_h, out_w), mode, norm, &mut chw);
+            let chw = ArrayView3::from_shape((3, out_h, out_w), &chw).expect("3 × h × w values");
+            out.assign(&chw);
         }
-        return;
     }
-    for (c, mut dst) in out.outer_iter_mut().enumerate() {
-        let plane: Vec<f32> = img.as_raw()[c..]
-            .iter()
-            .step_by(3)
-            .map(|&v| v as f32)
-            .collect();
-        let resized = match mode {
-            ResizeMode::LegacyPytorch => {
-                let unit: Vec<f32> = plane.iter().map(|v| v / 255.0).collect();
-                torch_bilinear(&unit, (h, w), (out_h, out_w))
+}
+
+/// The resize of each mode, writing rows straight into a contiguous CHW
+/// buffer with the normalisation applied on the way.
+fn resize_into_chw(
+    src: &[u8],
+    (h, w): (usize, usize),
+    (out_h, out_w): (usize, usize),
+    mode: ResizeMode,
+    norm: &Normalise,
+    chw: &mut [f32],
+) {
+    let plane = out_h * out_w;
+    let mut write_row = |y: usize, row: &[f32], map: &dyn Fn(usize, f32) -> f32| {
+        for c in 0..3 {
+            let dst = &mut chw[c * plane + y * out_w..][..out_w];
+            for (d, px) in dst.iter_mut().zip(row.chunks_exact(3)) {
+                *d = map(c, px[c]);
             }
-            ResizeMode::LegacyTf => {
-                let mut r = tf1_bilinear(&plane, (h, w), (out_h, out_w));
-                r.iter_mut().for_each(|v| *v /= 255.0);
-                r
-            }
-            ResizeMode::Clean => {
-                let mut r = resize_plane_f32(&plane, (h, w), (out_h, out_w), Filter::Bicubic);
-                r.iter_mut().for_each(|v| *v = v.clamp(0.0, 255.0) / 255.0);
-                r
-            }
-            ResizeMode::PilBilinear => unreachable!("handled above on the interleaved image"),
-        };
-        dst.iter_mut().zip(resized).for_each(|(d, v)| *d = v);
+        }
+    };
+    match mode {
+        ResizeMode::LegacyPytorch => {
+            let (rows, cols) = (torch_taps(h, out_h), torch_taps(w, out_w));
+            let unit = byte_values(|v| v / 255.0);
+            let map = |c: usize, v: f32| norm.apply(c, v);
+            resize_rgb8_bilinear(src, (h, w), (&rows, &cols), &unit, torch_mix, |y, row| {
+                write_row(y, row, &map)
+            });
+        }
+        ResizeMode::LegacyTf => {
+            let (rows, cols) = (tf1_taps(h, out_h), tf1_taps(w, out_w));
+            let level = byte_values(|v| v);
+            let map = |c: usize, v: f32| norm.apply(c, v / 255.0);
+            resize_rgb8_bilinear(src, (h, w), (&rows, &cols), &level, tf1_mix, |y, row| {
+                write_row(y, row, &map)
+            });
+        }
+        ResizeMode::Clean => {
+            let map = |c: usize, v: f32| norm.apply(c, v.clamp(0.0, 255.0) / 255.0);
+            resize_rgb8_as_f32(src, (h, w), (out_h, out_w), Filter::Bicubic, |y, row| {
+                write_row(y, row, &map)
+            });
+        }
+        ResizeMode::PilBilinear => {
+            // An 8-bit result has 256 possible values per channel.
+            let lut: [[f32; 256]; 3] =
+                std::array::from_fn(|c| byte_values(|v| norm.apply(c, v / 255.0)));
+            resize_rgb8(src, (h, w), (out_h, out_w), Filter::Bilinear, |y, row| {
+                for (c, lut) in lut.iter().enumerate() {
+                    let dst = &mut chw[c * plane + y * out_w..][..out_w];
+                    for (d, px) in dst.iter_mut().zip(row.chunks_exact(3)) {
+                        *d = lut[px[c] as usize];
+                    }
+                }
+            });
+        }
     }
+}
+
+/// `f(byte as f32)` for every byte value.
+fn byte_values(f: impl Fn(f32) -> f32) -> [f32; 256] {
+    std::array::from_fn(|b| f(b as f32))
 }
 
 /// Resizes an 8-bit RGB image exactly as Pillow's `resize(BILINEAR)`.
 pub fn pil_bilinear_rgb8(img: &RgbImage, height: usize, width: usize) -> RgbImage {
     let (h, w) = (img.height() as usize, img.width() as usize);
-    let data = resize_interleaved_u8(img.as_raw(), 3, (h, w), (height, width), Filter::Bilinear);
+    let mut data = vec![0u8; height * width * 3];
+    resize_rgb8(
+        img.as_raw(),
+        (h, w),
+        (height, width),
+        Filter::Bilinear,
+        |y, row| data[y * width * 3..(y + 1) * width * 3].copy_from_slice(row),
+    );
     RgbImage::from_raw(width as u32, height as u32, data)
         .expect("buffer size is height × width × 3")
-}
-
-/// One source tap pair of a linear interpolation: indices and weights.
-struct Lerp {
-    lo: usize,
-    hi: usize,
-    w_lo: f32,
-    w_hi: f32,
-}
-
-/// PyTorch's bilinear source taps (align_corners=False), in float32; the
-/// source coordinate `scale·(d + ½) − ½` is rounded once, as PyTorch's
-/// vectorised CPU kernels compute it (a fused multiply-add).
-fn torch_taps(in_size: usize, out_size: usize) -> Vec<Lerp> {
-    let scale = in_size as f32 / out_size as f32;
-    (0..out_size)
-        .map(|d| {
-            let src = scale.mul_add(d as f32 + 0.5, -0.5).max(0.0);
-            let lo = src as usize;
-            let hi = if lo + 1 < in_size { lo + 1 } else { lo };
-            let w_hi = (src - lo as f32).clamp(0.0, 1.0);
-            Lerp {
-                lo,
-                hi,
-                w_lo: 1.0 - w_hi,
-                w_hi,
-            }
-        })
-        .collect()
-}
-
-fn torch_bilinear(src: &[f32], (h, w): (usize, usize), (out_h, out_w): (usize, usize)) -> Vec<f32> {
-    let rows = torch_taps(h, out_h);
-    let cols = torch_taps(w, out_w);
-    let mut out = Vec::with_capacity(out_h * out_w);
-    for r in &rows {
-        let (upper, lower) = (
-            &src[r.lo * w..(r.lo + 1) * w],
-            &src[r.hi * w..(r.hi + 1) * w],
-        );
-        out.extend(cols.iter().map(|c| {
-            let top = upper[c.lo] * c.w_lo + upper[c.hi] * c.w_hi;
-            let bottom = lower[c.lo] * c.w_lo + lower[c.hi] * c.w_hi;
-            top * r.w_lo + bottom * r.w_hi
-        }));
-    }
-    out
-}
-
-/// TF1's source taps (align_corners=False, half_pixel_centers=False):
-/// source = destination × in/out, in float32.
-fn tf1_taps(in_size: usize, out_size: usize) -> Vec<Lerp> {
-    let scale = (in_size as f64 / out_size as f64) as f32;
-    (0..out_size)
-        .map(|d| {
-            let src = d as f32 * scale;
-            let lo = src as usize;
-            let hi = (lo + 1).min(in_size - 1);
-            let frac = src - lo as f32;
-            Lerp {
-                lo,
-                hi,
-                w_lo: 1.0 - frac,
-                w_hi: frac,
-            }
-        })
-        .collect()
-}
-
-fn tf1_bilinear(src: &[f32], (h, w): (usize, usize), (out_h, out_w): (usize, usize)) -> Vec<f32> {
-    let rows = tf1_taps(h, out_h);
-    let cols = tf1_taps(w, out_w);
-    let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
-    let mut out = Vec::with_capacity(out_h * out_w);
-    for r in &rows {
-        let (upper, lower) = (
-            &src[r.lo * w..(r.lo + 1) * w],
-            &src[r.hi * w..(r.hi + 1) * w],
-        );
-        out.extend(cols.iter().map(|c| {
-            let top = lerp(upper[c.lo], upper[c.hi], c.w_hi);
-            let bottom = lerp(lower[c.lo], lower[c.hi], c.w_hi);
-            lerp(top, bottom, r.w_hi)
-        }));
-    }
-    out
 }

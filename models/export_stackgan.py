@@ -163,7 +163,7 @@ def _v1_stage1_config(state: dict, overrides: dict, prefix: str = "") -> V1Confi
 def v1_configs(state: dict, stage: int, overrides: dict) -> tuple[V1Config, V1Config | None]:
     """(Stage-I config, Stage-II config or None) read from tensor shapes."""
     if stage == 1:
-        return _v1_stage1_config(state, overrides), None
+        return _v1_stage1_config(stage1_of(state), overrides), None
     if not any(k.startswith("STAGE1_G.") for k in state):
         raise ExportError("checkpoint has no STAGE1_G.* keys: it is not a StackGAN-v1 Stage-II generator; "
                           "try --config v1-stage1")

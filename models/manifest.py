@@ -3,6 +3,9 @@
 `model.onnx` -> `model.toml`. The Rust tool reads the manifest to learn the
 model's role, its input (name, shape, colour, normalisation, default resize
 mode) and what each output means, and checks the ONNX file against it.
+Generators (role "generator") have several inputs instead (`[[inputs]]`:
+noise and text embedding), image outputs with a resolution, and a
+`[generator]` table with the architecture's hyper-parameters.
 
 Python's `tomllib` only reads TOML, so this module has a tiny writer for the
 few value types a manifest holds (strings, ints, floats, bools, flat lists,
@@ -16,8 +19,12 @@ import math
 from pathlib import Path
 
 FORMAT_VERSION = 1
-ROLES = ("extractor", "classifier")
+ROLES = ("extractor", "classifier", "generator")
 OUTPUT_KINDS = ("pool", "logits", "logits_unbiased")
+GENERATOR_INPUT_KINDS = ("noise_z", "noise_eps", "text_embedding")
+GENERATOR_OUTPUT_KINDS = ("image", "mu", "logvar")
+# Generator images are tanh outputs.
+GENERATOR_VALUE_RANGE = [-1.0, 1.0]
 RESIZE_MODES = ("legacy-pytorch", "clean", "legacy-tf", "pil-bilinear")
 
 
@@ -103,6 +110,58 @@ def build_manifest(
             "drop_columns": [int(c) for c in inception_score.get("drop_columns", [])],
         }
     return manifest
+
+
+def generator_input_spec(name, kind, shape) -> dict:
+    """One `[[inputs]]` entry of a generator; noise inputs are standard normal draws."""
+    if kind not in GENERATOR_INPUT_KINDS:
+        raise ManifestError(f"generator input kind {kind!r} is not one of {GENERATOR_INPUT_KINDS}")
+    spec = {"name": name, "kind": kind, "shape": [int(d) for d in shape]}
+    if kind != "text_embedding":
+        spec["distribution"] = "standard_normal"
+    return spec
+
+
+def generator_output_spec(name, kind, shape) -> dict:
+    """One `[[outputs]]` entry of a generator; images (NCHW, RGB) also give their `resolution`."""
+    if kind not in GENERATOR_OUTPUT_KINDS:
+        raise ManifestError(f"generator output kind {kind!r} is not one of {GENERATOR_OUTPUT_KINDS}")
+    spec = {"name": name, "kind": kind, "shape": [int(d) for d in shape]}
+    if kind == "image":
+        if len(shape) != 4 or shape[1] != 3 or shape[2] != shape[3]:
+            raise ManifestError(f"image output {name!r} must be [N, 3, R, R], got {list(shape)}")
+        spec["resolution"] = int(shape[2])
+    return spec
+
+
+def build_generator_manifest(
+    onnx_path, name, description, inputs: list, outputs: list, generator: dict, protocol="", weights="",
+) -> dict:
+    """Assemble a role = "generator" manifest for `onnx_path` (hashes the file).
+
+    `generator` is the `[generator]` table (family, config and hyper-parameters; ints, strings, bools).
+    """
+    for title, items in (("input", inputs), ("output", outputs)):
+        names = [i["name"] for i in items]
+        if len(set(names)) != len(names):
+            raise ManifestError(f"{title} names repeat: {names}")
+    if not any(o["kind"] == "image" for o in outputs):
+        raise ManifestError("a generator needs at least one image output")
+    if sum(i["kind"] == "noise_z" for i in inputs) > 1 or sum(i["kind"] == "text_embedding" for i in inputs) > 1:
+        raise ManifestError("a generator has at most one noise_z and one text_embedding input")
+    return {
+        "format": FORMAT_VERSION,
+        "role": "generator",
+        "name": name,
+        "description": description,
+        "onnx_sha256": sha256_of(onnx_path),
+        "protocol": protocol,
+        "weights": weights,
+        "value_range": list(GENERATOR_VALUE_RANGE),
+        "generator": dict(generator),
+        "inputs": inputs,
+        "outputs": outputs,
+    }
 
 
 def _toml_value(value) -> str:

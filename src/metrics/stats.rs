@@ -198,10 +198,11 @@ fn read_count(
         if single(a.len()) {
             return Ok(a.iter().next().copied());
         }
-    } else if let Ok(a) = npz.by_name::<ndarray::OwnedRepr<i32>, ndarray::IxDyn>("count") {
-        if single(a.len()) && a.iter().all(|&c| c >= 0) {
-            return Ok(a.iter().next().map(|&c| c as u64));
-        }
+    } else if let Ok(a) = npz.by_name::<ndarray::OwnedRepr<i32>, ndarray::IxDyn>("count")
+        && single(a.len())
+        && a.iter().all(|&c| c >= 0)
+    {
+        return Ok(a.iter().next().map(|&c| c as u64));
     }
     Err(StatsError::BadArray {
         path: path.into(),
@@ -249,11 +250,7 @@ impl StatsAccumulator {
     }
 
     fn pending_rows(&self) -> usize {
-        if self.dim == 0 {
-            0
-        } else {
-            self.pending.len() / self.dim
-        }
+        self.pending.len().checked_div(self.dim).unwrap_or(0)
     }
 
     /// Adds a batch of feature rows (N, D).

@@ -253,6 +253,94 @@ fn extracted_features_give_the_same_scores_as_the_images() {
 }
 
 #[test]
+fn kid_from_feature_files_equals_kid_from_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut features = Vec::new();
+    for side in ["real", "fake"] {
+        let out = dir.path().join(format!("{side}.npz"));
+        let folder = format!("e2e/{side}");
+        assert_ok(&tool(&[
+            "extract",
+            "--images",
+            fixture(&folder),
+            "--extractor",
+            tiny_extractor(),
+            "--out",
+            s(&out),
+        ]));
+        features.push(out);
+    }
+    let kid = |real: &str, fake: &str, name: &str| {
+        let out = dir.path().join(name);
+        assert_ok(&tool(&[
+            "kid",
+            "--real",
+            real,
+            "--fake",
+            fake,
+            "--extractor",
+            tiny_extractor(),
+            "--kid-subset-size",
+            "10",
+            "--kid-subsets",
+            "20",
+            "--json",
+            s(&out),
+        ]));
+        json(&out)
+    };
+    let from_files = kid(s(&features[0]), s(&features[1]), "files.json");
+    let from_folders = kid(fixture("e2e/real"), fixture("e2e/fake"), "folders.json");
+    assert_eq!(from_files["kid_mean"], from_folders["kid_mean"]);
+    assert_eq!(from_files["kid_std"], from_folders["kid_std"]);
+    assert_eq!(from_files["kid_subset_size"], 10);
+    assert!(from_files["kid_mean"].as_f64().unwrap().is_finite());
+}
+
+#[test]
+fn score_with_a_separate_classifier_gives_the_is_of_that_classifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let (score, alone) = (dir.path().join("score.json"), dir.path().join("is.json"));
+    assert_ok(&tool(&[
+        "score",
+        "--real",
+        fixture("e2e/real"),
+        "--fake",
+        fixture("e2e/fake"),
+        "--extractor",
+        tiny_extractor(),
+        "--classifier",
+        tiny_extractor(),
+        "--metrics",
+        "fid,is",
+        "--splits",
+        "3",
+        "--json",
+        s(&score),
+    ]));
+    assert_ok(&tool(&[
+        "is",
+        "--images",
+        fixture("e2e/fake"),
+        "--classifier",
+        tiny_extractor(),
+        "--splits",
+        "3",
+        "--json",
+        s(&alone),
+    ]));
+    let (score, alone) = (json(&score), json(&alone));
+    assert_eq!(score["is_mean"], alone["is_mean"]);
+    assert_eq!(score["classifier"]["sha256"], score["extractor"]["sha256"]);
+    let fid = score["fid"].as_f64().unwrap();
+    let reference_fid = reference()["fid"].as_f64().unwrap();
+    assert!(
+        relative_difference(fid, reference_fid) < 1e-4,
+        "{fid} vs {reference_fid}"
+    );
+}
+
+#[test]
 fn thread_count_and_batch_size_do_not_change_the_result() {
     let dir = tempfile::tempdir().unwrap();
     let mut values = Vec::new();

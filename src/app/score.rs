@@ -136,8 +136,8 @@ pub fn run(config: &ScoreConfig) -> anyhow::Result<ScoreReport> {
         report.warnings.extend(distance.warnings);
     }
     if fid || kid {
-        report.n_real = real_side.as_ref().map(|s| s.count);
-        report.n_fake = Some(fake_side.count);
+        report.n_real = real_side.as_ref().and_then(|s| s.count);
+        report.n_fake = fake_side.count;
     }
     if let (true, Some(real_side)) = (kid, &real_side) {
         let (a, b) = (

@@ -20,7 +20,8 @@ use crate::runtime::Runtime;
 /// What one side of the comparison yields.
 #[derive(Default)]
 pub(super) struct Side {
-    pub(super) count: usize,
+    /// Samples behind this side; unknown for a statistics file without `count`.
+    pub(super) count: Option<usize>,
     pub(super) stats: Option<FidStats>,
     pub(super) pool: Option<Array2<f32>>,
     pub(super) logits: Option<Array2<f32>>,
@@ -75,7 +76,7 @@ impl<'a> Scorer<'a> {
         match source {
             Source::Stats(path) => {
                 let stats = FidStats::read_npz(path)?;
-                let count = stats.count.map_or(0, |c| c as usize);
+                let count = stats.count.map(|c| c as usize);
                 Ok(Side {
                     count,
                     stats: Some(stats),
@@ -86,7 +87,7 @@ impl<'a> Scorer<'a> {
                 let file = FeatureFile::read(path)?;
                 let pool = file.require(path, "pool")?;
                 let mut side = Side {
-                    count: file.len(),
+                    count: Some(file.len()),
                     ..Side::default()
                 };
                 if needs.stats {
@@ -259,7 +260,7 @@ fn pass(
         Ok(concatenate(Axis(0), &views)?)
     };
     let side = Side {
-        count: summary.images,
+        count: Some(summary.images),
         stats: accumulator
             .map(|a| a.finish())
             .transpose()

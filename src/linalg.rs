@@ -26,9 +26,12 @@ pub enum SqrtRoute {
 /// `tr((S1 S2)^½)` and how trustworthy it is.
 #[derive(Clone, Debug)]
 pub struct TraceSqrt {
-    /// Sum of square roots of the eigenvalues. Eigenvalues below `n·ε·λmax` (negative
-    /// ones included) count as zero: they are rounding noise of a singular product,
-    /// and their square roots (≈ √ε each) would otherwise add up to ~1e-5 at 2048-d.
+    /// Sum of square roots of the eigenvalues of the product, negative ones (rounding
+    /// noise) counted as zero. Small positive eigenvalues are kept: with real features
+    /// (condition numbers of 1e10 and more) they carry a real part of the trace.
+    /// Rank deficiency is handled before the product is formed: a Cholesky factor is
+    /// used only when numerically full rank, and the eigen route keeps only the
+    /// eigenvalues of `S1` above `n·ε·λmax`.
     pub trace: f64,
     /// The factorisation used.
     pub route: SqrtRoute,
@@ -72,10 +75,10 @@ pub fn trace_sqrt_product(
     if !s1.iter().chain(s2.iter()).all(|v| v.is_finite()) {
         return Err(LinalgError::NonFinite);
     }
-    if let Ok(l) = s1.cholesky(UPLO::Lower) {
+    if let Some(l) = full_rank_cholesky(s1) {
         return from_factor(l.view(), s2, SqrtRoute::CholeskyFirst, 0.0);
     }
-    if let Ok(l) = s2.cholesky(UPLO::Lower) {
+    if let Some(l) = full_rank_cholesky(s2) {
         return from_factor(l.view(), s1, SqrtRoute::CholeskySecond, 0.0);
     }
     trace_sqrt_by_eigen(s1, s2)
@@ -116,14 +119,24 @@ fn from_factor(
     let mut sandwich = Array2::<f64>::zeros((b.ncols(), b.ncols()));
     general_mat_mul(1.0, &b.t(), &tb, 0.0, &mut sandwich);
     let (eig, _) = symmetric_eigen(sandwich, false)?;
-    let cutoff = noise_floor(&eig);
-    let trace = eig.iter().filter(|&&e| e > cutoff).map(|&e| e.sqrt()).sum();
+    let trace = eig.iter().map(|&e| e.max(0.0).sqrt()).sum();
     let most_negative_relative = most_negative_relative(&eig).min(earlier_negative);
     Ok(TraceSqrt {
         trace,
         route,
         most_negative_relative,
     })
+}
+
+/// `S = L Lᵀ` when `S` is numerically of full rank: every pivot `L_ii²` above
+/// `n·ε·max S_ii`. A rank-deficient covariance can still pass LAPACK's test
+/// with pivots of rounding size; its factor would then turn rounding noise
+/// into eigenvalues of the product.
+fn full_rank_cholesky(s: ArrayView2<f64>) -> Option<Array2<f64>> {
+    let l = s.cholesky(UPLO::Lower).ok()?;
+    let largest = s.diag().iter().copied().fold(0.0, f64::max);
+    let floor = largest * s.nrows() as f64 * f64::EPSILON;
+    l.diag().iter().all(|&p| p * p > floor).then_some(l)
 }
 
 /// Eigenvalues (ascending) and, if asked, eigenvectors (columns) of a

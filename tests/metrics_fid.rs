@@ -41,6 +41,18 @@ fn synthetic_stats(seed: u32, n: usize, square: bool) -> FidStats {
     acc.finish().unwrap()
 }
 
+/// make.py's `ill_conditioned_features`: column scales from 1e3 down to 1e-3.
+fn ill_conditioned_stats(seed: u32, n: usize) -> FidStats {
+    let mut rng = NumpyRandomState::new(seed);
+    let t = Array2::from_shape_simple_fn((n, 2048), || rng.random_sample());
+    let x = Array2::from_shape_fn((n, 2048), |(i, j)| {
+        (t[[i, j]] * 10f64.powf(3.0 - 6.0 * j as f64 / 2048.0)) as f32
+    });
+    let mut acc = StatsAccumulator::new(2048);
+    acc.add(x.view()).unwrap();
+    acc.finish().unwrap()
+}
+
 fn assert_rel(got: f64, expected: f64, tol: f64, what: &str) {
     let rel = ((got - expected) / expected).abs();
     assert!(
@@ -129,6 +141,27 @@ fn fid_2048d_positive_definite_matches_pytorch_fid_on_every_route() {
     let via_cholesky = (a.sigma.diag().sum() + b.sigma.diag().sum() - ab.trace_term) / 2.0;
     let eigen = trace_sqrt_by_eigen(a.sigma.view(), b.sigma.view()).unwrap();
     assert_rel(eigen.trace, via_cholesky, 1e-10, "Cholesky vs eigen route");
+}
+
+/// Real Inception features have covariances with condition numbers of 1e10 and
+/// more; small eigenvalues of the product are real signal there, not noise.
+#[test]
+fn fid_2048d_ill_conditioned_matches_pytorch_fid() {
+    let (a, b) = (
+        ill_conditioned_stats(31, 2100),
+        ill_conditioned_stats(32, 2100),
+    );
+    assert!(reference("fid2048_illcond_condition") > 1e9);
+    let ab = frechet_distance(&a, &b).unwrap();
+    assert_rel(
+        ab.fid,
+        reference("fid2048_illcond_ab"),
+        1e-5,
+        "ill-conditioned FID(a,b)",
+    );
+    let ba = frechet_distance(&b, &a).unwrap();
+    // Condition ~1e14: the two factorisations agree to rounding amplified by it.
+    assert_rel(ba.fid, ab.fid, 1e-7, "symmetry");
 }
 
 #[test]

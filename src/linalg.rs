@@ -164,49 +164,38 @@ fn symmetric_eigen(
     let mut w = vec![0.0f64; n];
     let jobz = if vectors { b'V' } else { b'N' } as std::ffi::c_char;
     let uplo = b'L' as std::ffi::c_char;
-    let mut info = 0;
-    let (mut work_size, mut iwork_size) = (0.0f64, 0i32);
-    // SAFETY: every pointer refers to a live buffer of the size LAPACK expects
-    // (a: n×n, w: n; the first call only queries the workspace sizes).
-    unsafe {
-        lapack_sys::dsyevd_(
-            &jobz,
-            &uplo,
-            &order,
-            a.as_mut_ptr(),
-            &order,
-            w.as_mut_ptr(),
-            &mut work_size,
-            &-1,
-            &mut iwork_size,
-            &-1,
-            &mut info,
-        );
-    }
+    let mut dsyevd = |work: &mut [f64], lwork: i32, iwork: &mut [i32], liwork: i32| -> i32 {
+        let mut info = 0;
+        // SAFETY: `a` is n×n and `w` holds n values; `work` and `iwork` hold at least
+        // `lwork` and `liwork` entries, or one each for the size query (−1).
+        unsafe {
+            lapack_sys::dsyevd_(
+                &jobz,
+                &uplo,
+                &order,
+                a.as_mut_ptr(),
+                &order,
+                w.as_mut_ptr(),
+                work.as_mut_ptr(),
+                &lwork,
+                iwork.as_mut_ptr(),
+                &liwork,
+                &mut info,
+            );
+        }
+        info
+    };
+    let (mut work_size, mut iwork_size) = ([0.0f64], [0i32]);
+    let info = dsyevd(&mut work_size, -1, &mut iwork_size, -1);
     if info != 0 {
         return Err(LinalgError::Lapack(format!(
             "dsyevd workspace query returned {info}"
         )));
     }
-    let lwork = work_size as i32;
+    let (lwork, liwork) = (work_size[0] as i32, iwork_size[0]);
     let mut work = vec![0.0f64; lwork.max(1) as usize];
-    let mut iwork = vec![0i32; iwork_size.max(1) as usize];
-    // SAFETY: as above, with work and iwork of the queried sizes.
-    unsafe {
-        lapack_sys::dsyevd_(
-            &jobz,
-            &uplo,
-            &order,
-            a.as_mut_ptr(),
-            &order,
-            w.as_mut_ptr(),
-            work.as_mut_ptr(),
-            &lwork,
-            iwork.as_mut_ptr(),
-            &iwork_size,
-            &mut info,
-        );
-    }
+    let mut iwork = vec![0i32; liwork.max(1) as usize];
+    let info = dsyevd(&mut work, lwork, &mut iwork, liwork);
     if info != 0 {
         return Err(LinalgError::Lapack(format!("dsyevd returned {info}")));
     }

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
+use crate::atomic::write_atomically;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array0, Array1, Array2, ArrayD, ArrayView2, Axis, Ix1, Ix2};
 use ndarray_npy::{NpzReader, NpzWriter};
@@ -127,36 +128,25 @@ impl FidStats {
     }
 
     /// Writes `mu`, `sigma` (float64) and `count` (int64, when known) as a plain `.npz`
-    /// that pytorch-fid reads; written to a temporary file in the same folder and
-    /// renamed, so a crash never leaves a half-written file under `path`.
+    /// that pytorch-fid reads, atomically (no half-written file under `path`).
     pub fn write_npz(&self, path: &Path) -> Result<(), StatsError> {
-        let write_err = |e: &dyn std::fmt::Display| StatsError::Write {
-            path: path.into(),
-            reason: e.to_string(),
-        };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-        let result = (|| -> Result<(), StatsError> {
-            let file = File::create(&tmp).map_err(|e| write_err(&e))?;
-            let mut npz = NpzWriter::new(file);
-            npz.add_array("mu", &self.mu).map_err(|e| write_err(&e))?;
+        write_atomically(path, |out| -> std::io::Result<()> {
+            let mut npz = NpzWriter::new(out);
+            npz.add_array("mu", &self.mu)
+                .map_err(std::io::Error::other)?;
             npz.add_array("sigma", &self.sigma)
-                .map_err(|e| write_err(&e))?;
+                .map_err(std::io::Error::other)?;
             if let Some(count) = self.count {
                 npz.add_array("count", &Array0::from_elem((), count as i64))
-                    .map_err(|e| write_err(&e))?;
+                    .map_err(std::io::Error::other)?;
             }
-            let file = npz.finish().map_err(|e| write_err(&e))?;
-            file.sync_all().map_err(|e| write_err(&e))?;
-            std::fs::rename(&tmp, path).map_err(|e| write_err(&e))
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+            npz.finish().map_err(std::io::Error::other)?;
+            Ok(())
+        })
+        .map_err(|e| StatsError::Write {
+            path: path.into(),
+            reason: e.to_string(),
+        })
     }
 }
 

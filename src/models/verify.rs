@@ -59,40 +59,33 @@ pub fn verify_signature(
         manifest: manifest_path(model),
         what,
     };
-    let spec = &manifest.input;
-    let input = inputs.iter().find(|i| i.name == spec.name).ok_or_else(|| {
-        let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
-        mismatch(format!(
-            "the manifest's input `{}` is not an input of the model (it has {names:?})",
-            spec.name
-        ))
+    let input = &manifest.input;
+    check_tensor("input", &input.name, &input.shape, inputs).map_err(mismatch)?;
+    for output in &manifest.outputs {
+        check_tensor("output", &output.name, &output.shape, outputs).map_err(mismatch)?;
+    }
+    Ok(())
+}
+
+/// Finds the manifest's tensor `name` among the model's and checks its type and shape.
+fn check_tensor(
+    role: &str,
+    name: &str,
+    shape: &[i64],
+    model: &[TensorSignature],
+) -> Result<(), String> {
+    let found = model.iter().find(|t| t.name == name).ok_or_else(|| {
+        let names: Vec<&str> = model.iter().map(|t| t.name.as_str()).collect();
+        format!("the manifest's {role} `{name}` is not an {role} of the model (it has {names:?})")
     })?;
-    if !input.is_float32 {
-        return Err(mismatch(format!("input `{}` is not float32", spec.name)));
+    if !found.is_float32 {
+        return Err(format!("{role} `{name}` is not float32"));
     }
-    if !shapes_agree(&spec.shape, &input.shape) {
-        return Err(mismatch(format!(
-            "input `{}` has shape {:?}, the manifest says {:?}",
-            spec.name, input.shape, spec.shape
-        )));
-    }
-    for out in &manifest.outputs {
-        let found = outputs.iter().find(|o| o.name == out.name).ok_or_else(|| {
-            let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
-            mismatch(format!(
-                "the manifest's output `{}` is not an output of the model (it has {names:?})",
-                out.name
-            ))
-        })?;
-        if !found.is_float32 {
-            return Err(mismatch(format!("output `{}` is not float32", out.name)));
-        }
-        if !shapes_agree(&out.shape, &found.shape) {
-            return Err(mismatch(format!(
-                "output `{}` has shape {:?}, the manifest says {:?}",
-                out.name, found.shape, out.shape
-            )));
-        }
+    if !shapes_agree(shape, &found.shape) {
+        return Err(format!(
+            "{role} `{name}` has shape {:?}, the manifest says {shape:?}",
+            found.shape
+        ));
     }
     Ok(())
 }

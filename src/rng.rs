@@ -4,17 +4,24 @@
 //! its KID subsets with `RandomState(seed).choice(n, k, replace=False)`; both come
 //! down to the legacy Fisher–Yates shuffle driven by masked rejection sampling
 //! (`random_interval`) on 32-bit MT19937 outputs. This module reproduces exactly
-//! that, and `random_sample` (53-bit doubles), nothing more.
+//! that, `random_sample` (53-bit doubles), seeding by an integer array
+//! (`RandomState([k0, k1, ...])`, MT19937 `init_by_array`) and `standard_normal`
+//! (the legacy polar Box–Muller with its cached second value), so generator
+//! noise can be drawn exactly as a numpy script would draw it.
 
 const N: usize = 624;
 const M: usize = 397;
 
-/// numpy's legacy `RandomState(seed)` for an integer seed — bit-exact
-/// `permutation`, `choice(replace=False)` and `random_sample`.
+/// numpy's legacy `RandomState` seeded by an integer or an integer array —
+/// bit-exact `permutation`, `choice(replace=False)`, `random_sample` and
+/// `standard_normal`.
 #[derive(Clone, Debug)]
 pub struct NumpyRandomState {
     state: [u32; N],
     pos: usize,
+    /// The second value of the last polar Box–Muller pair, not yet returned
+    /// (numpy's `has_gauss`/`gauss`); seeding clears it.
+    gauss: Option<f64>,
 }
 
 impl NumpyRandomState {
@@ -28,7 +35,53 @@ impl NumpyRandomState {
                 .wrapping_mul(prev ^ (prev >> 30))
                 .wrapping_add(i as u32);
         }
-        NumpyRandomState { state, pos: N }
+        NumpyRandomState {
+            state,
+            pos: N,
+            gauss: None,
+        }
+    }
+
+    /// Seeds like `np.random.RandomState([k0, k1, ...])` with a Python list or a
+    /// 1-d array of two or more entries (MT19937 `init_by_array`, which starts from
+    /// `init_genrand(19650218)`). numpy squeezes a one-element *array* to a scalar
+    /// and seeds it with [`new`](Self::new); a one-element *list* comes here.
+    ///
+    /// numpy rejects an empty key; passing one is the caller's bug (checked in
+    /// debug builds; release builds seed as if the key were `[0]`).
+    pub fn from_key(key: &[u32]) -> Self {
+        debug_assert!(!key.is_empty(), "numpy rejects an empty RandomState seed");
+        let key_len = key.len().max(1);
+        let mut rng = NumpyRandomState::new(19_650_218);
+        let mt = &mut rng.state;
+        let (mut i, mut j) = (1usize, 0usize);
+        for _ in 0..N.max(key_len) {
+            let prev = mt[i - 1];
+            mt[i] = (mt[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_664_525))
+                .wrapping_add(key.get(j).copied().unwrap_or(0))
+                .wrapping_add(j as u32);
+            i += 1;
+            j += 1;
+            if i >= N {
+                mt[0] = mt[N - 1];
+                i = 1;
+            }
+            if j >= key_len {
+                j = 0;
+            }
+        }
+        for _ in 0..N - 1 {
+            let prev = mt[i - 1];
+            mt[i] =
+                (mt[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_566_083_941)).wrapping_sub(i as u32);
+            i += 1;
+            if i >= N {
+                mt[0] = mt[N - 1];
+                i = 1;
+            }
+        }
+        mt[0] = 0x8000_0000;
+        rng
     }
 
     fn regenerate(&mut self) {
@@ -61,6 +114,33 @@ impl NumpyRandomState {
         let a = (self.next_u32() >> 5) as f64;
         let b = (self.next_u32() >> 6) as f64;
         (a * 67_108_864.0 + b) / 9_007_199_254_740_992.0
+    }
+
+    /// One draw of `standard_normal()`: numpy's `legacy_gauss`, the polar
+    /// Box–Muller method on two `random_sample` doubles. Each accepted pair
+    /// yields two normals; the second is cached and returned by the next call.
+    pub fn standard_normal(&mut self) -> f64 {
+        if let Some(cached) = self.gauss.take() {
+            return cached;
+        }
+        loop {
+            let x1 = 2.0 * self.random_sample() - 1.0;
+            let x2 = 2.0 * self.random_sample() - 1.0;
+            let r2 = x1 * x1 + x2 * x2;
+            if r2 < 1.0 && r2 != 0.0 {
+                let f = (-2.0 * r2.ln() / r2).sqrt();
+                self.gauss = Some(f * x1);
+                return f * x2;
+            }
+        }
+    }
+
+    /// Fills `out` like `standard_normal(out.len()).astype(np.float32)`: draws
+    /// in float64, in order, each rounded to float32.
+    pub fn fill_standard_normal(&mut self, out: &mut [f32]) {
+        for v in out {
+            *v = self.standard_normal() as f32;
+        }
     }
 
     /// A uniform integer in [0, max] by masked rejection (numpy's `random_interval`).

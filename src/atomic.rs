@@ -5,10 +5,34 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Writes `path` through `write`; on any error the temporary file is removed
-/// and `path` is left as it was.
+/// Writes `path` through `write` and syncs it to disk; on any error the
+/// temporary file is removed and `path` is left as it was.
 pub fn write_atomically<E>(
     path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> Result<(), E>,
+) -> Result<(), E>
+where
+    E: From<io::Error>,
+{
+    write_via_temporary(path, true, write)
+}
+
+/// Like [`write_atomically`] without the sync: for the many images of a
+/// generation run, where a kill must not leave a half-written file but a
+/// power cut may cost the last few (`--resume` writes them again).
+pub fn write_atomically_unsynced<E>(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> Result<(), E>,
+) -> Result<(), E>
+where
+    E: From<io::Error>,
+{
+    write_via_temporary(path, false, write)
+}
+
+fn write_via_temporary<E>(
+    path: &Path,
+    sync: bool,
     write: impl FnOnce(&mut BufWriter<File>) -> Result<(), E>,
 ) -> Result<(), E>
 where
@@ -19,7 +43,9 @@ where
         let mut out = BufWriter::new(File::create(&temp)?);
         write(&mut out)?;
         let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
+        if sync {
+            file.sync_all()?;
+        }
         std::fs::rename(&temp, path)?;
         Ok(())
     })();

@@ -10,6 +10,8 @@ use stackgan_eval::app::{
     Command as AppCommand, DemoConfig, ExtractConfig, IsOptions, Metric, RunOptions, ScoreConfig,
     StatsConfig,
 };
+use stackgan_eval::app::{EvalConfig, GenerateConfig};
+use stackgan_eval::generate::{BranchSelection, JobSpec, PlanRequest, Protocol};
 use stackgan_eval::images::ResizeMode;
 use stackgan_eval::metrics::KidConfig;
 use stackgan_eval::runtime::{Device, RuntimeConfig};
@@ -39,8 +41,157 @@ pub enum Command {
     Stats(StatsArgs),
     /// Write a folder's features (pool, logits, logits_unbiased, files) for later runs.
     Extract(ExtractArgs),
+    /// Samples of a StackGAN generator as PNGs per branch (64/, 128/, 256/) with samples.csv.
+    Generate(GenerateArgs),
+    /// Generate and score in one streaming pass: IS, FID, KID per branch and colour consistency.
+    Eval(EvalArgs),
     /// Run the whole pipeline on the bundled demo models and images.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SamplingArgs {
+    /// Generator (ONNX with its manifest), from models/export_stackgan.py.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Text embeddings .npy, [images, captions, dim] or [N, dim] (conditional models).
+    #[arg(long)]
+    pub embeddings: Option<PathBuf>,
+    /// Exact inputs: a .npz with one [N, dim] array per model input (z, eps or eps1/eps2, text_embedding).
+    #[arg(long)]
+    pub noise: Option<PathBuf>,
+    /// Seed of the noise; each sample's z and eps depend only on it and the sample (see README).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u32,
+    /// plain (default), stackgan-v2-cub (2,928 images × 10 captions, one z per image) or stackgan-v2-uncond (30,000 samples).
+    #[arg(long = "protocol", id = "sampling_protocol", default_value = "plain")]
+    pub protocol: Protocol,
+    /// Use the first K images of the embeddings.
+    #[arg(long)]
+    pub images: Option<usize>,
+    /// Captions per image: all, or the first K.
+    #[arg(long, default_value = "all")]
+    pub captions: CaptionsArg,
+    /// Draws per caption (default 1).
+    #[arg(long)]
+    pub samples_per_caption: Option<usize>,
+    /// Samples of an unconditional model.
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Branches to keep: all, last, or resolutions such as 64,256.
+    #[arg(long, default_value = "all")]
+    pub branches: BranchSelection,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    /// Output folder (created; must be empty unless --resume).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write the float outputs (images per branch, mu, logvar) to OUT/raw.npz.
+    #[arg(long)]
+    pub save_raw: bool,
+    /// Continue an interrupted run in OUT (same flags as the first time).
+    #[arg(long)]
+    pub resume: bool,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// No progress bar or summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    /// Reference set for FID/KID: image folder, statistics .npz or feature file.
+    #[arg(long)]
+    pub real: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ExtractorArg,
+    /// A separate classifier for IS (default: the extractor's logits).
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+    /// Metrics per branch, comma-separated (colour consistency is always measured between branches).
+    #[arg(long, value_delimiter = ',', default_value = "fid,is,kid")]
+    pub metrics: Vec<MetricArg>,
+    #[command(flatten)]
+    pub is: IsFlags,
+    #[command(flatten)]
+    pub kid: KidFlags,
+    /// Also write the images, as `generate` does, to this (empty) folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Append one row per branch to this CSV file.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+impl EvalArgs {
+    fn into_config(self) -> EvalConfig {
+        EvalConfig {
+            job: self.sampling.spec(),
+            metrics: metrics(&self.metrics),
+            real: self.real,
+            extractor: self.model.extractor,
+            classifier: self.classifier,
+            is: self.is.into(),
+            kid: self.kid.into(),
+            out: self.out,
+            csv: self.csv,
+            options: self.run.options(),
+        }
+    }
+}
+
+fn metrics(list: &[MetricArg]) -> Vec<Metric> {
+    list.iter()
+        .map(|m| match m {
+            MetricArg::Fid => Metric::Fid,
+            MetricArg::Is => Metric::Is,
+            MetricArg::Kid => Metric::Kid,
+        })
+        .collect()
+}
+
+/// `--captions all|K`.
+#[derive(Debug, Clone, Copy)]
+pub struct CaptionsArg(Option<usize>);
+
+impl std::str::FromStr for CaptionsArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "all" {
+            return Ok(CaptionsArg(None));
+        }
+        s.parse()
+            .map(|k| CaptionsArg(Some(k)))
+            .map_err(|_| format!("`{s}` is not a caption count: use all or a number"))
+    }
+}
+
+impl SamplingArgs {
+    fn spec(self) -> JobSpec {
+        JobSpec {
+            model: self.model,
+            embeddings: self.embeddings,
+            noise: self.noise,
+            seed: self.seed,
+            protocol: self.protocol,
+            plan: PlanRequest {
+                images: self.images,
+                captions: self.captions.0,
+                samples_per_caption: self.samples_per_caption,
+                samples: self.samples,
+            },
+            branches: self.branches,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -197,12 +348,12 @@ pub struct KidFlags {
     #[arg(long, default_value_t = 1.0)]
     pub kid_coef0: f64,
     /// Seed of the subset draws (numpy RandomState, as torch-fidelity).
-    #[arg(long = "seed", default_value_t = 2020)]
+    #[arg(long, default_value_t = 2020)]
     pub kid_seed: u32,
 }
 
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub struct RuntimeArgs {
     /// auto (CUDA if available, else CPU with a warning), cpu, or cuda (an error if unavailable).
     #[arg(long, default_value = "auto")]
     pub device: Device,
@@ -215,6 +366,12 @@ pub struct RunArgs {
     /// Images per network call.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub batch_size: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
     /// legacy-pytorch | clean | legacy-tf | pil-bilinear (default: the model's protocol).
     #[arg(long)]
     pub resize: Option<ResizeMode>,
@@ -242,15 +399,21 @@ pub enum IsProtocolArg {
     Stackgan,
 }
 
+impl RuntimeArgs {
+    fn config(&self) -> RuntimeConfig {
+        RuntimeConfig {
+            library: self.ort_library.clone(),
+            device: self.device,
+            threads: self.threads,
+        }
+    }
+}
+
 impl RunArgs {
     fn options(self) -> RunOptions {
         RunOptions {
-            runtime: RuntimeConfig {
-                library: self.ort_library,
-                device: self.device,
-                threads: self.threads,
-            },
-            batch_size: self.batch_size as usize,
+            runtime: self.runtime.config(),
+            batch_size: self.runtime.batch_size as usize,
             resize: self.resize,
             skip_bad: self.skip_bad,
             quiet: self.quiet,
@@ -350,15 +513,7 @@ impl Command {
                 options: a.run.options(),
             }),
             Command::Score(a) => AppCommand::Score(ScoreConfig {
-                metrics: a
-                    .metrics
-                    .iter()
-                    .map(|m| match m {
-                        MetricArg::Fid => Metric::Fid,
-                        MetricArg::Is => Metric::Is,
-                        MetricArg::Kid => Metric::Kid,
-                    })
-                    .collect(),
+                metrics: metrics(&a.metrics),
                 real: Some(a.real),
                 fake: a.fake,
                 fake_flag: "--fake",
@@ -380,6 +535,21 @@ impl Command {
                 out: a.out,
                 options: a.run.options(),
             }),
+            Command::Generate(a) => AppCommand::Generate(GenerateConfig {
+                job: a.sampling.spec(),
+                out: a.out,
+                save_raw: a.save_raw,
+                resume: a.resume,
+                options: RunOptions {
+                    runtime: a.runtime.config(),
+                    batch_size: a.runtime.batch_size as usize,
+                    resize: None,
+                    skip_bad: false,
+                    quiet: a.quiet,
+                    json: None,
+                },
+            }),
+            Command::Eval(a) => AppCommand::Eval(a.into_config()),
             Command::Demo(a) => AppCommand::Demo(DemoConfig {
                 out: a.out,
                 models: a.models,

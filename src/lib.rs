@@ -11,6 +11,7 @@
 pub mod app;
 pub mod atomic;
 pub mod features;
+pub mod generate;
 pub mod images;
 pub mod linalg;
 pub mod metrics;

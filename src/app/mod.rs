@@ -2,7 +2,9 @@
 //! out. The only part of the library that knows about the terminal.
 
 mod demo;
+mod eval;
 mod extract;
+mod generate;
 mod progress;
 mod report;
 mod score;
@@ -13,7 +15,9 @@ mod stats;
 use std::path::{Path, PathBuf};
 
 pub use demo::DemoConfig;
+pub use eval::{BranchReport, ColorPair, EvalConfig, EvalReport, GeneratorProvenance};
 pub use extract::ExtractConfig;
+pub use generate::GenerateConfig;
 pub use report::ScoreReport;
 pub use score::{IsOptions, IsProtocol, Metric, ScoreConfig};
 pub use stats::StatsConfig;
@@ -60,6 +64,8 @@ pub enum Command {
     Score(ScoreConfig),
     Stats(StatsConfig),
     Extract(ExtractConfig),
+    Generate(GenerateConfig),
+    Eval(EvalConfig),
     Demo(DemoConfig),
 }
 
@@ -69,6 +75,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Score(config) => score::run(&config).map(|_| ()),
         Command::Stats(config) => stats::run(&config),
         Command::Extract(config) => extract::run(&config),
+        Command::Generate(config) => generate::run(&config),
+        Command::Eval(config) => eval::run(&config).map(|_| ()),
         Command::Demo(config) => demo::run(&config),
     }
 }

@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
+use ndarray::Array2;
 
 use super::RunOptions;
 use super::report::ScoreReport;
-use super::sides::{Needs, Scorer};
+use super::sides::{Needs, Scorer, Side};
 use super::sources::Source;
 use crate::metrics::{
     IsConfig, KidConfig, frechet_distance, inception_score, kernel_inception_distance,
@@ -115,74 +116,38 @@ pub fn run(config: &ScoreConfig) -> anyhow::Result<ScoreReport> {
         &mut report,
     )?;
 
-    if let (true, Some(real_side)) = (fid, &real_side) {
-        let (a, b) = (
-            real_side.stats.as_ref().expect("needed"),
-            fake_side.stats.as_ref().expect("needed"),
-        );
-        if a.dim() != b.dim() {
-            bail!(
-                "statistics have different dimensions: --real {} is {}-d, {} {} is {}-d; compute both with the same extractor",
-                config.real.as_ref().expect("checked").display(),
-                a.dim(),
-                config.fake_flag,
-                config.fake.display(),
-                b.dim()
-            );
+    let is_logits = match (is, &config.classifier) {
+        (false, _) => None,
+        (true, None) => fake_side.logits.clone(),
+        (true, Some(classifier)) => {
+            Some(scorer.classifier_logits(classifier, &fake, &mut report)?)
         }
-        let distance = frechet_distance(a, b)?;
-        report.fid = Some(distance.fid);
-        report.fid_eps_added = distance.eps_added;
-        report.warnings.extend(distance.warnings);
-    }
-    if fid || kid {
-        report.n_real = real_side.as_ref().and_then(|s| s.count);
-        report.n_fake = fake_side.count;
-    }
-    if let (true, Some(real_side)) = (kid, &real_side) {
-        let (a, b) = (
-            real_side.pool.as_ref().expect("needed"),
-            fake_side.pool.as_ref().expect("needed"),
-        );
-        let result = kernel_inception_distance(a.view(), b.view(), &config.kid)?;
-        report.kid_mean = Some(result.mean);
-        report.kid_std = Some(result.std);
-        report.kid_subsets = Some(result.subsets);
-        report.kid_subset_size = Some(result.subset_size);
-        report.kid_seed = Some(config.kid.seed);
-    }
-    if is {
-        let logits = match &config.classifier {
-            None => fake_side.logits.expect("needed"),
-            Some(classifier) => scorer.classifier_logits(classifier, &fake, &mut report)?,
-        };
-        let manifest_columns = scorer.default_drop_columns.clone();
-        let mut is_config = match config.is.protocol {
-            IsProtocol::TorchFidelity => IsConfig::torch_fidelity(),
-            IsProtocol::Stackgan => IsConfig::stackgan(),
-        };
-        is_config.splits = config.is.splits;
-        if let Some(columns) = config.is.drop_columns.clone().or(manifest_columns) {
-            is_config.drop_columns = columns;
-        }
-        if let Some(shuffle) = config.is.shuffle {
-            is_config.shuffle_seed = shuffle;
-        }
-        let logits = logits.mapv(f64::from);
-        let score = inception_score(logits.view(), &is_config)?;
-        report.is_mean = Some(score.mean);
-        report.is_std = Some(score.std);
-        report.is_splits = Some(config.is.splits);
-        report.n_images = Some(score.n);
-        report.is_shuffle_seed = is_config.shuffle_seed;
-        report.is_protocol = Some(
-            match config.is.protocol {
-                IsProtocol::TorchFidelity => "torch-fidelity",
-                IsProtocol::Stackgan => "stackgan",
-            }
-            .into(),
-        );
-    }
+    };
+    let labels = SideLabels {
+        real: format!(
+            "--real {}",
+            config
+                .real
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        ),
+        fake: format!("{} {}", config.fake_flag, config.fake.display()),
+    };
+    let request = MetricRequest {
+        metrics: &config.metrics,
+        is: &config.is,
+        kid: &config.kid,
+    };
+    compute_metrics(
+        &request,
+        &labels,
+        real_side.as_ref(),
+        &fake_side,
+        is_logits,
+        scorer.default_drop_columns.clone(),
+        &mut report,
+    )?;
     if let Some(runtime) = &scorer.runtime {
         report.onnxruntime = Some(runtime.version());
     }
@@ -196,4 +161,97 @@ pub fn run(config: &ScoreConfig) -> anyhow::Result<ScoreReport> {
         println!("{}", report.summary());
     }
     Ok(report)
+}
+
+/// Labels of the two sides, for messages.
+pub(super) struct SideLabels {
+    pub(super) real: String,
+    pub(super) fake: String,
+}
+
+/// Which metrics to compute and their settings.
+pub(super) struct MetricRequest<'a> {
+    pub(super) metrics: &'a [Metric],
+    pub(super) is: &'a IsOptions,
+    pub(super) kid: &'a KidConfig,
+}
+
+/// Computes the requested metrics from what the sides yielded into `report`.
+/// `is_logits` are the evaluated images' logits (extractor or classifier);
+/// `default_drop_columns` comes from that model's manifest.
+pub(super) fn compute_metrics(
+    request: &MetricRequest,
+    labels: &SideLabels,
+    real_side: Option<&Side>,
+    fake_side: &Side,
+    is_logits: Option<Array2<f32>>,
+    default_drop_columns: Option<Vec<usize>>,
+    report: &mut ScoreReport,
+) -> anyhow::Result<()> {
+    let wants = |m| request.metrics.contains(&m);
+    let (fid, is, kid) = (wants(Metric::Fid), wants(Metric::Is), wants(Metric::Kid));
+    if let (true, Some(real_side)) = (fid, real_side) {
+        let (a, b) = (
+            real_side.stats.as_ref().expect("needed"),
+            fake_side.stats.as_ref().expect("needed"),
+        );
+        if a.dim() != b.dim() {
+            bail!(
+                "statistics have different dimensions: {} is {}-d, {} is {}-d; compute both with the same extractor",
+                labels.real,
+                a.dim(),
+                labels.fake,
+                b.dim()
+            );
+        }
+        let distance = frechet_distance(a, b)?;
+        report.fid = Some(distance.fid);
+        report.fid_eps_added = distance.eps_added;
+        report.warnings.extend(distance.warnings);
+    }
+    if fid || kid {
+        report.n_real = real_side.and_then(|s| s.count);
+        report.n_fake = fake_side.count;
+    }
+    if let (true, Some(real_side)) = (kid, real_side) {
+        let (a, b) = (
+            real_side.pool.as_ref().expect("needed"),
+            fake_side.pool.as_ref().expect("needed"),
+        );
+        let result = kernel_inception_distance(a.view(), b.view(), request.kid)?;
+        report.kid_mean = Some(result.mean);
+        report.kid_std = Some(result.std);
+        report.kid_subsets = Some(result.subsets);
+        report.kid_subset_size = Some(result.subset_size);
+        report.kid_seed = Some(request.kid.seed);
+    }
+    if is {
+        let logits = is_logits.context("IS needs logits of the evaluated images")?;
+        let mut is_config = match request.is.protocol {
+            IsProtocol::TorchFidelity => IsConfig::torch_fidelity(),
+            IsProtocol::Stackgan => IsConfig::stackgan(),
+        };
+        is_config.splits = request.is.splits;
+        if let Some(columns) = request.is.drop_columns.clone().or(default_drop_columns) {
+            is_config.drop_columns = columns;
+        }
+        if let Some(shuffle) = request.is.shuffle {
+            is_config.shuffle_seed = shuffle;
+        }
+        let logits = logits.mapv(f64::from);
+        let score = inception_score(logits.view(), &is_config)?;
+        report.is_mean = Some(score.mean);
+        report.is_std = Some(score.std);
+        report.is_splits = Some(request.is.splits);
+        report.n_images = Some(score.n);
+        report.is_shuffle_seed = is_config.shuffle_seed;
+        report.is_protocol = Some(
+            match request.is.protocol {
+                IsProtocol::TorchFidelity => "torch-fidelity",
+                IsProtocol::Stackgan => "stackgan",
+            }
+            .into(),
+        );
+    }
+    Ok(())
 }

@@ -54,7 +54,7 @@ impl<'a> Scorer<'a> {
         }
     }
 
-    fn runtime(&mut self) -> anyhow::Result<&Runtime> {
+    pub(super) fn runtime(&mut self) -> anyhow::Result<&Runtime> {
         if self.runtime.is_none() {
             self.runtime = Some(Runtime::load(self.config.options.runtime.clone())?);
         }
@@ -316,7 +316,7 @@ fn stats_of(pool: &Array2<f32>, path: &Path) -> anyhow::Result<FidStats> {
 }
 
 /// The output IS reads: the flag, else the manifest's choice, else unbiased logits, else logits.
-fn logits_output(model: &Extractor, options: &IsOptions) -> anyhow::Result<String> {
+pub(super) fn logits_output(model: &Extractor, options: &IsOptions) -> anyhow::Result<String> {
     let name = options
         .logits
         .clone()
@@ -343,7 +343,7 @@ fn logits_output(model: &Extractor, options: &IsOptions) -> anyhow::Result<Strin
     Ok(name)
 }
 
-fn provenance(model: &Extractor) -> ModelProvenance {
+pub(super) fn provenance(model: &Extractor) -> ModelProvenance {
     ModelProvenance {
         path: model.path().display().to_string(),
         name: model.manifest().name.clone(),

@@ -8,7 +8,7 @@ use ndarray::{Array2, ArrayView4, Ix2};
 
 use crate::images::{ImageBatches, ImageError, Preprocess, ResizeMode};
 use crate::models::{
-    Manifest, ModelError, OutputKind, Role, file_sha256, verify_sha256, verify_signature,
+    Manifest, ModelError, OutputKind, file_sha256, verify_sha256, verify_signature,
 };
 use crate::runtime::{ModelSession, Provider, Runtime, RuntimeError};
 
@@ -45,14 +45,6 @@ impl Extractor {
     /// Opens `path`, reads the manifest beside it and checks the two agree.
     pub fn open(runtime: &Runtime, path: &Path) -> Result<Extractor, ExtractError> {
         let manifest = Manifest::read_beside(path)?;
-        if manifest.role == Role::Generator {
-            return Err(ModelError::WrongRole {
-                model: path.to_path_buf(),
-                found: manifest.role,
-                wanted: "an image extractor or classifier is needed here",
-            }
-            .into());
-        }
         let sha256 = file_sha256(path)?;
         verify_sha256(path, &manifest, &sha256)?;
         let session = runtime.open(path)?;

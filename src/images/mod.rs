@@ -19,7 +19,7 @@ mod walk;
 pub use batches::{ImageBatch, ImageBatches};
 pub use decode::decode_rgb;
 pub use image::RgbImage;
-pub use preprocess::{Preprocess, preprocess_into};
+pub use preprocess::{Preprocess, preprocess_batch, preprocess_into};
 pub use resize::{ResizeMode, pil_bilinear_rgb8, resize_rgb};
 pub use walk::{IMAGE_EXTENSIONS, list_images};
 

@@ -3,7 +3,8 @@
 use super::ImageError;
 use super::resize::{Normalise, ResizeMode, resize_rgb_into};
 use image::RgbImage;
-use ndarray::ArrayViewMut3;
+use ndarray::{Array4, ArrayViewMut3, Axis};
+use rayon::prelude::*;
 
 /// How an RGB image becomes a CHW float32 network input.
 ///
@@ -75,4 +76,16 @@ pub fn preprocess_into(img: &RgbImage, p: &Preprocess, mut out: ArrayViewMut3<f3
         std: p.std,
     };
     resize_rgb_into(img, p.resize, &norm, out.view_mut());
+}
+
+/// The network input of a batch of in-memory images (`[N, 3, height, width]`),
+/// prepared in parallel; the same values as [`preprocess_into`] one by one.
+pub fn preprocess_batch(images: &[RgbImage], p: &Preprocess) -> Array4<f32> {
+    let mut tensor = Array4::<f32>::zeros((images.len(), 3, p.height, p.width));
+    tensor
+        .axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .zip(images.par_iter())
+        .for_each(|(slot, img)| preprocess_into(img, p, slot));
+    tensor
 }

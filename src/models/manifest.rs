@@ -103,20 +103,54 @@ fn half() -> [f32; 3] {
     [0.5; 3]
 }
 
+/// Reads the manifest text beside `model` and checks its `role` is what the
+/// caller needs (`Extractor` stands for extractor or classifier), so a
+/// generator handed to `fid` (or the reverse) gets a plain answer rather than
+/// a list of missing fields.
+pub(super) fn read_manifest_text(
+    model: &Path,
+    wanted: Role,
+) -> Result<(PathBuf, String), ModelError> {
+    let path = manifest_path(model);
+    let text = std::fs::read_to_string(&path).map_err(|e| ModelError::ManifestMissing {
+        model: model.to_path_buf(),
+        manifest: path.clone(),
+        reason: e.to_string(),
+    })?;
+    #[derive(Deserialize)]
+    struct RoleOnly {
+        role: Role,
+    }
+    let found = toml::from_str::<RoleOnly>(&text)
+        .map_err(|e| ModelError::ManifestInvalid {
+            manifest: path.clone(),
+            reason: e.message().to_string(),
+        })?
+        .role;
+    let generator_wanted = wanted == Role::Generator;
+    if (found == Role::Generator) != generator_wanted {
+        return Err(ModelError::WrongRole {
+            model: model.to_path_buf(),
+            found,
+            wanted: if generator_wanted {
+                "a generator is needed here"
+            } else {
+                "an image extractor or classifier is needed here"
+            },
+        });
+    }
+    Ok((path, text))
+}
+
 /// `model.onnx` → `model.toml`.
 pub fn manifest_path(model: &Path) -> PathBuf {
     model.with_extension("toml")
 }
 
 impl Manifest {
-    /// Reads the manifest beside `model`.
+    /// Reads the manifest beside `model` (an extractor or classifier).
     pub fn read_beside(model: &Path) -> Result<Manifest, ModelError> {
-        let path = manifest_path(model);
-        let text = std::fs::read_to_string(&path).map_err(|e| ModelError::ManifestMissing {
-            model: model.to_path_buf(),
-            manifest: path.clone(),
-            reason: e.to_string(),
-        })?;
+        let (path, text) = read_manifest_text(model, Role::Extractor)?;
         let manifest: Manifest =
             toml::from_str(&text).map_err(|e| ModelError::ManifestInvalid {
                 manifest: path.clone(),

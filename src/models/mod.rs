@@ -1,17 +1,24 @@
 //! Model manifests and the check of a model against its manifest.
 
+mod generator;
 mod manifest;
 mod verify;
 
 use std::path::PathBuf;
 
+use crate::runtime::TensorSignature;
+
+pub use generator::{
+    GeneratorArchitecture, GeneratorInput, GeneratorInputKind, GeneratorManifest, GeneratorOutput,
+    GeneratorOutputKind,
+};
 pub use manifest::{InputSpec, IsDefaults, Manifest, OutputKind, OutputSpec, Role, manifest_path};
 pub use verify::{file_sha256, verify_sha256, verify_signature};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error(
-        "model {model} has no readable manifest {manifest} ({reason}); export it with models/export_inception.py or write one with models/write_manifest.py"
+        "model {model} has no readable manifest {manifest} ({reason}); export it with models/export_inception.py or models/export_stackgan.py, or write one with models/write_manifest.py"
     )]
     ManifestMissing {
         model: PathBuf,

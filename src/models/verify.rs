@@ -68,7 +68,7 @@ pub fn verify_signature(
 }
 
 /// Finds the manifest's tensor `name` among the model's and checks its type and shape.
-fn check_tensor(
+pub(super) fn check_tensor(
     role: &str,
     name: &str,
     shape: &[i64],

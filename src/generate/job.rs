@@ -1,0 +1,158 @@
+//! A generation job: the model, where its inputs come from and which samples
+//! to draw, validated before the model runs; then batches in sample order.
+
+use std::path::{Path, PathBuf};
+
+use super::GenerateError;
+use super::embeddings::Embeddings;
+use super::generator::{Branch, BranchSelection, GeneratedBatch, Generator};
+use super::noise::{InputFeed, NoiseFile, NoiseSource};
+use super::plan::{PlanRequest, Protocol, Sample, SamplePlan};
+use crate::models::{GeneratorManifest, file_sha256};
+use crate::runtime::Runtime;
+
+/// What to generate, as the user gave it.
+#[derive(Debug, Clone, Default)]
+pub struct JobSpec {
+    pub model: PathBuf,
+    /// `[images, captions, dim]` or `[N, dim]` text embeddings (conditional models).
+    pub embeddings: Option<PathBuf>,
+    /// Exact inputs, one row per sample, instead of seeded noise.
+    pub noise: Option<PathBuf>,
+    pub seed: u32,
+    pub protocol: Protocol,
+    pub plan: PlanRequest,
+    pub branches: BranchSelection,
+}
+
+/// A validated job, its model opened.
+pub struct Job {
+    pub generator: Generator,
+    pub plan: SamplePlan,
+    pub branches: Vec<Branch>,
+    /// SHA-256 of the embeddings or noise file (for `--resume` and reports).
+    pub inputs_sha256: Option<String>,
+    /// The seed, when the noise is seeded.
+    pub seed: Option<u32>,
+    feed: InputFeed,
+}
+
+impl Job {
+    /// Checks the flags and files against the model's manifest, then opens the model.
+    pub fn prepare(runtime: &Runtime, spec: &JobSpec) -> Result<Job, GenerateError> {
+        let manifest = GeneratorManifest::read_beside(&spec.model)?;
+        let (plan, noise, embeddings, inputs_sha256) = if let Some(noise_path) = &spec.noise {
+            reject_with_noise(spec)?;
+            let file = NoiseFile::read(noise_path, &manifest)?;
+            let plan = SamplePlan::rows(file.rows());
+            (
+                plan,
+                NoiseSource::File(file),
+                None,
+                Some(sha_of(noise_path)?),
+            )
+        } else {
+            match (manifest.text_input(), &spec.embeddings) {
+                (Some(text), Some(path)) => {
+                    let embeddings = Embeddings::read(path, text.width())?;
+                    let plan = SamplePlan::conditional(
+                        spec.protocol,
+                        &spec.plan,
+                        embeddings.images(),
+                        embeddings.captions(),
+                    )?;
+                    let noise = NoiseSource::Seeded {
+                        seed: spec.seed,
+                        z_per_image: plan.z_per_image,
+                    };
+                    (plan, noise, Some(embeddings), Some(sha_of(path)?))
+                }
+                (Some(text), None) => {
+                    return Err(GenerateError::Flag {
+                        flag: "--embeddings",
+                        reason: format!(
+                            "model {} is conditional (input `{}` [N, {}]): pass --embeddings E.npy ([images, captions, {}]), or --noise N.npz",
+                            spec.model.display(),
+                            text.name,
+                            text.width(),
+                            text.width()
+                        ),
+                    });
+                }
+                (None, Some(_)) => {
+                    return Err(GenerateError::Flag {
+                        flag: "--embeddings",
+                        reason: format!(
+                            "model {} is unconditional and takes no text embeddings; drop --embeddings",
+                            spec.model.display()
+                        ),
+                    });
+                }
+                (None, None) => {
+                    let plan = SamplePlan::unconditional(spec.protocol, &spec.plan)?;
+                    let noise = NoiseSource::Seeded {
+                        seed: spec.seed,
+                        z_per_image: false,
+                    };
+                    (plan, noise, None, None)
+                }
+            }
+        };
+        let seed = matches!(noise, NoiseSource::Seeded { .. }).then_some(spec.seed);
+        let generator = Generator::open(runtime, &spec.model)?;
+        let branches = generator.branches(&spec.branches)?;
+        let feed = InputFeed::new(generator.manifest(), embeddings, noise);
+        Ok(Job {
+            generator,
+            plan,
+            branches,
+            inputs_sha256,
+            seed,
+            feed,
+        })
+    }
+
+    /// Generates the samples from `start` on in batches of `batch_size`,
+    /// handing each batch to `sink` in sample order. `extras` names the
+    /// non-image outputs to fetch too.
+    pub fn run<E: From<GenerateError>>(
+        &mut self,
+        start: usize,
+        batch_size: usize,
+        extras: &[String],
+        mut sink: impl FnMut(&[Sample], &GeneratedBatch) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let batch_size = batch_size.max(1);
+        for chunk in self.plan.samples[start.min(self.plan.len())..].chunks(batch_size) {
+            let inputs = self.feed.batch(chunk);
+            let batch = self.generator.run(inputs, &self.branches, extras)?;
+            sink(chunk, &batch)?;
+        }
+        Ok(())
+    }
+}
+
+fn reject_with_noise(spec: &JobSpec) -> Result<(), GenerateError> {
+    let conflict = |flag: &'static str| {
+        GenerateError::Flag {
+        flag,
+        reason: "cannot be combined with --noise, which gives every input of every sample; drop one of the two".into(),
+    }
+    };
+    if spec.embeddings.is_some() {
+        return Err(conflict("--embeddings"));
+    }
+    if spec.protocol != Protocol::Plain {
+        return Err(conflict("--protocol"));
+    }
+    if spec.plan != PlanRequest::default() {
+        return Err(conflict(
+            "--images/--captions/--samples-per-caption/--samples",
+        ));
+    }
+    Ok(())
+}
+
+fn sha_of(path: &Path) -> Result<String, GenerateError> {
+    Ok(file_sha256(path)?)
+}

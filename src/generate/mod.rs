@@ -1,0 +1,57 @@
+//! The generator pipeline: a StackGAN generator exported to ONNX, fed text
+//! embeddings and seeded noise (or exact noise from a file), producing images
+//! at every branch of the tree, written as PNGs or streamed into the metrics.
+
+mod embeddings;
+mod generator;
+mod job;
+mod noise;
+mod output;
+mod plan;
+mod quantize;
+
+use std::path::PathBuf;
+
+pub use embeddings::Embeddings;
+pub use generator::{Branch, BranchSelection, GeneratedBatch, Generator, branch_folder};
+pub use job::{Job, JobSpec};
+pub use noise::{InputFeed, NoiseFile, NoiseSource, noise_key};
+pub use output::{Opened, RAW_NPZ, RawOutput, RunFolder, RunIdentity, SAMPLES_CSV};
+pub use plan::{PlanRequest, Protocol, Sample, SamplePlan, V2_BATCH, V2_UNCOND_SAMPLES};
+pub use quantize::to_rgb8;
+
+use crate::models::ModelError;
+use crate::runtime::RuntimeError;
+
+/// Errors of generation; each names the file or flag and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error("embeddings {path}: {reason}")]
+    Embeddings { path: PathBuf, reason: String },
+    #[error("noise file {path}: {reason}")]
+    NoiseFile { path: PathBuf, reason: String },
+    #[error("{flag} {reason}")]
+    Flag { flag: &'static str, reason: String },
+    #[error("cannot write {path}: {reason}; choose a writable --out")]
+    Output { path: PathBuf, reason: String },
+    #[error(
+        "output folder {out} is not usable: {reason}; choose an empty --out (or pass --resume to continue an interrupted run there)"
+    )]
+    OutputNotEmpty { out: PathBuf, reason: String },
+    #[error(
+        "output folder {out} holds an unfinished run ({done} of {total} samples); pass --resume to continue it, or choose another --out"
+    )]
+    Unfinished {
+        out: PathBuf,
+        done: usize,
+        total: usize,
+    },
+    #[error(
+        "--resume: the run in {out} was started with a different {field}; repeat the original command, or choose another --out"
+    )]
+    ResumeMismatch { out: PathBuf, field: String },
+}

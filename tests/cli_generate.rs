@@ -1,0 +1,628 @@
+//! `generate` and `eval` end to end.
+//!
+//! References: tests/fixtures/generators/<name>.npz hold inputs and the
+//! outputs of the upstream StackGAN networks on them (made by
+//! tests/fixtures/generators/make.py from the upstream code); noise_ref.npz
+//! holds numpy's draws for the documented noise keys (make_noise.py).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use common::*;
+use ndarray::{ArrayD, Axis, Ix2, IxDyn, s as slice};
+use ndarray_npy::{NpzReader, NpzWriter};
+
+/// Absolute tolerance on float outputs against the upstream networks.
+const OUTPUT_TOLERANCE: f32 = 1e-4;
+
+fn read_npz(path: &Path) -> BTreeMap<String, ArrayD<f32>> {
+    let mut npz = NpzReader::new(File::open(path).expect("npz exists")).expect("npz");
+    let mut arrays = BTreeMap::new();
+    for name in npz.names().expect("names") {
+        let key = name.trim_end_matches(".npy").to_string();
+        if let Ok(array) = npz.by_name::<ndarray::OwnedRepr<f32>, IxDyn>(&name) {
+            arrays.insert(key, array);
+        } else if let Ok(array) = npz.by_name::<ndarray::OwnedRepr<i64>, IxDyn>(&name) {
+            arrays.insert(key, array.mapv(|v| v as f32));
+        }
+    }
+    arrays
+}
+
+fn max_abs_difference(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
+    assert_eq!(a.shape(), b.shape());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Writes the fixture's `input_<name>` arrays as a `--noise` file.
+fn noise_file_from_fixture(fixture_arrays: &BTreeMap<String, ArrayD<f32>>, path: &Path) {
+    let mut npz = NpzWriter::new(File::create(path).unwrap());
+    for (name, array) in fixture_arrays {
+        if let Some(input) = name.strip_prefix("input_") {
+            npz.add_array(input, array).unwrap();
+        }
+    }
+    npz.finish().unwrap();
+}
+
+fn demo_generator() -> &'static str {
+    Box::leak(
+        root()
+            .join("models/demo/demo-generator.onnx")
+            .to_str()
+            .unwrap()
+            .to_string()
+            .into_boxed_str(),
+    )
+}
+
+fn demo_embeddings() -> &'static str {
+    Box::leak(
+        root()
+            .join("models/demo/demo-embeddings.npy")
+            .to_str()
+            .unwrap()
+            .to_string()
+            .into_boxed_str(),
+    )
+}
+
+fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.insert(
+                    path.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&path).unwrap(),
+                );
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn exported_generators_reproduce_the_upstream_networks_at_every_branch() {
+    for name in [
+        "tiny-v2-cond",
+        "tiny-v2-uncond",
+        "tiny-v1-stage1",
+        "tiny-v1-stage2",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let reference = read_npz(Path::new(fixture(&format!("generators/{name}.npz"))));
+        let noise = dir.path().join("noise.npz");
+        noise_file_from_fixture(&reference, &noise);
+        let out = dir.path().join("out");
+        let model = fixture(&format!("generators/{name}.onnx"));
+        assert_ok(&tool(&[
+            "generate",
+            "--model",
+            model,
+            "--noise",
+            s(&noise),
+            "--out",
+            s(&out),
+            "--save-raw",
+            "--device",
+            "cpu",
+            "--quiet",
+        ]));
+        let raw = read_npz(&out.join("raw.npz"));
+        for (key, expected) in &reference {
+            let Some(output) = key.strip_prefix("output_") else {
+                continue;
+            };
+            let got = &raw[output];
+            let got = match reference.get(&format!("stride_{output}")) {
+                Some(stride) => {
+                    let step = stride.iter().next().copied().unwrap() as isize;
+                    got.slice(slice![.., .., ..;step, ..;step])
+                        .to_owned()
+                        .into_dyn()
+                }
+                None => got.clone(),
+            };
+            let difference = max_abs_difference(&got, expected);
+            assert!(
+                difference <= OUTPUT_TOLERANCE,
+                "{name} {output}: max abs difference {difference:e}"
+            );
+            if reference.contains_key(&format!("stride_{output}")) {
+                check_pngs_against(&out, output, &reference, expected);
+            }
+        }
+        // raw.npz also holds the inputs it was made from: it is itself a noise file.
+        for (key, expected) in &reference {
+            if let Some(input) = key.strip_prefix("input_") {
+                assert_eq!(&raw[input], expected, "{name}: input {input} in raw.npz");
+            }
+        }
+    }
+}
+
+/// The written PNGs are the references quantised as upstream saves them, within one level.
+fn check_pngs_against(
+    out: &Path,
+    output: &str,
+    reference: &BTreeMap<String, ArrayD<f32>>,
+    expected: &ArrayD<f32>,
+) {
+    let resolution: usize = output.trim_start_matches("img").parse().unwrap();
+    let step = reference[&format!("stride_{output}")]
+        .iter()
+        .next()
+        .copied()
+        .unwrap() as usize;
+    for sample in 0..expected.shape()[0] {
+        let png = image::open(out.join(format!("{resolution}/{sample:06}.png")))
+            .unwrap()
+            .to_rgb8();
+        assert_eq!(png.dimensions(), (resolution as u32, resolution as u32));
+        let mut worst = 0i32;
+        for c in 0..3 {
+            for y in 0..expected.shape()[2] {
+                for x in 0..expected.shape()[3] {
+                    let v = expected[[sample, c, y, x]];
+                    let want = (((v + 1.0) / 2.0 * 255.0).clamp(0.0, 255.0)) as i32;
+                    let have = png.get_pixel((x * step) as u32, (y * step) as u32).0[c] as i32;
+                    worst = worst.max((want - have).abs());
+                }
+            }
+        }
+        assert!(
+            worst <= 1,
+            "{output} sample {sample}: PNG differs from the quantised reference by {worst} levels"
+        );
+    }
+}
+
+#[test]
+fn seeded_noise_follows_the_documented_numpy_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = read_npz(Path::new(fixture("generators/noise_ref.npz")));
+    let out = dir.path().join("plain");
+    assert_ok(&tool(&[
+        "generate",
+        "--model",
+        demo_generator(),
+        "--embeddings",
+        demo_embeddings(),
+        "--images",
+        "2",
+        "--captions",
+        "3",
+        "--seed",
+        "7",
+        "--branches",
+        "64",
+        "--out",
+        s(&out),
+        "--save-raw",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]));
+    let raw = read_npz(&out.join("raw.npz"));
+    assert_eq!(raw["z"], reference["z"]);
+    assert_eq!(raw["eps"], reference["eps"]);
+    let embeddings: ArrayD<f32> = ndarray_npy::read_npy(demo_embeddings()).unwrap();
+    let text = raw["text_embedding"]
+        .clone()
+        .into_dimensionality::<Ix2>()
+        .unwrap();
+    assert_eq!(text.row(4), embeddings.slice(slice![1, 1, ..]));
+    let csv = std::fs::read_to_string(out.join("samples.csv")).unwrap();
+    assert_eq!(
+        csv.lines().next(),
+        Some("sample,image,caption,draw,seed,png_64")
+    );
+    assert_eq!(csv.lines().nth(5), Some("4,1,1,0,7,64/000004.png"));
+}
+
+#[test]
+fn cub_protocol_shares_z_across_an_images_captions() {
+    // The demo embeddings hold 8 images: too few for one batch of 24.
+    let dir = tempfile::tempdir().unwrap();
+    let many = dir.path().join("emb48.npy");
+    let embeddings: ArrayD<f32> = ndarray_npy::read_npy(demo_embeddings()).unwrap();
+    let views: Vec<_> = (0..7).map(|_| embeddings.view()).collect();
+    let tiled = ndarray::concatenate(Axis(0), &views).unwrap(); // 56 images → 48 used
+    ndarray_npy::write_npy(&many, &tiled).unwrap();
+    let out = dir.path().join("cub");
+    let output = tool(&[
+        "generate",
+        "--model",
+        demo_generator(),
+        "--embeddings",
+        s(&many),
+        "--protocol",
+        "stackgan-v2-cub",
+        "--seed",
+        "7",
+        "--branches",
+        "64",
+        "--out",
+        s(&out),
+        "--save-raw",
+        "--device",
+        "cpu",
+        "--batch-size",
+        "64",
+    ]);
+    assert_ok(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("48 of 56 images"), "{stderr}");
+    let raw = read_npz(&out.join("raw.npz"));
+    let z = raw["z"].clone().into_dimensionality::<Ix2>().unwrap();
+    assert_eq!(z.nrows(), 480);
+    let reference = read_npz(Path::new(fixture("generators/noise_ref.npz")));
+    let shared = reference["z_shared"]
+        .clone()
+        .into_dimensionality::<Ix2>()
+        .unwrap();
+    for caption in 0..10 {
+        assert_eq!(z.row(caption), shared.row(0));
+        assert_eq!(z.row(10 + caption), shared.row(1));
+    }
+    let eps = raw["eps"].clone().into_dimensionality::<Ix2>().unwrap();
+    assert_ne!(eps.row(0), eps.row(1), "each caption draws its own eps");
+}
+
+#[test]
+fn same_seed_gives_identical_files_whatever_the_batch_size_and_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, batch: &str, threads: &str| {
+        let out = dir.path().join(name);
+        assert_ok(&tool(&[
+            "generate",
+            "--model",
+            demo_generator(),
+            "--embeddings",
+            demo_embeddings(),
+            "--images",
+            "3",
+            "--seed",
+            "3",
+            "--out",
+            s(&out),
+            "--batch-size",
+            batch,
+            "--threads",
+            threads,
+            "--device",
+            "cpu",
+            "--quiet",
+        ]));
+        files_under(&out)
+    };
+    let first = run("a", "7", "1");
+    assert_eq!(
+        first.len(),
+        3 * 10 * 3 + 1,
+        "PNGs per branch and samples.csv"
+    );
+    assert_eq!(first, run("b", "30", "2"));
+    assert_eq!(first, run("c", "1", "2"));
+}
+
+#[test]
+fn resume_after_a_kill_gives_the_files_of_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "generate",
+            "--model",
+            demo_generator(),
+            "--embeddings",
+            demo_embeddings(),
+            "--seed",
+            "11",
+            "--out",
+            s(out),
+            "--batch-size",
+            "2",
+            "--save-raw",
+            "--device",
+            "cpu",
+            "--quiet",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
+    };
+    let whole = dir.path().join("whole");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_stackgan-eval"))
+        .current_dir(root())
+        .args(args(&whole))
+        .output()
+        .unwrap();
+    assert_ok(&output);
+    for (kill_after, name) in [(1usize, "early"), (23, "middle")] {
+        let out = dir.path().join(name);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stackgan-eval"))
+            .current_dir(root())
+            .args(args(&out))
+            .spawn()
+            .unwrap();
+        let state = out.join(".stackgan-eval-run/state.json");
+        loop {
+            let done = std::fs::read_to_string(&state)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|v| v["done"].as_u64())
+                .unwrap_or(0) as usize;
+            if done >= kill_after {
+                break;
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the run ended before it could be interrupted"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(state.exists(), "the run was interrupted");
+        let again = tool(&args(&out).iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(
+            !again.status.success(),
+            "a second run without --resume must refuse"
+        );
+        let mut resume = args(&out);
+        resume.push("--resume".into());
+        assert_ok(&tool(
+            &resume.iter().map(String::as_str).collect::<Vec<_>>(),
+        ));
+        assert_eq!(
+            files_under(&out),
+            files_under(&whole),
+            "resumed after {kill_after}"
+        );
+    }
+}
+
+#[test]
+fn bad_generator_input_gives_one_clear_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let embeddings: ArrayD<f32> = ndarray_npy::read_npy(demo_embeddings()).unwrap();
+    let generate = |extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = [
+            "generate",
+            "--model",
+            demo_generator(),
+            "--out",
+            s(&out),
+            "--device",
+            "cpu",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    let check = |args: Vec<String>, names: &str| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_clean_failure(&args, names, &out);
+    };
+
+    let wrong_dim = dir.path().join("wrong-dim.npy");
+    ndarray_npy::write_npy(
+        &wrong_dim,
+        &embeddings.slice(slice![.., .., ..512]).to_owned(),
+    )
+    .unwrap();
+    check(generate(&["--embeddings", s(&wrong_dim)]), "wrong-dim.npy");
+
+    let wrong_rank = dir.path().join("wrong-rank.npy");
+    ndarray_npy::write_npy(&wrong_rank, &embeddings.slice(slice![0, 0, ..]).to_owned()).unwrap();
+    check(
+        generate(&["--embeddings", s(&wrong_rank)]),
+        "wrong-rank.npy",
+    );
+
+    let with_nan = dir.path().join("nan.npy");
+    let mut poisoned = embeddings.clone();
+    poisoned[[2, 3, 5]] = f32::NAN;
+    ndarray_npy::write_npy(&with_nan, &poisoned).unwrap();
+    let stderr = {
+        let args = generate(&["--embeddings", s(&with_nan)]);
+        assert_clean_failure(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            "nan.npy",
+            &out,
+        )
+    };
+    assert!(stderr.contains("image 2, caption 3"), "{stderr}");
+
+    check(generate(&[]), "--embeddings");
+
+    // A manifest that disagrees with the model.
+    let models = dir.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    let model = models.join("g.onnx");
+    std::fs::copy(demo_generator(), &model).unwrap();
+    let manifest = std::fs::read_to_string(root().join("models/demo/demo-generator.toml")).unwrap();
+    std::fs::write(
+        models.join("g.toml"),
+        manifest.replace("shape = [-1, 100]", "shape = [-1, 128]"),
+    )
+    .unwrap();
+    check(
+        vec![
+            "generate".into(),
+            "--model".into(),
+            s(&model).into(),
+            "--embeddings".into(),
+            demo_embeddings().into(),
+            "--out".into(),
+            s(&out).into(),
+        ],
+        "g.toml",
+    );
+
+    // An output folder that cannot be created (its parent is a file).
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let unwritable = blocker.join("out");
+    let args = vec![
+        "generate".to_string(),
+        "--model".into(),
+        demo_generator().into(),
+        "--embeddings".into(),
+        demo_embeddings().into(),
+        "--out".into(),
+        s(&unwritable).into(),
+        "--device".into(),
+        "cpu".into(),
+    ];
+    assert_clean_failure(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        "a-file/out",
+        &unwritable,
+    );
+
+    // An extractor where a generator is needed.
+    check(
+        vec![
+            "generate".into(),
+            "--model".into(),
+            tiny_extractor().into(),
+            "--out".into(),
+            s(&out).into(),
+        ],
+        "tiny-extractor.onnx",
+    );
+}
+
+#[test]
+fn eval_gives_the_scores_of_generate_then_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    // The 256 branch of another seed serves as the reference set.
+    assert_ok(&tool(&[
+        "generate",
+        "--model",
+        demo_generator(),
+        "--embeddings",
+        demo_embeddings(),
+        "--seed",
+        "100",
+        "--branches",
+        "256",
+        "--out",
+        s(&real),
+        "--device",
+        "cpu",
+        "--quiet",
+    ]));
+    let samples = dir.path().join("samples");
+    let common_flags = [
+        "--seed",
+        "5",
+        "--batch-size",
+        "16",
+        "--device",
+        "cpu",
+        "--quiet",
+    ];
+    let mut generate = vec![
+        "generate",
+        "--model",
+        demo_generator(),
+        "--embeddings",
+        demo_embeddings(),
+        "--out",
+        s(&samples),
+    ];
+    generate.extend(common_flags);
+    assert_ok(&tool(&generate));
+    let extractor = root().join("models/demo/demo-extractor.onnx");
+    let real_256 = real.join("256");
+    let eval_json = dir.path().join("eval.json");
+    let csv = dir.path().join("eval.csv");
+    let mut eval = vec![
+        "eval",
+        "--model",
+        demo_generator(),
+        "--embeddings",
+        demo_embeddings(),
+        "--extractor",
+        s(&extractor),
+        "--real",
+        s(&real_256),
+        "--kid-subset-size",
+        "50",
+        "--kid-subsets",
+        "20",
+        "--json",
+        s(&eval_json),
+        "--csv",
+        s(&csv),
+    ];
+    eval.extend(common_flags);
+    assert_ok(&tool(&eval));
+    let report = json(&eval_json);
+    let branches = report["branches"].as_array().unwrap();
+    assert_eq!(branches.len(), 3);
+    for branch in branches {
+        let resolution = branch["resolution"].as_u64().unwrap();
+        let score_json = dir.path().join(format!("score-{resolution}.json"));
+        assert_ok(&tool(&[
+            "score",
+            "--real",
+            s(&real_256),
+            "--fake",
+            s(&samples.join(resolution.to_string())),
+            "--extractor",
+            s(&extractor),
+            "--kid-subset-size",
+            "50",
+            "--kid-subsets",
+            "20",
+            "--batch-size",
+            "16",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--json",
+            s(&score_json),
+        ]));
+        let score = json(&score_json);
+        // The PNGs hold exactly the 8-bit pixels eval scores, so the numbers agree to rounding.
+        for key in ["fid", "is_mean", "is_std", "kid_mean", "kid_std"] {
+            let (a, b) = (branch[key].as_f64().unwrap(), score[key].as_f64().unwrap());
+            assert!(
+                relative_difference(a, b) < 1e-9,
+                "{resolution} {key}: eval {a} vs generate+score {b}"
+            );
+        }
+        assert_eq!(branch["n_fake"], score["n_fake"]);
+    }
+    let pairs = report["color_consistency"].as_array().unwrap();
+    assert_eq!(pairs.len(), 2);
+    assert_eq!(
+        (pairs[0]["from"].as_u64(), pairs[0]["to"].as_u64()),
+        (Some(64), Some(128))
+    );
+    assert!(pairs[0]["mean_distance"].as_f64().unwrap() >= 0.0);
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(
+        rows.lines().count(),
+        4,
+        "header and one row per branch:\n{rows}"
+    );
+}

@@ -197,8 +197,15 @@ impl Runtime {
                     self.library.display()
                 ));
             }
+            // Full float32 (no TF32 tensor cores) so that numbers match the CPU
+            // and the references to float32 rounding, and a heuristic rather
+            // than a timed (exhaustive) cuDNN algorithm choice, so that the
+            // same inputs always take the same kernels.
+            let cuda = ep::CUDA::default()
+                .with_tf32(false)
+                .with_conv_algorithm_search(ep::cuda::ConvAlgorithmSearch::Heuristic);
             builder = builder
-                .with_execution_providers([ep::CUDA::default().build().error_on_failure()])
+                .with_execution_providers([cuda.build().error_on_failure()])
                 .map_err(|e| e.to_string())?;
         }
         if let Some(threads) = self.config.threads {

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use stackgan_eval::app::IsProtocol;
+use stackgan_eval::app::{AblationConfig, CompareConfig, EvalConfig, GenerateConfig};
 use stackgan_eval::app::{
     Command as AppCommand, DemoConfig, ExtractConfig, IsOptions, Metric, RunOptions, ScoreConfig,
     StatsConfig,
 };
-use stackgan_eval::app::{EvalConfig, GenerateConfig};
 use stackgan_eval::generate::{BranchSelection, JobSpec, PlanRequest, Protocol};
 use stackgan_eval::images::ResizeMode;
 use stackgan_eval::metrics::KidConfig;
@@ -45,8 +45,48 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Generate and score in one streaming pass: IS, FID, KID per branch and colour consistency.
     Eval(EvalArgs),
+    /// Every variant of an ablation config through the same pipeline → CSV, Markdown, JSON, charts.
+    Ablation(AblationArgs),
+    /// Score reports (--json files) from separate runs → one table (CSV, Markdown, JSON).
+    Compare(CompareArgs),
     /// Run the whole pipeline on the bundled demo models and images.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AblationArgs {
+    /// The ablation config (TOML; see examples/ablation/).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Folder for ablation.csv, ablation.md, ablation.json and the charts.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// legacy-pytorch | clean | legacy-tf | pil-bilinear (default: the model's protocol).
+    #[arg(long)]
+    pub resize: Option<ResizeMode>,
+    /// No progress or table on the terminal.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// JSON reports written by fid, is, kid, score or eval (--json).
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// One label per report, comma-separated (default: the file names).
+    #[arg(long, value_delimiter = ',')]
+    pub labels: Option<Vec<String>>,
+    /// Folder for compare.csv, compare.md, compare.json and the charts.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, default_value = "Comparison")]
+    pub title: String,
+    /// No table on stdout.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -550,6 +590,25 @@ impl Command {
                 },
             }),
             Command::Eval(a) => AppCommand::Eval(a.into_config()),
+            Command::Ablation(a) => AppCommand::Ablation(AblationConfig {
+                config: a.config,
+                out: a.out,
+                options: RunOptions {
+                    runtime: a.runtime.config(),
+                    batch_size: a.runtime.batch_size as usize,
+                    resize: a.resize,
+                    skip_bad: false,
+                    quiet: a.quiet,
+                    json: None,
+                },
+            }),
+            Command::Compare(a) => AppCommand::Compare(CompareConfig {
+                reports: a.reports,
+                labels: a.labels,
+                out: a.out,
+                title: a.title,
+                quiet: a.quiet,
+            }),
             Command::Demo(a) => AppCommand::Demo(DemoConfig {
                 out: a.out,
                 models: a.models,

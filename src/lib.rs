@@ -16,5 +16,6 @@ pub mod images;
 pub mod linalg;
 pub mod metrics;
 pub mod models;
+pub mod report;
 pub mod rng;
 pub mod runtime;

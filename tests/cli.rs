@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 
-
 mod common;
 
 use common::*;

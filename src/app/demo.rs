@@ -15,6 +15,7 @@ use anyhow::Context;
 use image::{Rgb, RgbImage};
 
 use super::RunOptions;
+use super::ablation::{self, AblationConfig};
 use super::eval::{self, EvalConfig};
 use super::report::ScoreReport;
 use super::score::{self, IsOptions, IsProtocol, Metric, ScoreConfig};
@@ -86,12 +87,13 @@ pub fn run(config: &DemoConfig) -> anyhow::Result<()> {
         rows.push((name, report));
     }
     let generator_section = generator_demo(config, &real, &extractor)?;
+    let comparison_section = comparison_demo(config)?;
     let table = markdown_table(&rows);
     write_bytes_atomically(&config.out.join("scores.csv"), csv_table(&rows)?.as_bytes())
         .with_context(|| format!("cannot write {}", config.out.join("scores.csv").display()))?;
     let markdown = format!(
         "# stackgan-eval demo\n\nProcedurally drawn sets of {SET_SIZE} images (seed {SEED}), scored against `real` with the bundled demo extractor \
-         (`{}`), KID on subsets of 100.\n\n{table}\n{generator_section}",
+         (`{}`), KID on subsets of 100.\n\n{table}\n{generator_section}\n{comparison_section}",
         extractor.display()
     );
     write_bytes_atomically(&config.out.join("report.md"), markdown.as_bytes())
@@ -99,6 +101,7 @@ pub fn run(config: &DemoConfig) -> anyhow::Result<()> {
     if !config.options.quiet {
         println!("{table}");
         println!("{generator_section}");
+        println!("{comparison_section}");
         println!("report: {}", config.out.join("report.md").display());
     }
     Ok(())
@@ -185,6 +188,103 @@ fn generator_demo(config: &DemoConfig, real: &Path, extractor: &Path) -> anyhow:
         );
     }
     Ok(out)
+}
+
+/// The "StackGAN-v1 against StackGAN-v2" comparison: an ablation config
+/// (written to `OUT/ablation.toml`, the same as examples/ablation/demo.toml
+/// with this run's folders) run into `OUT/ablation/`. Returns its Markdown.
+fn comparison_demo(config: &DemoConfig) -> anyhow::Result<String> {
+    // Paths relative to the config's folder, so the written config (and the
+    // report, which names them) reads the same on every machine.
+    let models = config.models.clone();
+    let images = config.out.join("images");
+    let quote = |p: PathBuf| toml_string(&relative_path(&config.out, &p));
+    let text = format!(
+        r#"# Written by `stackgan-eval demo`: the bundled untrained v1 and v2 generators and the drawn sets.
+title = "Demo: StackGAN-v1 against StackGAN-v2 (bundled untrained models)"
+extractor = {extractor}
+real = {real}
+metrics = ["fid", "is", "kid"]
+seed = {GENERATOR_SEED}
+
+[kid]
+subset_size = 50
+
+[[variant]]
+name = "StackGAN-v1 (Stage-I+II) 256²"
+generator = {v1}
+embeddings = {embeddings}
+
+[[variant]]
+name = "StackGAN-v2 256²"
+generator = {v2}
+embeddings = {embeddings}
+
+[[variant]]
+name = "StackGAN-v2 64² branch"
+generator = {v2}
+embeddings = {embeddings}
+branch = 64
+
+[[variant]]
+name = "drawn set: diverse"
+folder = {diverse}
+
+[[variant]]
+name = "drawn set: collapsed"
+folder = {collapsed}
+"#,
+        extractor = quote(models.join("demo-extractor.onnx")),
+        real = quote(images.join("real")),
+        v1 = quote(models.join("demo-generator-v1.onnx")),
+        v2 = quote(models.join("demo-generator.onnx")),
+        embeddings = quote(models.join("demo-embeddings.npy")),
+        diverse = quote(images.join("diverse")),
+        collapsed = quote(images.join("collapsed")),
+    );
+    let config_path = config.out.join("ablation.toml");
+    write_bytes_atomically(&config_path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", config_path.display()))?;
+    let out = config.out.join("ablation");
+    let mut options = config.options.clone();
+    options.quiet = true;
+    if !config.options.quiet {
+        eprintln!("demo: v1 against v2 ({})", config_path.display());
+    }
+    ablation::run(&AblationConfig {
+        config: config_path,
+        out: out.clone(),
+        options,
+    })?;
+    let markdown = std::fs::read_to_string(out.join("ablation.md"))
+        .with_context(|| format!("cannot read {}", out.join("ablation.md").display()))?;
+    // The section sits under the demo's title: one heading level down.
+    Ok(format!(
+        "#{markdown}\nFiles: `ablation/ablation.csv`, `ablation/ablation.json`; config `ablation.toml`.\n"
+    ))
+}
+
+/// `to` as seen from the folder `from` (`../../models/demo/x.onnx`).
+fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let (from, to) = (absolute(from), absolute(to));
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut path = PathBuf::new();
+    for _ in common..from.len() {
+        path.push("..");
+    }
+    for component in &to[common..] {
+        path.push(component);
+    }
+    path
+}
+
+/// A path as a TOML basic string.
+fn toml_string(path: &Path) -> String {
+    let text = path.display().to_string();
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 fn markdown_table(rows: &[(&str, ScoreReport)]) -> String {

@@ -1,6 +1,9 @@
 //! The commands: validated configurations in, results to stdout and files
 //! out. The only part of the library that knows about the terminal.
 
+mod ablation;
+mod ablation_config;
+mod compare;
 mod demo;
 mod eval;
 mod extract;
@@ -11,9 +14,12 @@ mod score;
 mod sides;
 mod sources;
 mod stats;
+mod tables;
 
 use std::path::{Path, PathBuf};
 
+pub use ablation::AblationConfig;
+pub use compare::CompareConfig;
 pub use demo::DemoConfig;
 pub use eval::{BranchReport, ColorPair, EvalConfig, EvalReport, GeneratorProvenance};
 pub use extract::ExtractConfig;
@@ -66,6 +72,8 @@ pub enum Command {
     Extract(ExtractConfig),
     Generate(GenerateConfig),
     Eval(EvalConfig),
+    Ablation(AblationConfig),
+    Compare(CompareConfig),
     Demo(DemoConfig),
 }
 
@@ -77,6 +85,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Extract(config) => extract::run(&config),
         Command::Generate(config) => generate::run(&config),
         Command::Eval(config) => eval::run(&config).map(|_| ()),
+        Command::Ablation(config) => ablation::run(&config),
+        Command::Compare(config) => compare::run(&config),
         Command::Demo(config) => demo::run(&config),
     }
 }

@@ -40,64 +40,12 @@ pub struct Job {
 impl Job {
     /// Checks the flags and files against the model's manifest, then opens the model.
     pub fn prepare(runtime: &Runtime, spec: &JobSpec) -> Result<Job, GenerateError> {
-        let manifest = GeneratorManifest::read_beside(&spec.model)?;
-        let (plan, noise, embeddings, inputs_sha256) = if let Some(noise_path) = &spec.noise {
-            reject_with_noise(spec)?;
-            let file = NoiseFile::read(noise_path, &manifest)?;
-            let plan = SamplePlan::rows(file.rows());
-            (
-                plan,
-                NoiseSource::File(file),
-                None,
-                Some(sha_of(noise_path)?),
-            )
-        } else {
-            match (manifest.text_input(), &spec.embeddings) {
-                (Some(text), Some(path)) => {
-                    let embeddings = Embeddings::read(path, text.width())?;
-                    let plan = SamplePlan::conditional(
-                        spec.protocol,
-                        &spec.plan,
-                        embeddings.images(),
-                        embeddings.captions(),
-                    )?;
-                    let noise = NoiseSource::Seeded {
-                        seed: spec.seed,
-                        z_per_image: plan.z_per_image,
-                    };
-                    (plan, noise, Some(embeddings), Some(sha_of(path)?))
-                }
-                (Some(text), None) => {
-                    return Err(GenerateError::Flag {
-                        flag: "--embeddings",
-                        reason: format!(
-                            "model {} is conditional (input `{}` [N, {}]): pass --embeddings E.npy ([images, captions, {}]), or --noise N.npz",
-                            spec.model.display(),
-                            text.name,
-                            text.width(),
-                            text.width()
-                        ),
-                    });
-                }
-                (None, Some(_)) => {
-                    return Err(GenerateError::Flag {
-                        flag: "--embeddings",
-                        reason: format!(
-                            "model {} is unconditional and takes no text embeddings; drop --embeddings",
-                            spec.model.display()
-                        ),
-                    });
-                }
-                (None, None) => {
-                    let plan = SamplePlan::unconditional(spec.protocol, &spec.plan)?;
-                    let noise = NoiseSource::Seeded {
-                        seed: spec.seed,
-                        z_per_image: false,
-                    };
-                    (plan, noise, None, None)
-                }
-            }
-        };
+        let Checked {
+            plan,
+            noise,
+            embeddings,
+            inputs_sha256,
+        } = check(spec)?;
         let seed = matches!(noise, NoiseSource::Seeded { .. }).then_some(spec.seed);
         let generator = Generator::open(runtime, &spec.model)?;
         let branches = generator.branches(&spec.branches)?;
@@ -155,4 +103,87 @@ fn reject_with_noise(spec: &JobSpec) -> Result<(), GenerateError> {
 
 fn sha_of(path: &Path) -> Result<String, GenerateError> {
     Ok(file_sha256(path)?)
+}
+
+/// What checking a spec yields, before any model runs.
+struct Checked {
+    plan: SamplePlan,
+    noise: NoiseSource,
+    embeddings: Option<Embeddings>,
+    inputs_sha256: Option<String>,
+}
+
+impl JobSpec {
+    /// Checks the spec against the model's manifest and the embeddings or
+    /// noise file without opening the model; returns the samples it would draw.
+    pub fn check(&self) -> Result<SamplePlan, GenerateError> {
+        check(self).map(|c| c.plan)
+    }
+}
+
+fn check(spec: &JobSpec) -> Result<Checked, GenerateError> {
+    let manifest = GeneratorManifest::read_beside(&spec.model)?;
+    let (plan, noise, embeddings, inputs_sha256) = if let Some(noise_path) = &spec.noise {
+        reject_with_noise(spec)?;
+        let file = NoiseFile::read(noise_path, &manifest)?;
+        let plan = SamplePlan::rows(file.rows());
+        (
+            plan,
+            NoiseSource::File(file),
+            None,
+            Some(sha_of(noise_path)?),
+        )
+    } else {
+        match (manifest.text_input(), &spec.embeddings) {
+            (Some(text), Some(path)) => {
+                let embeddings = Embeddings::read(path, text.width())?;
+                let plan = SamplePlan::conditional(
+                    spec.protocol,
+                    &spec.plan,
+                    embeddings.images(),
+                    embeddings.captions(),
+                )?;
+                let noise = NoiseSource::Seeded {
+                    seed: spec.seed,
+                    z_per_image: plan.z_per_image,
+                };
+                (plan, noise, Some(embeddings), Some(sha_of(path)?))
+            }
+            (Some(text), None) => {
+                return Err(GenerateError::Flag {
+                    flag: "--embeddings",
+                    reason: format!(
+                        "model {} is conditional (input `{}` [N, {}]): pass --embeddings E.npy ([images, captions, {}]), or --noise N.npz",
+                        spec.model.display(),
+                        text.name,
+                        text.width(),
+                        text.width()
+                    ),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(GenerateError::Flag {
+                    flag: "--embeddings",
+                    reason: format!(
+                        "model {} is unconditional and takes no text embeddings; drop --embeddings",
+                        spec.model.display()
+                    ),
+                });
+            }
+            (None, None) => {
+                let plan = SamplePlan::unconditional(spec.protocol, &spec.plan)?;
+                let noise = NoiseSource::Seeded {
+                    seed: spec.seed,
+                    z_per_image: false,
+                };
+                (plan, noise, None, None)
+            }
+        }
+    };
+    Ok(Checked {
+        plan,
+        noise,
+        embeddings,
+        inputs_sha256,
+    })
 }

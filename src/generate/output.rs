@@ -68,7 +68,10 @@ pub struct RunFolder {
 /// Where a run starts.
 pub enum Opened {
     /// Samples before `start` are already written.
-    Run { folder: Box<RunFolder>, start: usize },
+    Run {
+        folder: Box<RunFolder>,
+        start: usize,
+    },
     /// `--resume` found the run already finished.
     Complete,
 }

@@ -1,0 +1,359 @@
+//! `ablation` and `compare`: every number in the table is what the single
+//! command gives for that variant; bad configs fail before any model runs.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+fn demo(path: &str) -> String {
+    root()
+        .join("models/demo")
+        .join(path)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Reads a CSV into rows of (header → field).
+fn csv_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .map(str::to_string)
+                .zip(r.iter().map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+const FLAGS: [&str; 4] = ["--device", "cpu", "--batch-size", "20"];
+
+#[test]
+fn every_ablation_number_is_what_the_single_command_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    let folder = dir.path().join("folder");
+    for (out, seed) in [(&real, "100"), (&folder, "200")] {
+        let mut args = vec![
+            "generate",
+            "--model",
+            fixture("../../models/demo/demo-generator.onnx"),
+            "--embeddings",
+            fixture("../../models/demo/demo-embeddings.npy"),
+            "--images",
+            "4",
+            "--seed",
+            seed,
+            "--branches",
+            "256",
+            "--out",
+            s(out),
+            "--quiet",
+        ];
+        args.extend(FLAGS);
+        assert_ok(&tool(&args));
+    }
+    let config = dir.path().join("ablation.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"title = "test ablation"
+extractor = "{extractor}"
+real = "real/256"
+metrics = ["fid", "is", "kid"]
+seed = 3
+batch_size = 20
+[kid]
+subset_size = 20
+subsets = 10
+[[variant]]
+name = "v2"
+generator = "{v2}"
+embeddings = "{emb}"
+images = 4
+paper.fid = {{ value = 15.30, status = "sourced", source = "a table" }}
+[[variant]]
+name = "v2 at 64"
+generator = "{v2}"
+embeddings = "{emb}"
+images = 4
+branch = 64
+[[variant]]
+name = "v1"
+generator = "{v1}"
+embeddings = "{emb}"
+images = 4
+paper.is = {{ value = 3.7, std = 0.04, status = "unverified" }}
+[[variant]]
+name = "folder"
+folder = "folder/256"
+"#,
+            extractor = demo("demo-extractor.onnx"),
+            v2 = demo("demo-generator.onnx"),
+            v1 = demo("demo-generator-v1.onnx"),
+            emb = demo("demo-embeddings.npy"),
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("report");
+    let mut args = vec![
+        "ablation",
+        "--config",
+        s(&config),
+        "--out",
+        s(&out),
+        "--quiet",
+    ];
+    args.extend(FLAGS);
+    assert_ok(&tool(&args));
+    for file in [
+        "ablation.csv",
+        "ablation.md",
+        "ablation.json",
+        "real-features.npz",
+    ] {
+        assert!(out.join(file).is_file(), "{file} written");
+    }
+    let rows = csv_rows(&out.join("ablation.csv"));
+    assert_eq!(rows.len(), 4);
+
+    // The same variants through the single commands.
+    let kid = ["--kid-subset-size", "20", "--kid-subsets", "10"];
+    let single = |name: &str, extra: &[&str]| -> Value {
+        let json = dir.path().join(format!("{name}.json"));
+        let mut args: Vec<&str> = extra.to_vec();
+        args.extend([
+            "--extractor",
+            fixture("../../models/demo/demo-extractor.onnx"),
+            "--real",
+        ]);
+        let real_256 = real.join("256");
+        let real_256: &'static str =
+            Box::leak(real_256.to_str().unwrap().to_string().into_boxed_str());
+        args.push(real_256);
+        args.extend(kid);
+        args.extend(FLAGS);
+        args.extend([
+            "--quiet",
+            "--json",
+            Box::leak(json.to_str().unwrap().to_string().into_boxed_str()),
+        ]);
+        assert_ok(&tool(&args));
+        let value = common::json(&json);
+        match value.get("branches") {
+            Some(branches) => branches[0].clone(),
+            None => value,
+        }
+    };
+    let v2 = demo("demo-generator.onnx");
+    let v1 = demo("demo-generator-v1.onnx");
+    let emb = demo("demo-embeddings.npy");
+    let eval = |model: &str, branch: &str| -> Vec<String> {
+        [
+            "eval",
+            "--model",
+            model,
+            "--embeddings",
+            &emb,
+            "--images",
+            "4",
+            "--seed",
+            "3",
+            "--branches",
+            branch,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let folder_256 = folder.join("256");
+    let expected = [
+        (
+            "v2",
+            single(
+                "v2",
+                &eval(&v2, "256")
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        (
+            "v2 at 64",
+            single(
+                "v2-64",
+                &eval(&v2, "64")
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        (
+            "v1",
+            single(
+                "v1",
+                &eval(&v1, "256")
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        (
+            "folder",
+            single("folder", &["score", "--fake", s(&folder_256)]),
+        ),
+    ];
+    for (row, (name, reference)) in rows.iter().zip(&expected) {
+        assert_eq!(&row["label"], name);
+        for (column, key) in [
+            ("fid", "fid"),
+            ("is", "is_mean"),
+            ("is_std", "is_std"),
+            ("kid", "kid_mean"),
+            ("kid_std", "kid_std"),
+        ] {
+            let table: f64 = row[column].parse().unwrap();
+            let single = reference[key].as_f64().unwrap();
+            assert_eq!(
+                table.to_bits(),
+                single.to_bits(),
+                "{name} {column}: ablation {table} vs single command {single}"
+            );
+        }
+        assert_eq!(row["n_fake"], reference["n_fake"].to_string());
+    }
+    assert_eq!(rows[0]["paper_fid"], "15.3");
+    assert_eq!(rows[0]["paper_fid_status"], "sourced");
+    assert_eq!(rows[2]["paper_is_status"], "unverified");
+    let markdown = std::fs::read_to_string(out.join("ablation.md")).unwrap();
+    assert!(
+        markdown.contains("15.3000 *") && markdown.contains("3.7000 ± 0.0400 †"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn bad_ablation_configs_fail_before_any_model_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let write = |name: &str, body: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        path
+    };
+    let head = format!(
+        "title = \"t\"\nextractor = \"{}\"\nmetrics = [\"is\"]\n",
+        demo("demo-extractor.onnx")
+    );
+    let cases = [
+        (
+            "unknown-key.toml",
+            format!("{head}colour = 1\n[[variant]]\nname = \"a\"\nfolder = \".\"\n"),
+            "colour",
+        ),
+        (
+            "missing-file.toml",
+            format!("{head}[[variant]]\nname = \"a\"\nfolder = \"no-such-folder\"\n"),
+            "no-such-folder",
+        ),
+        (
+            "no-embeddings.toml",
+            format!(
+                "{head}[[variant]]\nname = \"cond\"\ngenerator = \"{}\"\n",
+                demo("demo-generator.onnx")
+            ),
+            "embeddings",
+        ),
+        (
+            "unknown-variant-key.toml",
+            format!("{head}[[variant]]\nname = \"a\"\nfolder = \".\"\nbrnach = 64\n"),
+            "brnach",
+        ),
+        (
+            "sourced-without-source.toml",
+            format!(
+                "{head}[[variant]]\nname = \"a\"\nfolder = \".\"\npaper.is = {{ value = 4.0, status = \"sourced\" }}\n"
+            ),
+            "source",
+        ),
+        (
+            "too-many-captions.toml",
+            format!(
+                "{head}[[variant]]\nname = \"c\"\ngenerator = \"{}\"\nembeddings = \"{}\"\ncaptions = 11\n",
+                demo("demo-generator.onnx"),
+                demo("demo-embeddings.npy")
+            ),
+            "--captions",
+        ),
+    ];
+    for (name, body, names) in cases {
+        let config = write(name, body);
+        let stderr = assert_clean_failure(
+            &[
+                "ablation",
+                "--config",
+                s(&config),
+                "--out",
+                s(&out),
+                "--device",
+                "cpu",
+            ],
+            names,
+            &out,
+        );
+        assert!(
+            stderr.contains(name),
+            "the error names the config: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn compare_puts_reports_from_separate_runs_in_one_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = ["score-real.json", "score-diverse.json"]
+        .map(|f| root().join("tests/fixtures/compare").join(f));
+    let out = dir.path().join("cmp");
+    assert_ok(&tool(&[
+        "compare",
+        s(&reports[0]),
+        s(&reports[1]),
+        "--labels",
+        "a,b",
+        "--out",
+        s(&out),
+        "--quiet",
+    ]));
+    let rows = csv_rows(&out.join("compare.csv"));
+    assert_eq!(rows.len(), 2);
+    for (row, path) in rows.iter().zip(&reports) {
+        let report = common::json(path);
+        assert_eq!(
+            row["fid"].parse::<f64>().unwrap().to_bits(),
+            report["fid"].as_f64().unwrap().to_bits()
+        );
+        assert_eq!(
+            row["is"].parse::<f64>().unwrap().to_bits(),
+            report["is_mean"].as_f64().unwrap().to_bits()
+        );
+        assert_eq!(
+            row["extractor_sha256"],
+            report["extractor"]["sha256"].as_str().unwrap()
+        );
+    }
+    let not_a_report = dir.path().join("x.json");
+    std::fs::write(&not_a_report, "{\"fid\": 1}").unwrap();
+    assert_clean_failure(
+        &["compare", s(&not_a_report), "--out", s(&out.join("again"))],
+        "x.json",
+        &out.join("again"),
+    );
+}

@@ -3,6 +3,10 @@
 //! Run briefly: `cargo bench --bench metrics -- --sample-size 10`.
 //! The FID inputs are also written to `target/bench-data/*.npz` so that
 //! `benches/peer/fid_peer.py` can time pytorch-fid on exactly the same statistics.
+//! The PR-DC features are `np.random.RandomState(seed).random_sample((2000, 2048))`
+//! cast to float32 (seeds 41 and 42: two draws of one distribution, so all four
+//! statistics are away from 0 and 1), so the `prdc` package can be timed on the
+//! same inputs.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -12,7 +16,8 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use ndarray::{Array2, Axis};
 use stackgan_eval::linalg::{trace_sqrt_by_eigen, trace_sqrt_product};
 use stackgan_eval::metrics::{
-    FidStats, KidConfig, StatsAccumulator, frechet_distance, kernel_inception_distance,
+    FidStats, KidConfig, PrdcConfig, StatsAccumulator, calibrate_duplicate_threshold,
+    frechet_distance, kernel_inception_distance, near_duplicate_rate, prdc,
 };
 use stackgan_eval::rng::NumpyRandomState;
 
@@ -105,5 +110,29 @@ fn bench_kid(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_stats, bench_trace_sqrt, bench_kid);
+fn bench_prdc(c: &mut Criterion) {
+    let (real, fake) = (features(41, 2000, false), features(42, 2000, false));
+    let cfg = PrdcConfig::default();
+    let mut group = c.benchmark_group("prdc");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1));
+    group.bench_function("k5_2x2000x2048", |b| {
+        b.iter(|| prdc(real.view(), fake.view(), &cfg).expect("valid features"))
+    });
+    group.bench_function("near_duplicates_2x2000x2048", |b| {
+        b.iter(|| {
+            let threshold =
+                calibrate_duplicate_threshold(real.view(), 0.05).expect("valid features");
+            near_duplicate_rate(fake.view(), &threshold).expect("valid features")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_stats,
+    bench_trace_sqrt,
+    bench_kid,
+    bench_prdc
+);
 criterion_main!(benches);

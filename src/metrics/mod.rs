@@ -1,10 +1,12 @@
 //! Metrics over features or statistics (never models): FID and its statistics,
-//! Inception Score, KID, and colour consistency between generator branches.
+//! Inception Score, KID, PR-DC and near-duplicates (collapse), and colour consistency
+//! between generator branches.
 
 pub mod color;
 pub mod fid;
 pub mod inception_score;
 pub mod kid;
+pub mod prdc;
 pub mod stats;
 
 pub use color::{
@@ -13,4 +15,8 @@ pub use color::{
 pub use fid::{FidError, FrechetDistance, frechet_distance};
 pub use inception_score::{InceptionScore, IsConfig, IsError, SplitRule, inception_score};
 pub use kid::{KernelInceptionDistance, KidConfig, KidError, kernel_inception_distance};
+pub use prdc::{
+    DuplicateThreshold, Prdc, PrdcConfig, PrdcError, calibrate_duplicate_threshold,
+    near_duplicate_rate, prdc,
+};
 pub use stats::{FidStats, StatsAccumulator, StatsError};

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use stackgan_eval::app::IsProtocol;
 use stackgan_eval::app::{AblationConfig, CompareConfig, EvalConfig, GenerateConfig};
 use stackgan_eval::app::{
     Command as AppCommand, DemoConfig, ExtractConfig, IsOptions, Metric, RunOptions, ScoreConfig,
     StatsConfig,
 };
+use stackgan_eval::app::{IsProtocol, PrdcOptions};
 use stackgan_eval::generate::{BranchSelection, JobSpec, PlanRequest, Protocol};
 use stackgan_eval::images::ResizeMode;
 use stackgan_eval::metrics::KidConfig;
@@ -162,6 +162,8 @@ pub struct EvalArgs {
     pub is: IsFlags,
     #[command(flatten)]
     pub kid: KidFlags,
+    #[command(flatten)]
+    pub prdc: PrdcFlags,
     /// Also write the images, as `generate` does, to this (empty) folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -182,6 +184,7 @@ impl EvalArgs {
             classifier: self.classifier,
             is: self.is.into(),
             kid: self.kid.into(),
+            prdc: self.prdc.into(),
             out: self.out,
             csv: self.csv,
             options: self.run.options(),
@@ -195,6 +198,7 @@ fn metrics(list: &[MetricArg]) -> Vec<Metric> {
             MetricArg::Fid => Metric::Fid,
             MetricArg::Is => Metric::Is,
             MetricArg::Kid => Metric::Kid,
+            MetricArg::Prdc => Metric::Prdc,
         })
         .collect()
 }
@@ -296,13 +300,15 @@ pub struct ScoreArgs {
     /// A separate classifier for IS (default: the extractor's logits).
     #[arg(long)]
     pub classifier: Option<PathBuf>,
-    /// Metrics to compute, comma-separated.
+    /// Metrics to compute, comma-separated: fid, is, kid, prdc (precision, recall, density, coverage, near-duplicates).
     #[arg(long, value_delimiter = ',', default_value = "fid,is,kid")]
     pub metrics: Vec<MetricArg>,
     #[command(flatten)]
     pub is: IsFlags,
     #[command(flatten)]
     pub kid: KidFlags,
+    #[command(flatten)]
+    pub prdc: PrdcFlags,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -393,6 +399,25 @@ pub struct KidFlags {
 }
 
 #[derive(Debug, Args)]
+pub struct PrdcFlags {
+    /// Neighbours defining each sample's k-NN ball for precision, recall, density, coverage.
+    #[arg(long, default_value_t = 5)]
+    pub prdc_k: usize,
+    /// Quantile of the real set's nearest-neighbour distances below which two samples count as near-duplicates.
+    #[arg(long, default_value_t = 0.05)]
+    pub duplicate_quantile: f64,
+}
+
+impl From<PrdcFlags> for PrdcOptions {
+    fn from(f: PrdcFlags) -> Self {
+        PrdcOptions {
+            k: f.prdc_k,
+            duplicate_quantile: f.duplicate_quantile,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
 pub struct RuntimeArgs {
     /// auto (CUDA if available, else CPU with a warning), cpu, or cuda (an error if unavailable).
     #[arg(long, default_value = "auto")]
@@ -431,6 +456,7 @@ pub enum MetricArg {
     Fid,
     Is,
     Kid,
+    Prdc,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -521,6 +547,7 @@ impl Command {
                 classifier: None,
                 is: default_is(),
                 kid: default_kid(),
+                prdc: PrdcOptions::default(),
                 options: a.run.options(),
             }),
             Command::Is(a) => {
@@ -538,6 +565,7 @@ impl Command {
                     classifier: None,
                     is: a.is.into(),
                     kid: default_kid(),
+                    prdc: PrdcOptions::default(),
                     options: a.run.options(),
                 })
             }
@@ -550,6 +578,7 @@ impl Command {
                 classifier: None,
                 is: default_is(),
                 kid: a.kid.into(),
+                prdc: PrdcOptions::default(),
                 options: a.run.options(),
             }),
             Command::Score(a) => AppCommand::Score(ScoreConfig {
@@ -561,6 +590,7 @@ impl Command {
                 classifier: a.classifier,
                 is: a.is.into(),
                 kid: a.kid.into(),
+                prdc: a.prdc.into(),
                 options: a.run.options(),
             }),
             Command::Stats(a) => AppCommand::Stats(StatsConfig {

@@ -12,7 +12,7 @@ use super::RunOptions;
 use super::ablation_config::{self, Ablation, VariantSource};
 use super::eval::{self, EvalConfig};
 use super::extract::{self, ExtractConfig};
-use super::score::{self, IsOptions, ScoreConfig};
+use super::score::{self, IsOptions, PrdcOptions, ScoreConfig};
 use super::tables::{add_score_row, report_rows, score_table};
 use crate::metrics::KidConfig;
 use crate::report::{
@@ -50,6 +50,14 @@ pub fn run(config: &AblationConfig) -> anyhow::Result<()> {
     }
     let is = is_options(&ablation);
     let kid = kid_config(&ablation);
+    let prdc_options = PrdcOptions {
+        k: ablation.file.prdc.k.unwrap_or(PrdcOptions::default().k),
+        duplicate_quantile: ablation
+            .file
+            .prdc
+            .duplicate_quantile
+            .unwrap_or(PrdcOptions::default().duplicate_quantile),
+    };
     let real = reference_side(&ablation, &config.out, &options, quiet)?;
 
     let mut documents: Vec<(String, Value)> = Vec::new();
@@ -72,6 +80,7 @@ pub fn run(config: &AblationConfig) -> anyhow::Result<()> {
                     classifier: ablation.file.classifier.clone(),
                     is: is.clone(),
                     kid: kid.clone(),
+                    prdc: prdc_options,
                     out: None,
                     csv: None,
                     options: options.clone(),
@@ -88,6 +97,7 @@ pub fn run(config: &AblationConfig) -> anyhow::Result<()> {
                     classifier: ablation.file.classifier.clone(),
                     is: is.clone(),
                     kid: kid.clone(),
+                    prdc: prdc_options,
                     options: options.clone(),
                 })?;
                 serde_json::to_value(&report)?

@@ -26,7 +26,7 @@ pub struct AblationFile {
     /// Reference set: image folder, statistics `.npz` or feature file.
     #[serde(default)]
     pub real: Option<PathBuf>,
-    /// `fid`, `is`, `kid`.
+    /// `fid`, `is`, `kid`, `prdc`.
     #[serde(default = "default_metrics")]
     pub metrics: Vec<String>,
     /// Noise seed of generator variants.
@@ -38,6 +38,8 @@ pub struct AblationFile {
     pub is: IsSection,
     #[serde(default)]
     pub kid: KidSection,
+    #[serde(default)]
+    pub prdc: PrdcSection,
     #[serde(rename = "variant")]
     pub variants: Vec<VariantEntry>,
 }
@@ -60,6 +62,13 @@ pub struct KidSection {
     pub subsets: Option<usize>,
     pub subset_size: Option<usize>,
     pub seed: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrdcSection {
+    pub k: Option<usize>,
+    pub duplicate_quantile: Option<f64>,
 }
 
 /// One variant: a generator (with embeddings when conditional) or a folder of samples.
@@ -187,7 +196,10 @@ pub fn read(path: &Path) -> anyhow::Result<Ablation> {
             "fid" => Ok(Metric::Fid),
             "is" => Ok(Metric::Is),
             "kid" => Ok(Metric::Kid),
-            other => bail!("ablation config {config}: unknown metric `{other}`; use fid, is, kid"),
+            "prdc" => Ok(Metric::Prdc),
+            other => {
+                bail!("ablation config {config}: unknown metric `{other}`; use fid, is, kid, prdc")
+            }
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     if metrics.iter().any(|m| *m != Metric::Is) && file.real.is_none() {

@@ -18,10 +18,12 @@ use super::RunOptions;
 use super::ablation::{self, AblationConfig};
 use super::eval::{self, EvalConfig};
 use super::report::ScoreReport;
-use super::score::{self, IsOptions, IsProtocol, Metric, ScoreConfig};
+use super::score::{self, IsOptions, IsProtocol, Metric, PrdcOptions, ScoreConfig};
+use super::tables::{add_score_row, score_table};
 use crate::atomic::write_bytes_atomically;
 use crate::generate::JobSpec;
 use crate::metrics::KidConfig;
+use crate::report::{CsvExporter, Exporter};
 
 #[derive(Debug, Clone)]
 pub struct DemoConfig {
@@ -65,7 +67,7 @@ pub fn run(config: &DemoConfig) -> anyhow::Result<()> {
         }
         options.quiet = true;
         let report = score::run(&ScoreConfig {
-            metrics: vec![Metric::Fid, Metric::Is, Metric::Kid],
+            metrics: vec![Metric::Fid, Metric::Is, Metric::Kid, Metric::Prdc],
             real: Some(real.clone()),
             fake: folder,
             fake_flag: "--fake",
@@ -82,6 +84,7 @@ pub fn run(config: &DemoConfig) -> anyhow::Result<()> {
                 subset_size: 100,
                 ..KidConfig::default()
             },
+            prdc: PrdcOptions::default(),
             options,
         })?;
         rows.push((name, report));
@@ -89,8 +92,7 @@ pub fn run(config: &DemoConfig) -> anyhow::Result<()> {
     let generator_section = generator_demo(config, &real, &extractor)?;
     let comparison_section = comparison_demo(config)?;
     let table = markdown_table(&rows);
-    write_bytes_atomically(&config.out.join("scores.csv"), csv_table(&rows)?.as_bytes())
-        .with_context(|| format!("cannot write {}", config.out.join("scores.csv").display()))?;
+    write_scores_csv(&config.out, &rows)?;
     let markdown = format!(
         "# stackgan-eval demo\n\nProcedurally drawn sets of {SET_SIZE} images (seed {SEED}), scored against `real` with the bundled demo extractor \
          (`{}`), KID on subsets of 100.\n\n{table}\n{generator_section}\n{comparison_section}",
@@ -134,7 +136,7 @@ fn generator_demo(config: &DemoConfig, real: &Path, extractor: &Path) -> anyhow:
             seed: GENERATOR_SEED,
             ..JobSpec::default()
         },
-        metrics: vec![Metric::Fid, Metric::Is, Metric::Kid],
+        metrics: vec![Metric::Fid, Metric::Is, Metric::Kid, Metric::Prdc],
         real: Some(real.to_path_buf()),
         extractor: Some(extractor.to_path_buf()),
         classifier: None,
@@ -149,6 +151,7 @@ fn generator_demo(config: &DemoConfig, real: &Path, extractor: &Path) -> anyhow:
             subset_size: 50,
             ..KidConfig::default()
         },
+        prdc: PrdcOptions::default(),
         out: Some(generated.clone()),
         csv: None,
         options,
@@ -156,7 +159,7 @@ fn generator_demo(config: &DemoConfig, real: &Path, extractor: &Path) -> anyhow:
     let mut out = format!(
         "\n## Generator: generate → eval\n\nThe bundled StackGAN-v2 generator (`{}`, untrained, GF_DIM 4) on `{}`: {}, seed {GENERATOR_SEED}. \
          Each branch is scored against `real` (KID on subsets of 50); the images are in `images/generated/`.\n\n\
-         | branch | FID ↓ | IS ↑ | KID ↓ | images |\n|---|---|---|---|---|\n",
+         | branch | FID ↓ | IS ↑ | KID ↓ | recall ↑ | coverage ↑ | near-duplicates ↓ | images |\n|---|---|---|---|---|---|---|---|\n",
         model.display(),
         embeddings.display(),
         report.sampling
@@ -165,13 +168,16 @@ fn generator_demo(config: &DemoConfig, real: &Path, extractor: &Path) -> anyhow:
         let r = &branch.scores;
         let _ = writeln!(
             out,
-            "| {0}×{0} | {1:.3} | {2:.3} ± {3:.3} | {4:.4} ± {5:.4} | {6} |",
+            "| {0}×{0} | {1:.3} | {2:.3} ± {3:.3} | {4:.4} ± {5:.4} | {6:.3} | {7:.3} | {8:.3} | {9} |",
             branch.resolution,
             r.fid.unwrap_or(f64::NAN),
             r.is_mean.unwrap_or(f64::NAN),
             r.is_std.unwrap_or(f64::NAN),
             r.kid_mean.unwrap_or(f64::NAN),
             r.kid_std.unwrap_or(f64::NAN),
+            r.recall.unwrap_or(f64::NAN),
+            r.coverage.unwrap_or(f64::NAN),
+            r.near_duplicate_rate.unwrap_or(f64::NAN),
             r.n_fake.unwrap_or(0)
         );
     }
@@ -204,7 +210,7 @@ fn comparison_demo(config: &DemoConfig) -> anyhow::Result<String> {
 title = "Demo: StackGAN-v1 against StackGAN-v2 (bundled untrained models)"
 extractor = {extractor}
 real = {real}
-metrics = ["fid", "is", "kid"]
+metrics = ["fid", "is", "kid", "prdc"]
 seed = {GENERATOR_SEED}
 
 [kid]
@@ -288,52 +294,41 @@ fn toml_string(path: &Path) -> String {
 }
 
 fn markdown_table(rows: &[(&str, ScoreReport)]) -> String {
-    let mut out = String::from("| set | FID ↓ | IS ↑ | KID ↓ | images |\n|---|---|---|---|---|\n");
+    let mut out = String::from(
+        "| set | FID ↓ | IS ↑ | KID ↓ | precision ↑ | recall ↑ | coverage ↑ | near-duplicates ↓ | images |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
     for (name, r) in rows {
         let _ = writeln!(
             out,
-            "| {name} | {:.3} | {:.3} ± {:.3} | {:.4} ± {:.4} | {} |",
+            "| {name} | {:.3} | {:.3} ± {:.3} | {:.4} ± {:.4} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
             r.fid.unwrap_or(f64::NAN),
             r.is_mean.unwrap_or(f64::NAN),
             r.is_std.unwrap_or(f64::NAN),
             r.kid_mean.unwrap_or(f64::NAN),
             r.kid_std.unwrap_or(f64::NAN),
+            r.precision.unwrap_or(f64::NAN),
+            r.recall.unwrap_or(f64::NAN),
+            r.coverage.unwrap_or(f64::NAN),
+            r.near_duplicate_rate.unwrap_or(f64::NAN),
             r.n_fake.unwrap_or(0)
         );
     }
     out
 }
 
-fn csv_table(rows: &[(&str, ScoreReport)]) -> anyhow::Result<String> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record([
-        "set",
-        "fid",
-        "is_mean",
-        "is_std",
-        "kid_mean",
-        "kid_std",
-        "n_real",
-        "n_fake",
-        "extractor_sha256",
-    ])?;
-    for (name, r) in rows {
-        let number = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
-        writer.write_record([
-            name.to_string(),
-            number(r.fid),
-            number(r.is_mean),
-            number(r.is_std),
-            number(r.kid_mean),
-            number(r.kid_std),
-            r.n_real.map_or_else(String::new, |n| n.to_string()),
-            r.n_fake.map_or_else(String::new, |n| n.to_string()),
-            r.extractor
-                .as_ref()
-                .map_or_else(String::new, |m| m.sha256.clone()),
-        ])?;
+/// `scores.csv`: the drawn sets' reports as a report table (every metric and its provenance).
+fn write_scores_csv(out: &Path, rows: &[(&str, ScoreReport)]) -> anyhow::Result<()> {
+    let values = rows
+        .iter()
+        .map(|(_, r)| serde_json::to_value(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let refs: Vec<&serde_json::Value> = values.iter().collect();
+    let mut table = score_table("Demo: drawn sets against real", "set", &refs);
+    for ((name, _), value) in rows.iter().zip(&values) {
+        add_score_row(&mut table, name, value);
     }
-    Ok(String::from_utf8(writer.into_inner()?)?)
+    CsvExporter.write(&table, out, "scores")?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,9 @@ use serde::Serialize;
 use super::RunOptions;
 use super::progress::image_bar;
 use super::report::ScoreReport;
-use super::score::{IsOptions, Metric, MetricRequest, ScoreConfig, SideLabels, compute_metrics};
+use super::score::{
+    IsOptions, Metric, MetricRequest, PrdcOptions, ScoreConfig, SideLabels, compute_metrics,
+};
 use super::sides::{Needs, Scorer, Side, logits_output, provenance};
 use super::sources::Source;
 use crate::atomic::write_bytes_atomically;
@@ -36,6 +38,7 @@ pub struct EvalConfig {
     pub classifier: Option<PathBuf>,
     pub is: IsOptions,
     pub kid: KidConfig,
+    pub prdc: PrdcOptions,
     /// Also write the images (as `generate` does) to this folder.
     pub out: Option<PathBuf>,
     /// Append one row per branch to this CSV file.
@@ -115,7 +118,7 @@ pub fn run(config: &EvalConfig) -> anyhow::Result<EvalReport> {
         && kid
     {
         bail!(
-            "{} holds only mu/sigma statistics, which FID alone can use; for KID pass an image folder or a feature file from `stackgan-eval extract`",
+            "{} holds only mu/sigma statistics, which FID alone can use; for KID or PRDC pass an image folder or a feature file from `stackgan-eval extract`",
             path.display()
         );
     }
@@ -128,6 +131,7 @@ pub fn run(config: &EvalConfig) -> anyhow::Result<EvalReport> {
         classifier: config.classifier.clone(),
         is: config.is.clone(),
         kid: config.kid.clone(),
+        prdc: config.prdc,
         options: config.options.clone(),
     };
     let mut scorer = Scorer::new(&score_config);
@@ -290,6 +294,7 @@ pub fn run(config: &EvalConfig) -> anyhow::Result<EvalReport> {
         metrics: &config.metrics,
         is: &config.is,
         kid: &config.kid,
+        prdc: &config.prdc,
     };
     let mut branch_reports = Vec::new();
     for (branch, acc) in branches.iter().zip(accumulators) {

@@ -25,7 +25,7 @@ pub use eval::{BranchReport, ColorPair, EvalConfig, EvalReport, GeneratorProvena
 pub use extract::ExtractConfig;
 pub use generate::GenerateConfig;
 pub use report::ScoreReport;
-pub use score::{IsOptions, IsProtocol, Metric, ScoreConfig};
+pub use score::{IsOptions, IsProtocol, Metric, PrdcOptions, ScoreConfig};
 pub use stats::StatsConfig;
 
 use crate::images::{ImageBatches, Preprocess, ResizeMode, list_images};

@@ -36,6 +36,25 @@ pub struct ScoreReport {
     pub kid_subsets: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kid_subset_size: Option<usize>,
+    /// Precision, recall, density and coverage (k-NN manifolds) against the real side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recall: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub density: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prdc_k: Option<usize>,
+    /// Share of samples whose nearest other sample is closer than `duplicate_distance`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub near_duplicate_rate: Option<f64>,
+    /// The `duplicate_quantile` quantile of the real set's nearest-neighbour distances.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_distance: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_quantile: Option<f64>,
     /// Samples behind the real side and the fake side.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub n_real: Option<usize>,
@@ -128,6 +147,21 @@ impl ScoreReport {
                 "KID  {mean:.6} ± {std:.6}   ({} subsets of {})",
                 self.kid_subsets.unwrap_or(0),
                 self.kid_subset_size.unwrap_or(0)
+            ));
+        }
+        if let (Some(p), Some(r), Some(d), Some(c)) =
+            (self.precision, self.recall, self.density, self.coverage)
+        {
+            lines.push(format!(
+                "PRDC precision {p:.4} · recall {r:.4} · density {d:.4} · coverage {c:.4}   (k = {})",
+                self.prdc_k.unwrap_or(0)
+            ));
+        }
+        if let Some(rate) = self.near_duplicate_rate {
+            lines.push(format!(
+                "near-duplicates {rate:.4}   (nearest neighbour closer than {:.6}, the {} quantile of the real set's)",
+                self.duplicate_distance.unwrap_or(f64::NAN),
+                self.duplicate_quantile.unwrap_or(f64::NAN)
             ));
         }
         if let Some(model) = &self.extractor {

@@ -11,7 +11,8 @@ use super::report::ScoreReport;
 use super::sides::{Needs, Scorer, Side};
 use super::sources::Source;
 use crate::metrics::{
-    IsConfig, KidConfig, frechet_distance, inception_score, kernel_inception_distance,
+    IsConfig, KidConfig, PrdcConfig, calibrate_duplicate_threshold, frechet_distance,
+    inception_score, kernel_inception_distance, near_duplicate_rate, prdc,
 };
 
 /// A metric `score` can compute.
@@ -20,6 +21,26 @@ pub enum Metric {
     Fid,
     Is,
     Kid,
+    /// Precision, recall, density, coverage and the near-duplicate rate.
+    Prdc,
+}
+
+/// Collapse statistics settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PrdcOptions {
+    /// Neighbours defining each sample's k-NN ball (5, as Naeem et al.).
+    pub k: usize,
+    /// Quantile of the real set's nearest-neighbour distances below which two samples are near-duplicates.
+    pub duplicate_quantile: f64,
+}
+
+impl Default for PrdcOptions {
+    fn default() -> Self {
+        PrdcOptions {
+            k: 5,
+            duplicate_quantile: 0.05,
+        }
+    }
 }
 
 /// How the Inception Score's splits and spread are formed.
@@ -61,16 +82,19 @@ pub struct ScoreConfig {
     pub classifier: Option<PathBuf>,
     pub is: IsOptions,
     pub kid: KidConfig,
+    pub prdc: PrdcOptions,
     pub options: RunOptions,
 }
 
 /// Runs the metrics, prints the summary, writes `--json`; returns the report.
 pub fn run(config: &ScoreConfig) -> anyhow::Result<ScoreReport> {
     let wants = |m| config.metrics.contains(&m);
-    let (fid, is, kid) = (wants(Metric::Fid), wants(Metric::Is), wants(Metric::Kid));
+    let (fid, is) = (wants(Metric::Fid), wants(Metric::Is));
+    // KID and the collapse statistics need every feature vector, not statistics.
+    let kid = wants(Metric::Kid) || wants(Metric::Prdc);
     if (fid || kid) && config.real.is_none() {
         bail!(
-            "FID and KID compare two sets: pass --real (a folder, statistics .npz or feature file)"
+            "FID, KID and PRDC compare two sets: pass --real (a folder, statistics .npz or feature file)"
         );
     }
     let real = config
@@ -84,7 +108,7 @@ pub fn run(config: &ScoreConfig) -> anyhow::Result<ScoreReport> {
             && (kid || (is && source == &fake))
         {
             bail!(
-                "{} holds only mu/sigma statistics, which FID alone can use; for KID or IS pass an image folder or a feature file from `stackgan-eval extract`",
+                "{} holds only mu/sigma statistics, which FID alone can use; for KID, PRDC or IS pass an image folder or a feature file from `stackgan-eval extract`",
                 path.display()
             );
         }
@@ -138,6 +162,7 @@ pub fn run(config: &ScoreConfig) -> anyhow::Result<ScoreReport> {
         metrics: &config.metrics,
         is: &config.is,
         kid: &config.kid,
+        prdc: &config.prdc,
     };
     compute_metrics(
         &request,
@@ -174,6 +199,7 @@ pub(super) struct MetricRequest<'a> {
     pub(super) metrics: &'a [Metric],
     pub(super) is: &'a IsOptions,
     pub(super) kid: &'a KidConfig,
+    pub(super) prdc: &'a PrdcOptions,
 }
 
 /// Computes the requested metrics from what the sides yielded into `report`.
@@ -224,6 +250,23 @@ pub(super) fn compute_metrics(
         report.kid_subsets = Some(result.subsets);
         report.kid_subset_size = Some(result.subset_size);
         report.kid_seed = Some(request.kid.seed);
+    }
+    if let (true, Some(real_side)) = (wants(Metric::Prdc), real_side) {
+        let (a, b) = (
+            real_side.pool.as_ref().expect("needed"),
+            fake_side.pool.as_ref().expect("needed"),
+        );
+        let config = PrdcConfig { k: request.prdc.k };
+        let result = prdc(a.view(), b.view(), &config)?;
+        let threshold = calibrate_duplicate_threshold(a.view(), request.prdc.duplicate_quantile)?;
+        report.precision = Some(result.precision);
+        report.recall = Some(result.recall);
+        report.density = Some(result.density);
+        report.coverage = Some(result.coverage);
+        report.prdc_k = Some(result.k);
+        report.near_duplicate_rate = Some(near_duplicate_rate(b.view(), &threshold)?);
+        report.duplicate_distance = Some(threshold.distance);
+        report.duplicate_quantile = Some(threshold.quantile);
     }
     if is {
         let logits = is_logits.context("IS needs logits of the evaluated images")?;

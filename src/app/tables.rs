@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::report::{Cell, ColumnKind, Table};
 
 /// The metric columns: key in the table, heading, JSON keys of value and spread.
-const METRICS: [(&str, &str, &str, Option<&str>); 7] = [
+const METRICS: [(&str, &str, &str, Option<&str>); 8] = [
     ("fid", "FID ↓", "fid", None),
     ("is", "IS ↑", "is_mean", Some("is_std")),
     ("kid", "KID ↓", "kid_mean", Some("kid_std")),
@@ -14,6 +14,12 @@ const METRICS: [(&str, &str, &str, Option<&str>); 7] = [
     ("recall", "recall ↑", "recall", None),
     ("density", "density ↑", "density", None),
     ("coverage", "coverage ↑", "coverage", None),
+    (
+        "near_duplicate_rate",
+        "near-duplicates ↓",
+        "near_duplicate_rate",
+        None,
+    ),
 ];
 
 /// Provenance columns: key, heading, where in the JSON.

@@ -357,3 +357,110 @@ fn compare_puts_reports_from_separate_runs_in_one_table() {
         &out.join("again"),
     );
 }
+
+#[test]
+fn collapse_statistics_separate_a_collapsed_set_and_agree_with_feature_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let generate = |seed: &str, out: &Path| {
+        let mut args = vec![
+            "generate",
+            "--model",
+            fixture("../../models/demo/demo-generator.onnx"),
+            "--embeddings",
+            fixture("../../models/demo/demo-embeddings.npy"),
+            "--seed",
+            seed,
+            "--branches",
+            "64",
+            "--out",
+            s(out),
+            "--quiet",
+        ];
+        args.extend(FLAGS);
+        assert_ok(&tool(&args));
+    };
+    let (real, diverse) = (dir.path().join("real"), dir.path().join("diverse"));
+    generate("100", &real);
+    generate("200", &diverse);
+    // A collapsed "generator": four of the diverse samples, each repeated 20 times.
+    let collapsed = dir.path().join("collapsed");
+    std::fs::create_dir(&collapsed).unwrap();
+    for i in 0..80 {
+        let source = diverse.join(format!("64/{:06}.png", i % 4));
+        std::fs::copy(source, collapsed.join(format!("{i:03}.png"))).unwrap();
+    }
+    let extractor = fixture("../../models/demo/demo-extractor.onnx");
+    let score = |fake: &Path, real: &Path, name: &str| -> Value {
+        let json = dir.path().join(format!("{name}.json"));
+        let mut args = vec![
+            "score",
+            "--real",
+            s(real),
+            "--fake",
+            s(fake),
+            "--extractor",
+            extractor,
+            "--metrics",
+            "prdc",
+            "--quiet",
+            "--json",
+            s(&json),
+        ];
+        args.extend(FLAGS);
+        assert_ok(&tool(&args));
+        common::json(&json)
+    };
+    let real_64 = real.join("64");
+    let good = score(&diverse.join("64"), &real_64, "diverse");
+    let bad = score(&collapsed, &real_64, "collapsed");
+    for key in ["recall", "coverage"] {
+        assert!(
+            bad[key].as_f64().unwrap() < 0.5 * good[key].as_f64().unwrap(),
+            "{key}: collapsed {} vs diverse {}",
+            bad[key],
+            good[key]
+        );
+    }
+    assert!(bad["near_duplicate_rate"].as_f64().unwrap() > 0.99, "{bad}");
+    assert!(
+        good["near_duplicate_rate"].as_f64().unwrap() < 0.3,
+        "{good}"
+    );
+
+    // The same numbers from feature files made by `extract`.
+    let features = |folder: &Path, name: &str| {
+        let out = dir.path().join(format!("{name}.npz"));
+        let mut args = vec![
+            "extract",
+            "--images",
+            s(folder),
+            "--extractor",
+            extractor,
+            "--out",
+            s(&out),
+            "--quiet",
+        ];
+        args.extend(FLAGS);
+        assert_ok(&tool(&args));
+        out
+    };
+    let from_files = score(
+        &features(&collapsed, "collapsed-features"),
+        &features(&real_64, "real-features"),
+        "from-files",
+    );
+    for key in [
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+        "near_duplicate_rate",
+        "duplicate_distance",
+    ] {
+        assert_eq!(
+            from_files[key].as_f64().unwrap().to_bits(),
+            bad[key].as_f64().unwrap().to_bits(),
+            "{key}"
+        );
+    }
+}

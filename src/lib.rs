@@ -8,6 +8,7 @@
 //! extractor model through [`runtime`]) → [`metrics`] (statistics and
 //! distances; they take features, never models).
 
+pub mod analysis;
 pub mod app;
 pub mod atomic;
 pub mod features;
@@ -16,5 +17,6 @@ pub mod images;
 pub mod linalg;
 pub mod metrics;
 pub mod models;
+pub mod report;
 pub mod rng;
 pub mod runtime;

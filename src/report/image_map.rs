@@ -23,7 +23,12 @@ const MAX_SIDE_PX: u32 = 16_384;
 /// cell's centre (closest first, ties by index), each taking the free cell
 /// nearest to its own position (ties by row, then column). Deterministic, and
 /// a point at a corner of the bounding box lands in that corner cell whenever
-/// it is the point nearest that corner. Needs `points.len() ≤ grid²`.
+/// it is the point nearest that corner.
+///
+/// # Panics
+///
+/// If `points.len() > grid²` (no free cell left); [`image_map_png`] checks
+/// this and returns an error first.
 pub fn snap_to_grid(points: &[(f64, f64)], grid: usize) -> Vec<(usize, usize)> {
     let positions = grid_positions(points, grid);
     let centre_distance = |&(u, v): &(f64, f64)| {

@@ -8,6 +8,7 @@
 //! extractor model through [`runtime`]) → [`metrics`] (statistics and
 //! distances; they take features, never models).
 
+pub mod analysis;
 pub mod app;
 pub mod atomic;
 pub mod features;

@@ -1,14 +1,20 @@
 //! Reports: one [`Table`] shape, written by one exporter per format (CSV,
-//! JSON, Markdown, PNG charts) behind the [`Exporter`] trait. Every file is
-//! written atomically.
+//! JSON, Markdown, PNG bar charts) behind the [`Exporter`] trait; and the
+//! figures (`plot`: t-SNE scatter plots, image maps, bar charts with error
+//! bars) drawn with plotters and an embedded font. Every file is written
+//! atomically.
 
+mod charts;
 mod csv;
+mod image_map;
 mod json;
 mod markdown;
+pub mod plot;
 mod table;
 
 use std::path::{Path, PathBuf};
 
+pub use charts::ChartExporter;
 pub use csv::CsvExporter;
 pub use json::JsonExporter;
 pub use markdown::{MarkdownExporter, render as markdown};

@@ -1,0 +1,38 @@
+//! PNG bar charts: one chart per metric column of a table, one bar per row,
+//! with the spread as an error bar.
+
+use std::path::{Path, PathBuf};
+
+use super::plot::bar_chart_png;
+use super::table::{Cell, ColumnKind, Table};
+use super::{Exporter, ReportError};
+
+pub struct ChartExporter;
+
+impl Exporter for ChartExporter {
+    fn write(&self, table: &Table, dir: &Path, stem: &str) -> Result<Vec<PathBuf>, ReportError> {
+        let mut written = Vec::new();
+        for (index, column) in table.columns.iter().enumerate() {
+            if column.kind != ColumnKind::Metric {
+                continue;
+            }
+            let bars: Vec<(String, f64, Option<f64>)> = table
+                .rows
+                .iter()
+                .enumerate()
+                .filter_map(|(row, cells)| match &cells[index] {
+                    Cell::Measure(m) => Some((table.label(row), m.value, m.std)),
+                    _ => None,
+                })
+                .collect();
+            if bars.is_empty() {
+                continue;
+            }
+            let path = dir.join(format!("{stem}-{}.png", column.key));
+            bar_chart_png(&path, &format!("{}: {}", table.title, column.heading), &column.heading, &bars)
+                .map_err(|e| ReportError::Format(e.to_string()))?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}

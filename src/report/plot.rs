@@ -1,0 +1,325 @@
+//! PNG figures: t-SNE scatter plots, paper-style t-SNE image maps and bar
+//! charts with error bars.
+//!
+//! Text is drawn with DejaVu Sans embedded in the binary (`assets/`), so the
+//! figures look the same on a bare machine with no system fonts. Every file is
+//! rendered in memory and written atomically.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use image::{ImageFormat, RgbImage, imageops};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+pub use super::image_map::{image_map_png, snap_to_grid};
+
+/// The font family every figure uses (registered from the embedded TTF).
+pub(super) const FONT: &str = "sans-serif";
+const FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+
+/// Width and height of scatter plots.
+pub const SCATTER_SIZE: (u32, u32) = (1200, 1000);
+/// Width and height of bar charts.
+pub const BAR_CHART_SIZE: (u32, u32) = (1200, 800);
+
+/// Okabe & Ito's colour-blind-safe palette, most distinguishable first
+/// (yellow last: it is faint on white).
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(213, 94, 0),    // vermillion
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(86, 180, 233),  // sky blue
+    RGBColor(0, 0, 0),       // black
+    RGBColor(240, 228, 66),  // yellow
+];
+
+/// Why a figure could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    #[error("nothing to plot in {path}: {what}")]
+    Empty { path: PathBuf, what: String },
+    #[error("cannot plot {path}: {what}")]
+    Invalid { path: PathBuf, what: String },
+    #[error("drawing {path} failed: {message}")]
+    Draw { path: PathBuf, message: String },
+    #[error("the embedded font could not be loaded: {0}")]
+    Font(String),
+    #[error("writing {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Registers the embedded font with plotters once per process.
+pub(super) fn ensure_font() -> Result<(), PlotError> {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
+                .map_err(|_| "DejaVuSans.ttf is not a valid font".to_string())
+        })
+        .clone()
+        .map_err(PlotError::Font)
+}
+
+/// Renders `size` pixels with `draw` on a white canvas and returns the RGB image.
+pub(super) fn render(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<(), String>,
+) -> Result<RgbImage, PlotError> {
+    ensure_font()?;
+    let fail = |message: String| PlotError::Draw {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut buffer = vec![255u8; size.0 as usize * size.1 as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+        draw(&root).map_err(fail)?;
+        root.present().map_err(|e| fail(e.to_string()))?;
+    }
+    RgbImage::from_raw(size.0, size.1, buffer).ok_or_else(|| fail("canvas size".into()))
+}
+
+/// Encodes `image` as PNG and writes it to `path` atomically.
+pub(super) fn write_png(path: &Path, image: &RgbImage) -> Result<(), PlotError> {
+    let mut bytes = Vec::new();
+    image
+        .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
+        .map_err(|e| PlotError::Draw {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    crate::atomic::write_bytes_atomically(path, &bytes).map_err(|source| PlotError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Scatter plot of labelled 2-d point sets (t-SNE maps of several generators),
+/// 1200×1000 px: one colour per set, a legend with each set's size, a title
+/// and axes "t-SNE 1" / "t-SNE 2".
+pub fn scatter_png(
+    path: &Path,
+    title: &str,
+    sets: &[(String, Vec<(f64, f64)>)],
+) -> Result<(), PlotError> {
+    let invalid = |what: String| PlotError::Invalid {
+        path: path.to_path_buf(),
+        what,
+    };
+    if sets.iter().all(|(_, points)| points.is_empty()) {
+        return Err(PlotError::Empty {
+            path: path.to_path_buf(),
+            what: "no points in any set".into(),
+        });
+    }
+    for (name, points) in sets {
+        if let Some(i) = points
+            .iter()
+            .position(|p| !(p.0.is_finite() && p.1.is_finite()))
+        {
+            return Err(invalid(format!("point {i} of set '{name}' is not finite")));
+        }
+    }
+    let all = || sets.iter().flat_map(|(_, p)| p.iter().copied());
+    let x_range = padded_range(all().map(|p| p.0), 0.0);
+    let y_range = padded_range(all().map(|p| p.1), legend_headroom(sets.len()));
+    let image = render(path, SCATTER_SIZE, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 36))
+            .margin(24)
+            .x_label_area_size(70)
+            .y_label_area_size(90)
+            .build_cartesian_2d(x_range.clone(), y_range.clone())
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("t-SNE 1")
+            .y_desc("t-SNE 2")
+            .axis_desc_style((FONT, 26))
+            .label_style((FONT, 20))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (index, (name, points)) in sets.iter().enumerate() {
+            let color = PALETTE[index % PALETTE.len()];
+            let filled = color.mix(0.75).filled();
+            chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, 4, filled)))
+                .map_err(|e| e.to_string())?
+                .label(format!("{name} ({})", points.len()))
+                .legend(move |(x, y)| Circle::new((x + 10, y), 7, color.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font((FONT, 22))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .margin(12)
+            .draw()
+            .map_err(|e| e.to_string())
+    })?;
+    write_png(path, &image)
+}
+
+/// The range of `values` widened by 5% on each side (±1 around a single value),
+/// plus `headroom` (a fraction of the span) on top.
+fn padded_range(values: impl Iterator<Item = f64>, headroom: f64) -> std::ops::Range<f64> {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let span = if hi > lo { hi - lo } else { 20.0 };
+    (lo - 0.05 * span)..(hi + (0.05 + headroom) * span)
+}
+
+/// Extra room above the points, as a fraction of their span, so that the legend
+/// (≈ 32 px per set plus margins, in a plot area ≈ 830 px high) covers no point.
+fn legend_headroom(sets: usize) -> f64 {
+    let legend = ((32.0 * sets as f64 + 40.0) / 830.0).min(0.75);
+    // The legend's share f of the padded range needs headroom h = f·(1.1 + h).
+    1.1 * legend / (1.0 - legend)
+}
+
+/// Bar chart, 1200×800 px: one bar per variant with its value and an optional
+/// ± error bar, the variant names under the bars, `y_label` on the value axis.
+pub fn bar_chart_png(
+    path: &Path,
+    title: &str,
+    y_label: &str,
+    groups: &[(String, f64, Option<f64>)],
+) -> Result<(), PlotError> {
+    if groups.is_empty() {
+        return Err(PlotError::Empty {
+            path: path.to_path_buf(),
+            what: "no bars".into(),
+        });
+    }
+    for (name, value, error) in groups {
+        let error_ok = error.is_none_or(|e| e.is_finite() && e >= 0.0);
+        if !value.is_finite() || !error_ok {
+            return Err(PlotError::Invalid {
+                path: path.to_path_buf(),
+                what: format!(
+                    "bar '{name}' has value {value} and error {error:?}; values must be finite and errors finite and ≥ 0"
+                ),
+            });
+        }
+    }
+    let low = groups
+        .iter()
+        .map(|(_, v, e)| v - e.unwrap_or(0.0))
+        .fold(0.0f64, f64::min);
+    let high = groups
+        .iter()
+        .map(|(_, v, e)| v + e.unwrap_or(0.0))
+        .fold(0.0f64, f64::max);
+    let span = if high > low { high - low } else { 1.0 };
+    let y_range = (low - if low < 0.0 { 0.08 * span } else { 0.0 })..(high + 0.08 * span);
+    let image = render(path, BAR_CHART_SIZE, |root| {
+        // Bar i spans [i + 0.1, i + 0.9] on a plain axis; the names are drawn under
+        // the centres by hand (plotters' segmented axes misplace a single bar).
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 36))
+            .margin(24)
+            .x_label_area_size(70)
+            .y_label_area_size(100)
+            .build_cartesian_2d(0.0..groups.len() as f64, y_range.clone())
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .x_desc("variant")
+            .y_desc(y_label)
+            .axis_desc_style((FONT, 26))
+            .label_style((FONT, 20))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        let whisker = BLACK.stroke_width(2);
+        let centred = |size: u32, v: VPos| {
+            TextStyle::from((FONT, size).into_font()).pos(Pos::new(HPos::Center, v))
+        };
+        for (i, (name, value, error)) in groups.iter().enumerate() {
+            let (left, centre) = (i as f64, i as f64 + 0.5);
+            let color = PALETTE[i % PALETTE.len()];
+            chart
+                .draw_series([Rectangle::new(
+                    [(left + 0.1, 0.0), (left + 0.9, *value)],
+                    color.mix(0.85).filled(),
+                )])
+                .map_err(|e| e.to_string())?;
+            if let Some(e) = *error {
+                let cap = |y: f64| {
+                    EmptyElement::at((centre, y))
+                        + PathElement::new(vec![(-12, 0), (12, 0)], whisker)
+                };
+                chart
+                    .draw_series([PathElement::new(
+                        vec![(centre, value - e), (centre, value + e)],
+                        whisker,
+                    )])
+                    .map_err(|e| e.to_string())?;
+                chart
+                    .draw_series([cap(value - e), cap(value + e)])
+                    .map_err(|e| e.to_string())?;
+            }
+            let label = match error {
+                Some(e) => format!("{} ± {}", significant(*value), significant(*e)),
+                None => significant(*value),
+            };
+            // Above a positive bar and its error bar, below a negative one.
+            let reach = error.unwrap_or(0.0);
+            let (end, offset, anchor) = if *value >= 0.0 {
+                (value + reach, -8, VPos::Bottom)
+            } else {
+                (value - reach, 8, VPos::Top)
+            };
+            chart
+                .draw_series([EmptyElement::at((centre, end))
+                    + Text::new(label, (0, offset), centred(20, anchor))])
+                .map_err(|e| e.to_string())?;
+            let (x, y) = chart.backend_coord(&(centre, y_range.start));
+            root.draw(&Text::new(
+                name.as_str(),
+                (x, y + 10),
+                centred(20, VPos::Top),
+            ))
+            .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })?;
+    write_png(path, &image)
+}
+
+/// A value with four significant digits, without trailing zeros (4.04, 0.05, 15.3).
+fn significant(value: f64) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    let decimals = (3 - value.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// Scales `thumbnail` to `cell_px` × `cell_px` (triangle filter, deterministic).
+pub(super) fn cell_thumbnail(thumbnail: &RgbImage, cell_px: u32) -> RgbImage {
+    if thumbnail.dimensions() == (cell_px, cell_px) {
+        thumbnail.clone()
+    } else {
+        imageops::resize(thumbnail, cell_px, cell_px, imageops::FilterType::Triangle)
+    }
+}

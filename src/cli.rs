@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use stackgan_eval::app::{AblationConfig, CompareConfig, EvalConfig, GenerateConfig};
+use stackgan_eval::analysis::TsneConfig;
+use stackgan_eval::app::{AblationConfig, CompareConfig, EvalConfig, GenerateConfig, TsneCommand};
 use stackgan_eval::app::{
     Command as AppCommand, DemoConfig, ExtractConfig, IsOptions, Metric, RunOptions, ScoreConfig,
     StatsConfig,
@@ -14,6 +15,7 @@ use stackgan_eval::app::{IsProtocol, PrdcOptions};
 use stackgan_eval::generate::{BranchSelection, JobSpec, PlanRequest, Protocol};
 use stackgan_eval::images::ResizeMode;
 use stackgan_eval::metrics::KidConfig;
+use stackgan_eval::metrics::PrdcConfig;
 use stackgan_eval::runtime::{Device, RuntimeConfig};
 
 #[derive(Debug, Parser)]
@@ -49,8 +51,59 @@ pub enum Command {
     Ablation(AblationArgs),
     /// Score reports (--json files) from separate runs → one table (CSV, Markdown, JSON).
     Compare(CompareArgs),
+    /// t-SNE map of several sets (PNG scatter plot and image maps, CSV) and their collapse statistics.
+    Tsne(TsneArgs),
     /// Run the whole pipeline on the bundled demo models and images.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TsneArgs {
+    /// A set to map, NAME=SOURCE (image folder, generate run folder, or feature file); repeat it.
+    #[arg(long = "set", required = true, value_parser = parse_set)]
+    pub sets: Vec<(String, PathBuf)>,
+    #[command(flatten)]
+    pub model: ExtractorArg,
+    /// The set the collapse statistics compare against (default: the set called real, else the first).
+    #[arg(long)]
+    pub reference: Option<String>,
+    /// At most N samples per set, drawn with --seed (numpy RandomState), kept in file order.
+    #[arg(long)]
+    pub samples: Option<usize>,
+    #[arg(long, default_value_t = 30.0)]
+    pub perplexity: f64,
+    /// Barnes-Hut opening angle.
+    #[arg(long, default_value_t = 0.5)]
+    pub theta: f64,
+    #[arg(long, default_value_t = 1000)]
+    pub iterations: usize,
+    /// Principal components kept before t-SNE.
+    #[arg(long, default_value_t = 50)]
+    pub pca_dims: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Cells per side of the image maps.
+    #[arg(long, default_value_t = 30)]
+    pub grid: usize,
+    /// Thumbnail side in the image maps, in pixels.
+    #[arg(long, default_value_t = 32)]
+    pub thumbnail: u32,
+    #[command(flatten)]
+    pub prdc: PrdcFlags,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+fn parse_set(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((name, source)) if !name.is_empty() && !source.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(source)))
+        }
+        _ => Err(format!("`{text}` is not NAME=SOURCE, e.g. --set real=cub/")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -638,6 +691,25 @@ impl Command {
                 out: a.out,
                 title: a.title,
                 quiet: a.quiet,
+            }),
+            Command::Tsne(a) => AppCommand::Tsne(TsneCommand {
+                sets: a.sets,
+                extractor: a.model.extractor,
+                reference: a.reference,
+                samples: a.samples,
+                tsne: TsneConfig {
+                    perplexity: a.perplexity,
+                    theta: a.theta,
+                    iterations: a.iterations,
+                    pca_dims: a.pca_dims,
+                    seed: a.seed,
+                },
+                grid: a.grid,
+                thumbnail: a.thumbnail,
+                prdc: PrdcConfig { k: a.prdc.prdc_k },
+                duplicate_quantile: a.prdc.duplicate_quantile,
+                out: a.out,
+                options: a.run.options(),
             }),
             Command::Demo(a) => AppCommand::Demo(DemoConfig {
                 out: a.out,

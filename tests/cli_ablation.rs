@@ -464,3 +464,84 @@ fn collapse_statistics_separate_a_collapsed_set_and_agree_with_feature_files() {
         );
     }
 }
+
+#[test]
+fn tsne_writes_the_map_files_repeatably_and_checks_perplexity_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for (out, seed) in [(&a, "1"), (&b, "2")] {
+        let mut args = vec![
+            "generate",
+            "--model",
+            fixture("../../models/demo/demo-generator.onnx"),
+            "--embeddings",
+            fixture("../../models/demo/demo-embeddings.npy"),
+            "--seed",
+            seed,
+            "--branches",
+            "64",
+            "--out",
+            s(out),
+            "--quiet",
+        ];
+        args.extend(FLAGS);
+        assert_ok(&tool(&args));
+    }
+    let set_a = format!("real={}", s(&a));
+    let set_b = format!("gen={}", s(&b.join("64")));
+    let run = |out: &Path, perplexity: &str| {
+        let mut args = vec![
+            "tsne",
+            "--set",
+            &set_a,
+            "--set",
+            &set_b,
+            "--extractor",
+            fixture("../../models/demo/demo-extractor.onnx"),
+            "--perplexity",
+            perplexity,
+            "--grid",
+            "12",
+            "--out",
+            s(out),
+            "--quiet",
+        ];
+        args.extend(FLAGS);
+        tool(&args)
+    };
+    let first = dir.path().join("first");
+    assert_ok(&run(&first, "20"));
+    for file in [
+        "tsne-scatter.png",
+        "tsne-map-real.png",
+        "tsne-map-gen.png",
+        "tsne-map-all.png",
+    ] {
+        let image = image::open(first.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(image.width() >= 300 && image.height() >= 300, "{file}");
+    }
+    let coordinates = std::fs::read_to_string(first.join("tsne-coordinates.csv")).unwrap();
+    assert_eq!(coordinates.lines().count(), 1 + 160);
+    let rows = csv_rows(&first.join("collapse.csv"));
+    assert_eq!(rows[0]["recall"], "1", "the reference against itself");
+    let second = dir.path().join("second");
+    assert_ok(&run(&second, "20"));
+    assert_eq!(
+        coordinates,
+        std::fs::read_to_string(second.join("tsne-coordinates.csv")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(first.join("tsne-map-all.png")).unwrap(),
+        std::fs::read(second.join("tsne-map-all.png")).unwrap()
+    );
+    // 160 samples allow a perplexity of at most (160 − 1) / 3 = 53.
+    let refused = dir.path().join("refused");
+    let output = run(&refused, "60");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--perplexity") && stderr.contains("53"),
+        "{stderr}"
+    );
+    assert!(!refused.exists(), "nothing is written before the check");
+}

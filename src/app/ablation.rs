@@ -16,7 +16,8 @@ use super::score::{self, IsOptions, PrdcOptions, ScoreConfig};
 use super::tables::{add_score_row, report_rows, score_table};
 use crate::metrics::KidConfig;
 use crate::report::{
-    self, Cell, ColumnKind, CsvExporter, Exporter, JsonExporter, MarkdownExporter, PaperValue,
+    self, Cell, ChartExporter, ColumnKind, CsvExporter, Exporter, JsonExporter, MarkdownExporter,
+    PaperValue,
 };
 
 #[derive(Debug, Clone)]
@@ -176,7 +177,7 @@ pub fn run(config: &AblationConfig) -> anyhow::Result<()> {
                 .collect(),
         ),
     };
-    let exporters: [&dyn Exporter; 3] = [&CsvExporter, &MarkdownExporter, &details];
+    let exporters: [&dyn Exporter; 4] = [&CsvExporter, &MarkdownExporter, &details, &ChartExporter];
     let written = report::write_all(&table, &config.out, "ablation", &exporters)?;
     if !quiet {
         println!("{}", report::markdown(&table, 2));

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use serde_json::Value;
 
 use super::tables::{add_score_row, report_rows, score_table};
-use crate::report::{self, CsvExporter, Exporter, JsonExporter, MarkdownExporter};
+use crate::report::{self, ChartExporter, CsvExporter, Exporter, JsonExporter, MarkdownExporter};
 
 #[derive(Debug, Clone)]
 pub struct CompareConfig {
@@ -82,7 +82,8 @@ pub fn run(config: &CompareConfig) -> anyhow::Result<()> {
         let details = JsonExporter {
             details: Value::Array(documents.iter().map(|(_, v)| v.clone()).collect()),
         };
-        let exporters: [&dyn Exporter; 3] = [&CsvExporter, &MarkdownExporter, &details];
+        let exporters: [&dyn Exporter; 4] =
+            [&CsvExporter, &MarkdownExporter, &details, &ChartExporter];
         report::write_all(&table, out, "compare", &exporters)?;
     }
     if !config.quiet {

@@ -20,9 +20,12 @@ use super::eval::{self, EvalConfig};
 use super::report::ScoreReport;
 use super::score::{self, IsOptions, IsProtocol, Metric, PrdcOptions, ScoreConfig};
 use super::tables::{add_score_row, score_table};
+use super::tsne::{self, TsneCommand};
+use crate::analysis::TsneConfig;
 use crate::atomic::write_bytes_atomically;
 use crate::generate::JobSpec;
 use crate::metrics::KidConfig;
+use crate::metrics::PrdcConfig;
 use crate::report::{CsvExporter, Exporter};
 
 #[derive(Debug, Clone)]
@@ -91,11 +94,12 @@ pub fn run(config: &DemoConfig) -> anyhow::Result<()> {
     }
     let generator_section = generator_demo(config, &real, &extractor)?;
     let comparison_section = comparison_demo(config)?;
+    let tsne_section = tsne_demo(config, &extractor)?;
     let table = markdown_table(&rows);
     write_scores_csv(&config.out, &rows)?;
     let markdown = format!(
         "# stackgan-eval demo\n\nProcedurally drawn sets of {SET_SIZE} images (seed {SEED}), scored against `real` with the bundled demo extractor \
-         (`{}`), KID on subsets of 100.\n\n{table}\n{generator_section}\n{comparison_section}",
+         (`{}`), KID on subsets of 100.\n\n{table}\n{generator_section}\n{comparison_section}\n{tsne_section}",
         extractor.display()
     );
     write_bytes_atomically(&config.out.join("report.md"), markdown.as_bytes())
@@ -104,6 +108,7 @@ pub fn run(config: &DemoConfig) -> anyhow::Result<()> {
         println!("{table}");
         println!("{generator_section}");
         println!("{comparison_section}");
+        println!("{tsne_section}");
         println!("report: {}", config.out.join("report.md").display());
     }
     Ok(())
@@ -217,27 +222,27 @@ seed = {GENERATOR_SEED}
 subset_size = 50
 
 [[variant]]
-name = "StackGAN-v1 (Stage-I+II) 256²"
+name = "v1 256²"
 generator = {v1}
 embeddings = {embeddings}
 
 [[variant]]
-name = "StackGAN-v2 256²"
+name = "v2 256²"
 generator = {v2}
 embeddings = {embeddings}
 
 [[variant]]
-name = "StackGAN-v2 64² branch"
+name = "v2 64²"
 generator = {v2}
 embeddings = {embeddings}
 branch = 64
 
 [[variant]]
-name = "drawn set: diverse"
+name = "diverse set"
 folder = {diverse}
 
 [[variant]]
-name = "drawn set: collapsed"
+name = "collapsed set"
 folder = {collapsed}
 "#,
         extractor = quote(models.join("demo-extractor.onnx")),
@@ -267,6 +272,47 @@ folder = {collapsed}
     // The section sits under the demo's title: one heading level down.
     Ok(format!(
         "#{markdown}\nFiles: `ablation/ablation.csv`, `ablation/ablation.json`; config `ablation.toml`.\n"
+    ))
+}
+
+/// The mode-collapse figure: one t-SNE map of the drawn sets and the v2
+/// generator's samples, image maps, and the collapse statistics, in `OUT/tsne/`.
+fn tsne_demo(config: &DemoConfig, extractor: &Path) -> anyhow::Result<String> {
+    let images = config.out.join("images");
+    let out = config.out.join("tsne");
+    let mut options = config.options.clone();
+    if !options.quiet {
+        eprintln!("demo: t-SNE of the drawn sets and the generator's samples");
+    }
+    options.quiet = true;
+    let sets = [
+        ("real", images.join("real")),
+        ("diverse", images.join("diverse")),
+        ("collapsed", images.join("collapsed")),
+        ("StackGAN-v2", images.join("generated")),
+    ];
+    tsne::run(&TsneCommand {
+        sets: sets
+            .iter()
+            .map(|(n, p)| (n.to_string(), p.clone()))
+            .collect(),
+        extractor: Some(extractor.to_path_buf()),
+        reference: Some("real".into()),
+        samples: None,
+        tsne: TsneConfig::default(),
+        grid: 20,
+        thumbnail: 32,
+        prdc: PrdcConfig::default(),
+        duplicate_quantile: PrdcOptions::default().duplicate_quantile,
+        out: out.clone(),
+        options,
+    })?;
+    let table = std::fs::read_to_string(out.join("collapse.md"))
+        .with_context(|| format!("cannot read {}", out.join("collapse.md").display()))?;
+    Ok(format!(
+        "#{table}\n![t-SNE of the four sets](tsne/tsne-scatter.png)\n\n![image map](tsne/tsne-map-all.png)\n\n\
+         One PCA-50 + Barnes-Hut t-SNE map (perplexity 30, seed 0) of all four sets; the collapsed set forms a few tight clusters. \
+         Files in `tsne/`: the scatter plot, an image map per set and for all, `tsne-coordinates.csv`, `collapse.csv/.json`.\n"
     ))
 }
 

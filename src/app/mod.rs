@@ -15,6 +15,7 @@ mod sides;
 mod sources;
 mod stats;
 mod tables;
+mod tsne;
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,7 @@ pub use generate::GenerateConfig;
 pub use report::ScoreReport;
 pub use score::{IsOptions, IsProtocol, Metric, PrdcOptions, ScoreConfig};
 pub use stats::StatsConfig;
+pub use tsne::TsneCommand;
 
 use crate::images::{ImageBatches, Preprocess, ResizeMode, list_images};
 use crate::runtime::RuntimeConfig;
@@ -74,6 +76,7 @@ pub enum Command {
     Eval(EvalConfig),
     Ablation(AblationConfig),
     Compare(CompareConfig),
+    Tsne(TsneCommand),
     Demo(DemoConfig),
 }
 
@@ -87,6 +90,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Eval(config) => eval::run(&config).map(|_| ()),
         Command::Ablation(config) => ablation::run(&config),
         Command::Compare(config) => compare::run(&config),
+        Command::Tsne(config) => tsne::run(&config),
         Command::Demo(config) => demo::run(&config),
     }
 }

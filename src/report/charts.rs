@@ -29,7 +29,8 @@ impl Exporter for ChartExporter {
                 continue;
             }
             let path = dir.join(format!("{stem}-{}.png", column.key));
-            bar_chart_png(&path, &format!("{}: {}", table.title, column.heading), &column.heading, &bars)
+            // The chart names its metric; the table's title is in the reports beside it.
+            bar_chart_png(&path, &column.heading, &column.heading, &bars)
                 .map_err(|e| ReportError::Format(e.to_string()))?;
             written.push(path);
         }

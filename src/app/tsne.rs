@@ -68,7 +68,7 @@ struct Collapse {
 }
 
 pub fn run(config: &TsneCommand) -> anyhow::Result<()> {
-    if config.sets.len() < 1 {
+    if config.sets.is_empty() {
         bail!("tsne needs at least one --set NAME=SOURCE");
     }
     let mut names = std::collections::BTreeSet::new();

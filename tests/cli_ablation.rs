@@ -74,6 +74,8 @@ batch_size = 20
 [kid]
 subset_size = 20
 subsets = 10
+[tsne]
+grid = 15
 [[variant]]
 name = "v2"
 generator = "{v2}"
@@ -118,7 +120,12 @@ folder = "folder/256"
         "ablation.csv",
         "ablation.md",
         "ablation.json",
+        "ablation-fid.png",
+        "ablation-kid.png",
         "real-features.npz",
+        "tsne/tsne-scatter.png",
+        "tsne/tsne-map-all.png",
+        "tsne/collapse.csv",
     ] {
         assert!(out.join(file).is_file(), "{file} written");
     }
@@ -283,6 +290,15 @@ fn bad_ablation_configs_fail_before_any_model_runs() {
                 "{head}[[variant]]\nname = \"a\"\nfolder = \".\"\npaper.is = {{ value = 4.0, status = \"sourced\" }}\n"
             ),
             "source",
+        ),
+        (
+            "perplexity.toml",
+            format!(
+                "{head}[tsne]\nperplexity = 500\n[[variant]]\nname = \"c\"\ngenerator = \"{}\"\nembeddings = \"{}\"\n",
+                demo("demo-generator.onnx"),
+                demo("demo-embeddings.npy")
+            ),
+            "perplexity",
         ),
         (
             "too-many-captions.toml",

@@ -14,7 +14,9 @@ use super::eval::{self, EvalConfig};
 use super::extract::{self, ExtractConfig};
 use super::score::{self, IsOptions, PrdcOptions, ScoreConfig};
 use super::tables::{add_score_row, report_rows, score_table};
+use super::tsne::{self, TsneCommand};
 use crate::metrics::KidConfig;
+use crate::metrics::PrdcConfig;
 use crate::report::{
     self, Cell, ChartExporter, ColumnKind, CsvExporter, Exporter, JsonExporter, MarkdownExporter,
     PaperValue,
@@ -62,6 +64,8 @@ pub fn run(config: &AblationConfig) -> anyhow::Result<()> {
     let real = reference_side(&ablation, &config.out, &options, quiet)?;
 
     let mut documents: Vec<(String, Value)> = Vec::new();
+    // With a [tsne] section, generator variants also write their samples, for the maps.
+    let mut sample_folders: Vec<(String, PathBuf)> = Vec::new();
     for (i, variant) in ablation.variants.iter().enumerate() {
         if !quiet {
             eprintln!(
@@ -73,6 +77,18 @@ pub fn run(config: &AblationConfig) -> anyhow::Result<()> {
         }
         let document = match &variant.source {
             VariantSource::Generator { job, .. } => {
+                let samples = ablation
+                    .file
+                    .tsne
+                    .as_ref()
+                    .map(|_| config.out.join("samples").join(format!("{:02}", i + 1)));
+                if let Some(folder) = &samples {
+                    sample_folders.push((variant.name.clone(), folder.clone()));
+                    if folder.exists() {
+                        std::fs::remove_dir_all(folder)
+                            .with_context(|| format!("cannot clear {}", folder.display()))?;
+                    }
+                }
                 let report = eval::run(&EvalConfig {
                     job: job.clone(),
                     metrics: ablation.metrics.clone(),
@@ -82,13 +98,14 @@ pub fn run(config: &AblationConfig) -> anyhow::Result<()> {
                     is: is.clone(),
                     kid: kid.clone(),
                     prdc: prdc_options,
-                    out: None,
+                    out: samples,
                     csv: None,
                     options: options.clone(),
                 })?;
                 serde_json::to_value(&report)?
             }
             VariantSource::Folder(folder) => {
+                sample_folders.push((variant.name.clone(), folder.clone()));
                 let report = score::run(&ScoreConfig {
                     metrics: ablation.metrics.clone(),
                     real: real.clone(),
@@ -178,7 +195,29 @@ pub fn run(config: &AblationConfig) -> anyhow::Result<()> {
         ),
     };
     let exporters: [&dyn Exporter; 4] = [&CsvExporter, &MarkdownExporter, &details, &ChartExporter];
-    let written = report::write_all(&table, &config.out, "ablation", &exporters)?;
+    let mut written = report::write_all(&table, &config.out, "ablation", &exporters)?;
+    if let Some(section) = &ablation.file.tsne {
+        let mut sets = Vec::new();
+        if let Some(real) = ablation.file.real.as_ref().filter(|r| r.is_dir()) {
+            sets.push(("real".to_string(), real.clone()));
+        }
+        sets.extend(sample_folders);
+        let out = config.out.join("tsne");
+        tsne::run(&TsneCommand {
+            sets,
+            extractor: Some(ablation.file.extractor.clone()),
+            reference: None,
+            samples: section.samples,
+            tsne: section.config(),
+            grid: section.grid.unwrap_or(30),
+            thumbnail: 32,
+            prdc: PrdcConfig { k: prdc_options.k },
+            duplicate_quantile: prdc_options.duplicate_quantile,
+            out: out.clone(),
+            options: options.clone(),
+        })?;
+        written.push(out);
+    }
     if !quiet {
         println!("{}", report::markdown(&table, 2));
         for path in written {

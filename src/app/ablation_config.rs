@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use super::score::{IsProtocol, Metric};
+use crate::analysis::TsneConfig;
 use crate::generate::{BranchSelection, JobSpec, PlanRequest, Protocol};
 use crate::models::GeneratorManifest;
 use crate::report::PaperStatus;
@@ -40,8 +41,34 @@ pub struct AblationFile {
     pub kid: KidSection,
     #[serde(default)]
     pub prdc: PrdcSection,
+    /// t-SNE maps of the reference set and every variant (see `stackgan-eval tsne`).
+    #[serde(default)]
+    pub tsne: Option<TsneSection>,
     #[serde(rename = "variant")]
     pub variants: Vec<VariantEntry>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TsneSection {
+    pub perplexity: Option<f64>,
+    /// At most this many samples per set.
+    pub samples: Option<usize>,
+    pub seed: Option<u64>,
+    pub iterations: Option<usize>,
+    pub grid: Option<usize>,
+}
+
+impl TsneSection {
+    pub fn config(&self) -> TsneConfig {
+        let defaults = TsneConfig::default();
+        TsneConfig {
+            perplexity: self.perplexity.unwrap_or(defaults.perplexity),
+            iterations: self.iterations.unwrap_or(defaults.iterations),
+            seed: self.seed.unwrap_or(defaults.seed),
+            ..defaults
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -343,6 +370,30 @@ pub fn read(path: &Path) -> anyhow::Result<Ablation> {
             source,
             paper: resolved.paper.clone(),
         });
+    }
+    if let Some(section) = &file.tsne {
+        // Every set's sample count is known now: a perplexity too large for
+        // them is refused before any model runs.
+        let cap = |n: usize| section.samples.map_or(n, |s| s.min(n));
+        let mut total = 0;
+        if let Some(real) = file.real.as_ref().filter(|r| r.is_dir()) {
+            total += cap(crate::images::list_images(real)
+                .map_err(|e| anyhow::anyhow!("ablation config {config}: real: {e}"))?
+                .len());
+        }
+        for variant in &variants {
+            total += cap(match &variant.source {
+                VariantSource::Generator { job } => job.check().map(|plan| plan.len()).unwrap_or(0),
+                VariantSource::Folder(folder) => crate::images::list_images(folder)
+                    .map(|f| f.len())
+                    .unwrap_or(0),
+            });
+        }
+        section.config().validate(total, 2).map_err(|e| {
+            anyhow::anyhow!(
+                "ablation config {config}, [tsne]: {e} (perplexity is set in the config)"
+            )
+        })?;
     }
     Ok(Ablation {
         file,

@@ -574,13 +574,7 @@ impl From<KidFlags> for KidConfig {
 }
 
 fn default_is() -> IsOptions {
-    IsOptions {
-        splits: 10,
-        protocol: IsProtocol::TorchFidelity,
-        logits: None,
-        drop_columns: None,
-        shuffle: None,
-    }
+    IsOptions::default()
 }
 
 fn default_kid() -> KidConfig {

@@ -18,7 +18,7 @@ use super::RunOptions;
 use super::ablation::{self, AblationConfig};
 use super::eval::{self, EvalConfig};
 use super::report::ScoreReport;
-use super::score::{self, IsOptions, IsProtocol, Metric, PrdcOptions, ScoreConfig};
+use super::score::{self, IsOptions, Metric, PrdcOptions, ScoreConfig};
 use super::tables::{add_score_row, score_table};
 use super::tsne::{self, TsneCommand};
 use crate::analysis::TsneConfig;
@@ -76,13 +76,7 @@ pub fn run(config: &DemoConfig) -> anyhow::Result<()> {
             fake_flag: "--fake",
             extractor: Some(extractor.clone()),
             classifier: None,
-            is: IsOptions {
-                splits: 10,
-                protocol: IsProtocol::TorchFidelity,
-                logits: None,
-                drop_columns: None,
-                shuffle: None,
-            },
+            is: IsOptions::default(),
             kid: KidConfig {
                 subset_size: 100,
                 ..KidConfig::default()
@@ -145,13 +139,7 @@ fn generator_demo(config: &DemoConfig, real: &Path, extractor: &Path) -> anyhow:
         real: Some(real.to_path_buf()),
         extractor: Some(extractor.to_path_buf()),
         classifier: None,
-        is: IsOptions {
-            splits: 10,
-            protocol: IsProtocol::TorchFidelity,
-            logits: None,
-            drop_columns: None,
-            shuffle: None,
-        },
+        is: IsOptions::default(),
         kid: KidConfig {
             subset_size: 50,
             ..KidConfig::default()

@@ -22,7 +22,7 @@ use super::sides::{Needs, Scorer, Side, logits_output, provenance};
 use super::sources::Source;
 use crate::atomic::write_bytes_atomically;
 use crate::features::Extractor;
-use crate::generate::{Job, JobSpec, Opened, RunFolder, RunIdentity, to_rgb8};
+use crate::generate::{Job, JobSpec, Opened, RunFolder, to_rgb8};
 use crate::images::preprocess_batch;
 use crate::metrics::{ColorConsistency, ColorConsistencyAccumulator, KidConfig, StatsAccumulator};
 use crate::models::OutputKind;
@@ -207,16 +207,7 @@ pub fn run(config: &EvalConfig) -> anyhow::Result<EvalReport> {
     let mut folder = match &config.out {
         None => None,
         Some(out) => {
-            let identity = RunIdentity {
-                model_sha256: job.generator.sha256().to_string(),
-                inputs_sha256: job.inputs_sha256.clone(),
-                seed: job.seed,
-                protocol: config.job.protocol.to_string(),
-                plan: config.job.plan.clone(),
-                branches: job.branches.iter().map(|b| b.resolution).collect(),
-                save_raw: false,
-                samples: job.plan.len(),
-            };
+            let identity = job.identity(&config.job, false);
             let value_range = job.generator.manifest().value_range;
             match RunFolder::open(out, identity, &job.branches, value_range, Vec::new(), false)? {
                 Opened::Run { folder, .. } => Some(folder),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::RunOptions;
 use super::progress::image_bar;
-use crate::generate::{Job, JobSpec, Opened, RawOutput, RunFolder, RunIdentity};
+use crate::generate::{Job, JobSpec, Opened, RawOutput, RunFolder};
 use crate::runtime::Runtime;
 
 #[derive(Debug, Clone)]
@@ -36,16 +36,7 @@ pub fn run(config: &GenerateConfig) -> anyhow::Result<()> {
     } else {
         Vec::new()
     };
-    let identity = RunIdentity {
-        model_sha256: job.generator.sha256().to_string(),
-        inputs_sha256: job.inputs_sha256.clone(),
-        seed: job.seed,
-        protocol: config.job.protocol.to_string(),
-        plan: config.job.plan.clone(),
-        branches: job.branches.iter().map(|b| b.resolution).collect(),
-        save_raw: config.save_raw,
-        samples: job.plan.len(),
-    };
+    let identity = job.identity(&config.job, config.save_raw);
     let value_range = job.generator.manifest().value_range;
     let (mut folder, start) = match RunFolder::open(
         &config.out,

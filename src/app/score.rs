@@ -67,6 +67,19 @@ pub struct IsOptions {
     pub shuffle: Option<Option<u32>>,
 }
 
+impl Default for IsOptions {
+    /// torch-fidelity's protocol with 10 splits, everything else from the model.
+    fn default() -> Self {
+        IsOptions {
+            splits: 10,
+            protocol: IsProtocol::TorchFidelity,
+            logits: None,
+            drop_columns: None,
+            shuffle: None,
+        }
+    }
+}
+
 /// A validated scoring run.
 #[derive(Debug, Clone)]
 pub struct ScoreConfig {

@@ -7,6 +7,7 @@ use super::GenerateError;
 use super::embeddings::Embeddings;
 use super::generator::{Branch, BranchSelection, GeneratedBatch, Generator};
 use super::noise::{InputFeed, NoiseFile, NoiseSource};
+use super::output::RunIdentity;
 use super::plan::{PlanRequest, Protocol, Sample, SamplePlan};
 use crate::models::{GeneratorManifest, file_sha256};
 use crate::runtime::Runtime;
@@ -58,6 +59,20 @@ impl Job {
             seed,
             feed,
         })
+    }
+
+    /// What makes this run this run, for `--resume`'s check.
+    pub fn identity(&self, spec: &JobSpec, save_raw: bool) -> RunIdentity {
+        RunIdentity {
+            model_sha256: self.generator.sha256().to_string(),
+            inputs_sha256: self.inputs_sha256.clone(),
+            seed: self.seed,
+            protocol: spec.protocol.to_string(),
+            plan: spec.plan.clone(),
+            branches: self.branches.iter().map(|b| b.resolution).collect(),
+            save_raw,
+            samples: self.plan.len(),
+        }
     }
 
     /// Generates the samples from `start` on in batches of `batch_size`,

@@ -203,20 +203,9 @@ pub struct EvalArgs {
     /// Reference set for FID/KID: image folder, statistics .npz or feature file.
     #[arg(long)]
     pub real: Option<PathBuf>,
+    // Metrics are per branch; colour consistency is always measured between branches.
     #[command(flatten)]
-    pub model: ExtractorArg,
-    /// A separate classifier for IS (default: the extractor's logits).
-    #[arg(long)]
-    pub classifier: Option<PathBuf>,
-    /// Metrics per branch, comma-separated (colour consistency is always measured between branches).
-    #[arg(long, value_delimiter = ',', default_value = "fid,is,kid")]
-    pub metrics: Vec<MetricArg>,
-    #[command(flatten)]
-    pub is: IsFlags,
-    #[command(flatten)]
-    pub kid: KidFlags,
-    #[command(flatten)]
-    pub prdc: PrdcFlags,
+    pub scoring: ScoringArgs,
     /// Also write the images, as `generate` does, to this (empty) folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -231,13 +220,13 @@ impl EvalArgs {
     fn into_config(self) -> EvalConfig {
         EvalConfig {
             job: self.sampling.spec(),
-            metrics: metrics(&self.metrics),
+            metrics: metrics(&self.scoring.metrics),
             real: self.real,
-            extractor: self.model.extractor,
-            classifier: self.classifier,
-            is: self.is.into(),
-            kid: self.kid.into(),
-            prdc: self.prdc.into(),
+            extractor: self.scoring.model.extractor,
+            classifier: self.scoring.classifier,
+            is: self.scoring.is.into(),
+            kid: self.scoring.kid.into(),
+            prdc: self.scoring.prdc.into(),
             out: self.out,
             csv: self.csv,
             options: self.run.options(),
@@ -349,6 +338,15 @@ pub struct ScoreArgs {
     #[arg(long)]
     pub fake: PathBuf,
     #[command(flatten)]
+    pub scoring: ScoringArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The models, metrics and metric settings `score` and `eval` share.
+#[derive(Debug, Args)]
+pub struct ScoringArgs {
+    #[command(flatten)]
     pub model: ExtractorArg,
     /// A separate classifier for IS (default: the extractor's logits).
     #[arg(long)]
@@ -362,8 +360,6 @@ pub struct ScoreArgs {
     pub kid: KidFlags,
     #[command(flatten)]
     pub prdc: PrdcFlags,
-    #[command(flatten)]
-    pub run: RunArgs,
 }
 
 #[derive(Debug, Args)]
@@ -629,15 +625,15 @@ impl Command {
                 options: a.run.options(),
             }),
             Command::Score(a) => AppCommand::Score(ScoreConfig {
-                metrics: metrics(&a.metrics),
+                metrics: metrics(&a.scoring.metrics),
                 real: Some(a.real),
                 fake: a.fake,
                 fake_flag: "--fake",
-                extractor: a.model.extractor,
-                classifier: a.classifier,
-                is: a.is.into(),
-                kid: a.kid.into(),
-                prdc: a.prdc.into(),
+                extractor: a.scoring.model.extractor,
+                classifier: a.scoring.classifier,
+                is: a.scoring.is.into(),
+                kid: a.scoring.kid.into(),
+                prdc: a.scoring.prdc.into(),
                 options: a.run.options(),
             }),
             Command::Stats(a) => AppCommand::Stats(StatsConfig {

@@ -161,16 +161,10 @@ fn generator_demo(config: &DemoConfig, real: &Path, extractor: &Path) -> anyhow:
         let r = &branch.scores;
         let _ = writeln!(
             out,
-            "| {0}×{0} | {1:.3} | {2:.3} ± {3:.3} | {4:.4} ± {5:.4} | {6:.3} | {7:.3} | {8:.3} | {9} |",
+            "| {0}×{0} | {1} | {2} | {3} |",
             branch.resolution,
-            r.fid.unwrap_or(f64::NAN),
-            r.is_mean.unwrap_or(f64::NAN),
-            r.is_std.unwrap_or(f64::NAN),
-            r.kid_mean.unwrap_or(f64::NAN),
-            r.kid_std.unwrap_or(f64::NAN),
-            r.recall.unwrap_or(f64::NAN),
-            r.coverage.unwrap_or(f64::NAN),
-            r.near_duplicate_rate.unwrap_or(f64::NAN),
+            score_cells(r),
+            collapse_cells(r),
             r.n_fake.unwrap_or(0)
         );
     }
@@ -334,20 +328,36 @@ fn markdown_table(rows: &[(&str, ScoreReport)]) -> String {
     for (name, r) in rows {
         let _ = writeln!(
             out,
-            "| {name} | {:.3} | {:.3} ± {:.3} | {:.4} ± {:.4} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
-            r.fid.unwrap_or(f64::NAN),
-            r.is_mean.unwrap_or(f64::NAN),
-            r.is_std.unwrap_or(f64::NAN),
-            r.kid_mean.unwrap_or(f64::NAN),
-            r.kid_std.unwrap_or(f64::NAN),
+            "| {name} | {} | {:.3} | {} | {} |",
+            score_cells(r),
             r.precision.unwrap_or(f64::NAN),
-            r.recall.unwrap_or(f64::NAN),
-            r.coverage.unwrap_or(f64::NAN),
-            r.near_duplicate_rate.unwrap_or(f64::NAN),
+            collapse_cells(r),
             r.n_fake.unwrap_or(0)
         );
     }
     out
+}
+
+/// The FID, IS and KID cells of a Markdown row.
+fn score_cells(r: &ScoreReport) -> String {
+    format!(
+        "{:.3} | {:.3} ± {:.3} | {:.4} ± {:.4}",
+        r.fid.unwrap_or(f64::NAN),
+        r.is_mean.unwrap_or(f64::NAN),
+        r.is_std.unwrap_or(f64::NAN),
+        r.kid_mean.unwrap_or(f64::NAN),
+        r.kid_std.unwrap_or(f64::NAN)
+    )
+}
+
+/// The recall, coverage and near-duplicate cells of a Markdown row.
+fn collapse_cells(r: &ScoreReport) -> String {
+    format!(
+        "{:.3} | {:.3} | {:.3}",
+        r.recall.unwrap_or(f64::NAN),
+        r.coverage.unwrap_or(f64::NAN),
+        r.near_duplicate_rate.unwrap_or(f64::NAN)
+    )
 }
 
 /// `scores.csv`: the drawn sets' reports as a report table (every metric and its provenance).

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use image::RgbImage;
-use ndarray::{Array2, Axis, concatenate};
+use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -18,7 +18,7 @@ use super::report::ScoreReport;
 use super::score::{
     IsOptions, Metric, MetricRequest, PrdcOptions, ScoreConfig, SideLabels, compute_metrics,
 };
-use super::sides::{Needs, Scorer, Side, logits_output, provenance};
+use super::sides::{Scorer, Side, logits_output, provenance, stack};
 use super::sources::Source;
 use crate::atomic::write_bytes_atomically;
 use crate::features::Extractor;
@@ -149,19 +149,10 @@ pub fn run(config: &EvalConfig) -> anyhow::Result<EvalReport> {
 
     // The reference side first: a bad --real fails before any generation.
     let mut base_report = ScoreReport::new(options.batch_size);
-    let real_side = match &real {
-        Some(source) => Some(scorer.side(
-            source,
-            "real",
-            Needs {
-                stats: fid,
-                pool: kid,
-                logits: false,
-            },
-            &mut base_report,
-        )?),
-        None => None,
-    };
+    let real_side = real
+        .as_ref()
+        .map(|source| scorer.reference_side(source, fid, kid, &mut base_report))
+        .transpose()?;
 
     let pool_name = extractor
         .output_of_kind(OutputKind::Pool)
@@ -290,11 +281,7 @@ pub fn run(config: &EvalConfig) -> anyhow::Result<EvalReport> {
     let mut branch_reports = Vec::new();
     for (branch, acc) in branches.iter().zip(accumulators) {
         let stack = |parts: Vec<Array2<f32>>| -> anyhow::Result<Option<Array2<f32>>> {
-            if parts.is_empty() {
-                return Ok(None);
-            }
-            let views: Vec<_> = parts.iter().map(|a| a.view()).collect();
-            Ok(Some(concatenate(Axis(0), &views)?))
+            (!parts.is_empty()).then(|| stack(parts)).transpose()
         };
         let side = Side {
             count: Some(acc.count),

@@ -129,19 +129,10 @@ pub fn run(config: &ScoreConfig) -> anyhow::Result<ScoreReport> {
     let mut scorer = Scorer::new(config);
     let mut report = ScoreReport::new(config.options.batch_size);
     let is_from_extractor = is && config.classifier.is_none();
-    let real_side = match &real {
-        Some(source) => Some(scorer.side(
-            source,
-            "real",
-            Needs {
-                stats: fid,
-                pool: kid,
-                logits: false,
-            },
-            &mut report,
-        )?),
-        None => None,
-    };
+    let real_side = real
+        .as_ref()
+        .map(|source| scorer.reference_side(source, fid, kid, &mut report))
+        .transpose()?;
     let fake_side = scorer.side(
         &fake,
         "fake",

@@ -113,6 +113,23 @@ impl<'a> Scorer<'a> {
         }
     }
 
+    /// The reference side: statistics for FID, every feature vector for
+    /// KID and PRDC (`pool`).
+    pub(super) fn reference_side(
+        &mut self,
+        source: &Source,
+        stats: bool,
+        pool: bool,
+        report: &mut ScoreReport,
+    ) -> anyhow::Result<Side> {
+        let needs = Needs {
+            stats,
+            pool,
+            logits: false,
+        };
+        self.side(source, "real", needs, report)
+    }
+
     fn folder_side(
         &mut self,
         folder: &Path,
@@ -255,10 +272,6 @@ fn pass(
             summary.skipped.len()
         );
     }
-    let stack = |parts: Vec<Array2<f32>>| -> anyhow::Result<Array2<f32>> {
-        let views: Vec<_> = parts.iter().map(|a| a.view()).collect();
-        Ok(concatenate(Axis(0), &views)?)
-    };
     let side = Side {
         count: Some(summary.images),
         stats: accumulator
@@ -277,6 +290,12 @@ fn pass(
         },
     };
     Ok((side, summary.skipped.len()))
+}
+
+/// Batches of rows, one on top of the other.
+pub(super) fn stack(parts: Vec<Array2<f32>>) -> anyhow::Result<Array2<f32>> {
+    let views: Vec<_> = parts.iter().map(|a| a.view()).collect();
+    Ok(concatenate(Axis(0), &views)?)
 }
 
 /// FID statistics of a folder through `extractor` (for `stats`).

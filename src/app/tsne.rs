@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::RunOptions;
 use super::progress::image_bar;
+use super::sides::stack;
 use crate::analysis::{TsneConfig, embed};
 use crate::atomic::write_bytes_atomically;
 use crate::features::{Extractor, FeatureFile, run_over_images};
@@ -367,8 +368,7 @@ fn pool_features(
         },
     )?;
     bar.finish_and_clear();
-    let views: Vec<_> = parts.iter().map(|a| a.view()).collect();
-    Ok(concatenate(Axis(0), &views)?)
+    stack(parts)
 }
 
 /// Thumbnails of a set's samples, or `None` when its files are unknown.

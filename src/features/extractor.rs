@@ -46,7 +46,7 @@ impl Extractor {
     pub fn open(runtime: &Runtime, path: &Path) -> Result<Extractor, ExtractError> {
         let manifest = Manifest::read_beside(path)?;
         let sha256 = file_sha256(path)?;
-        verify_sha256(path, &manifest, &sha256)?;
+        verify_sha256(path, &manifest.onnx_sha256, &sha256)?;
         let session = runtime.open(path)?;
         verify_signature(path, &manifest, &session.inputs(), &session.outputs())?;
         if manifest.input_size().is_none() {

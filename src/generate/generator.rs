@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array2, Array4, Ix2, Ix4};
 
 use super::GenerateError;
-use crate::models::{
-    GeneratorManifest, GeneratorOutputKind, ModelError, file_sha256, manifest_path,
-};
+use crate::models::{GeneratorManifest, GeneratorOutputKind, file_sha256, verify_sha256};
 use crate::runtime::{ModelSession, Provider, Runtime, RuntimeError};
 
 /// One image branch the run keeps.
@@ -69,17 +67,7 @@ impl Generator {
     pub fn open(runtime: &Runtime, path: &Path) -> Result<Generator, GenerateError> {
         let manifest = GeneratorManifest::read_beside(path)?;
         let sha256 = file_sha256(path)?;
-        if !manifest.onnx_sha256.eq_ignore_ascii_case(&sha256) {
-            return Err(ModelError::Mismatch {
-                model: path.to_path_buf(),
-                manifest: manifest_path(path),
-                what: format!(
-                    "its SHA-256 is {sha256}, the manifest says {}",
-                    manifest.onnx_sha256
-                ),
-            }
-            .into());
-        }
+        verify_sha256(path, &manifest.onnx_sha256, &sha256)?;
         let session = runtime.open(path)?;
         manifest.verify_signature(path, &session.inputs(), &session.outputs())?;
         Ok(Generator {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::manifest::{Role, manifest_path, read_manifest_text};
+use super::manifest::{Role, manifest_path, read_manifest};
 use super::{ModelError, TensorSignature, verify::check_tensor};
 
 /// What a generator input is fed with.
@@ -104,12 +104,7 @@ pub struct GeneratorManifest {
 impl GeneratorManifest {
     /// Reads the manifest beside `model` and checks it is a usable generator manifest.
     pub fn read_beside(model: &Path) -> Result<GeneratorManifest, ModelError> {
-        let (path, text) = read_manifest_text(model, Role::Generator)?;
-        let manifest: GeneratorManifest =
-            toml::from_str(&text).map_err(|e| ModelError::ManifestInvalid {
-                manifest: path.clone(),
-                reason: e.message().to_string(),
-            })?;
+        let (path, manifest): (_, GeneratorManifest) = read_manifest(model, Role::Generator)?;
         manifest.check_self(&path)?;
         Ok(manifest)
     }

@@ -103,14 +103,15 @@ fn half() -> [f32; 3] {
     [0.5; 3]
 }
 
-/// Reads the manifest text beside `model` and checks its `role` is what the
-/// caller needs (`Extractor` stands for extractor or classifier), so a
-/// generator handed to `fid` (or the reverse) gets a plain answer rather than
-/// a list of missing fields.
-pub(super) fn read_manifest_text(
+/// Reads and parses the manifest beside `model`, after checking its `role` is
+/// what the caller needs (`Extractor` stands for extractor or classifier), so
+/// a generator handed to `fid` (or the reverse) gets a plain answer rather
+/// than a list of missing fields. Returns the manifest's path too, for the
+/// caller's own checks.
+pub(super) fn read_manifest<T: serde::de::DeserializeOwned>(
     model: &Path,
     wanted: Role,
-) -> Result<(PathBuf, String), ModelError> {
+) -> Result<(PathBuf, T), ModelError> {
     let path = manifest_path(model);
     let text = std::fs::read_to_string(&path).map_err(|e| ModelError::ManifestMissing {
         model: model.to_path_buf(),
@@ -121,12 +122,11 @@ pub(super) fn read_manifest_text(
     struct RoleOnly {
         role: Role,
     }
-    let found = toml::from_str::<RoleOnly>(&text)
-        .map_err(|e| ModelError::ManifestInvalid {
-            manifest: path.clone(),
-            reason: e.message().to_string(),
-        })?
-        .role;
+    let invalid = |e: toml::de::Error| ModelError::ManifestInvalid {
+        manifest: path.clone(),
+        reason: e.message().to_string(),
+    };
+    let found = toml::from_str::<RoleOnly>(&text).map_err(invalid)?.role;
     let generator_wanted = wanted == Role::Generator;
     if (found == Role::Generator) != generator_wanted {
         return Err(ModelError::WrongRole {
@@ -139,7 +139,8 @@ pub(super) fn read_manifest_text(
             },
         });
     }
-    Ok((path, text))
+    let manifest = toml::from_str(&text).map_err(invalid)?;
+    Ok((path, manifest))
 }
 
 /// `model.onnx` → `model.toml`.
@@ -150,12 +151,7 @@ pub fn manifest_path(model: &Path) -> PathBuf {
 impl Manifest {
     /// Reads the manifest beside `model` (an extractor or classifier).
     pub fn read_beside(model: &Path) -> Result<Manifest, ModelError> {
-        let (path, text) = read_manifest_text(model, Role::Extractor)?;
-        let manifest: Manifest =
-            toml::from_str(&text).map_err(|e| ModelError::ManifestInvalid {
-                manifest: path.clone(),
-                reason: e.message().to_string(),
-            })?;
+        let (path, manifest): (_, Manifest) = read_manifest(model, Role::Extractor)?;
         manifest.check_self(&path)?;
         Ok(manifest)
     }

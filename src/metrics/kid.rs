@@ -4,7 +4,7 @@
 //! One deliberate difference: kernels are computed in float64. torch-fidelity
 //! computes them in the features' dtype (float32 from its extractor), so its
 //! per-subset MMD² carries float32 rounding noise; with float64 features the two
-//! agree to ~1e-12 (see tests/metrics_kid.rs for the measured float32 gap).
+//! agree to ~1e-12 (see tests/suite/metrics_kid.rs for the measured float32 gap).
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, Axis};

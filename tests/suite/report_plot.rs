@@ -10,6 +10,8 @@ use stackgan_eval::report::plot::{
     snap_to_grid,
 };
 
+use crate::util::temp_dir;
+
 fn decode(path: &Path) -> RgbImage {
     image::open(path).expect("a decodable PNG").to_rgb8()
 }
@@ -35,7 +37,7 @@ fn spiral(n: usize, phase: f64) -> Vec<(f64, f64)> {
 
 #[test]
 fn scatter_writes_a_png_of_the_documented_size_with_coloured_points() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let path = dir.path().join("tsne.png");
     let sets = vec![
         ("real".to_string(), spiral(200, 0.0)),
@@ -58,7 +60,7 @@ fn scatter_writes_a_png_of_the_documented_size_with_coloured_points() {
 
 #[test]
 fn scatter_rejects_empty_and_non_finite_input() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let path = dir.path().join("tsne.png");
     assert!(matches!(
         scatter_png(&path, "t", &[]),
@@ -111,7 +113,7 @@ fn snap_to_grid_fills_a_full_board_and_handles_a_single_point() {
 
 #[test]
 fn image_map_places_every_thumbnail_in_its_own_cell() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let path = dir.path().join("map.png");
     let (grid, cell_px) = (6usize, 16u32);
     let points = spiral(30, 0.0);
@@ -146,7 +148,7 @@ fn image_map_places_every_thumbnail_in_its_own_cell() {
 
 #[test]
 fn image_map_rejects_bad_input() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let path = dir.path().join("map.png");
     let tile = RgbImage::from_pixel(4, 4, Rgb([1, 2, 3]));
     let err = image_map_png(&path, "t", &[], &[], 5, 8).unwrap_err();
@@ -172,7 +174,7 @@ fn image_map_rejects_bad_input() {
 
 #[test]
 fn bar_chart_writes_a_png_of_the_documented_size() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let path = dir.path().join("ablation.png");
     let groups = vec![
         ("StackGAN-v2".to_string(), 4.04, Some(0.05)),
@@ -201,7 +203,7 @@ fn bar_chart_writes_a_png_of_the_documented_size() {
 
 #[test]
 fn bar_chart_rejects_empty_and_non_finite_input() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let path = dir.path().join("bars.png");
     assert!(matches!(
         bar_chart_png(&path, "t", "y", &[]),

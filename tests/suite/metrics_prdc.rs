@@ -8,32 +8,21 @@
 //! interpolation of two float64 distances). The package is checked both on float64
 //! features and on float32 ones (float32 distances): on these fixtures all agree.
 
-use std::fs::File;
-
 use ndarray::{Array2, Axis, concatenate, s};
-use ndarray_npy::NpzReader;
 use serde_json::Value;
 use stackgan_eval::metrics::{
     DuplicateThreshold, Prdc, PrdcConfig, PrdcError, calibrate_duplicate_threshold,
     near_duplicate_rate, prdc,
 };
 
-const DIR: &str = "tests/fixtures/prdc";
+use crate::util::{assert_rel, fixture, json, npz_array, with_threads};
 
 fn features(name: &str) -> Array2<f32> {
-    let mut npz = NpzReader::new(File::open(format!("{DIR}/features.npz")).unwrap()).unwrap();
-    npz.by_name(name).unwrap()
+    npz_array(fixture("prdc/features.npz"), name)
 }
 
 fn reference() -> Value {
-    serde_json::from_reader(File::open(format!("{DIR}/reference.json")).unwrap()).unwrap()
-}
-
-fn assert_rel(got: f64, expected: f64, tol: f64, what: &str) {
-    assert!(
-        (got - expected).abs() <= tol * expected.abs().max(1e-300),
-        "{what}: {got} vs {expected}"
-    );
+    json(fixture("prdc/reference.json"))
 }
 
 fn fields(p: &Prdc) -> [(&'static str, f64); 4] {
@@ -43,14 +32,6 @@ fn fields(p: &Prdc) -> [(&'static str, f64); 4] {
         ("density", p.density),
         ("coverage", p.coverage),
     ]
-}
-
-fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
 }
 
 #[test]

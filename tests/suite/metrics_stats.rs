@@ -2,30 +2,23 @@
 //! fixtures of tests/fixtures/metrics/make.py. Tolerance vs numpy: 1e-12 relative
 //! to the largest magnitude of the array.
 
-use std::fs::File;
 use std::path::Path;
 
 use ndarray::{Array1, Array2, ArrayView2, Axis, s};
-use ndarray_npy::{NpzReader, read_npy};
 use stackgan_eval::metrics::{FidStats, StatsAccumulator, StatsError};
-use stackgan_eval::rng::NumpyRandomState;
 
-const DIR: &str = "tests/fixtures/metrics";
-
-fn reference_json() -> serde_json::Value {
-    serde_json::from_reader(File::open(format!("{DIR}/reference.json")).unwrap()).unwrap()
-}
+use crate::util::{assert_rel, fixture, json, npz_array, synthetic_features, temp_dir};
 
 fn ref_stats(which: &str) -> (Array1<f64>, Array2<f64>) {
-    let mut npz = NpzReader::new(File::open(format!("{DIR}/stats64_ref.npz")).unwrap()).unwrap();
+    let file = fixture("metrics/stats64_ref.npz");
     (
-        npz.by_name(&format!("mu_{which}")).unwrap(),
-        npz.by_name(&format!("sigma_{which}")).unwrap(),
+        npz_array(file, &format!("mu_{which}")),
+        npz_array(file, &format!("sigma_{which}")),
     )
 }
 
 fn features(which: &str) -> Array2<f32> {
-    read_npy(format!("{DIR}/feats64_{which}.npy")).unwrap()
+    ndarray_npy::read_npy(fixture(&format!("metrics/feats64_{which}.npy"))).unwrap()
 }
 
 fn max_rel_diff<'a>(
@@ -100,33 +93,31 @@ fn large_offset_features_keep_their_digits() {
     assert!(max_rel_diff(&moved.sigma, &base.sigma) < 1e-3);
 }
 
-fn synthetic_features(seed: u32, n: usize, d: usize, square: bool) -> Array2<f32> {
-    let mut rng = NumpyRandomState::new(seed);
-    Array2::from_shape_simple_fn((n, d), || {
-        let u = rng.random_sample();
-        (if square { u * u * 1.5 + 0.1 } else { u }) as f32
-    })
-}
-
 #[test]
 fn synthetic_2048_features_match_numpy_stats() {
-    let json = reference_json();
+    let json = json(fixture("metrics/reference.json"));
     let stats = accumulate(synthetic_features(11, 300, 2048, false).view(), 50);
-    let rel = |got: f64, key: &str| (got / json[key].as_f64().unwrap() - 1.0).abs();
-    assert!(rel(stats.sigma.diag().sum(), "stats2048_singular_a_trace") < 1e-12);
-    assert!(rel(stats.mu.sum(), "stats2048_singular_a_mu_sum") < 1e-12);
-    assert!(rel(stats.sigma[[0, 5]], "stats2048_singular_a_sigma_0_5") < 1e-10);
+    let check = |got: f64, key: &str, tol: f64| {
+        assert_rel(got, json[key].as_f64().unwrap(), tol, key);
+    };
+    check(
+        stats.sigma.diag().sum(),
+        "stats2048_singular_a_trace",
+        1e-12,
+    );
+    check(stats.mu.sum(), "stats2048_singular_a_mu_sum", 1e-12);
+    check(stats.sigma[[0, 5]], "stats2048_singular_a_sigma_0_5", 1e-10);
 }
 
 #[test]
 fn reads_float32_plain_and_float64_compressed_npz() {
     let (mu_a, sigma_a) = ref_stats("a");
-    let a = FidStats::read_npz(Path::new(&format!("{DIR}/stats64_a_f32.npz"))).unwrap();
+    let a = FidStats::read_npz(Path::new(fixture("metrics/stats64_a_f32.npz"))).unwrap();
     assert!(max_rel_diff(&a.mu, &mu_a) < 1e-6);
     assert!(max_rel_diff(&a.sigma, &sigma_a) < 1e-6);
     assert_eq!(a.count, None);
     let (mu_b, sigma_b) = ref_stats("b");
-    let b = FidStats::read_npz(Path::new(&format!("{DIR}/stats64_b_compressed.npz"))).unwrap();
+    let b = FidStats::read_npz(Path::new(fixture("metrics/stats64_b_compressed.npz"))).unwrap();
     assert_eq!(b.mu, mu_b);
     assert_eq!(b.sigma, sigma_b);
     assert_eq!(b.dim(), 64);
@@ -134,7 +125,7 @@ fn reads_float32_plain_and_float64_compressed_npz() {
 
 #[test]
 fn write_then_read_round_trips_exactly() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let path = dir.path().join("stats.npz");
     let stats = accumulate(features("a").view(), 64);
     stats.write_npz(&path).unwrap();
@@ -150,7 +141,7 @@ fn write_then_read_round_trips_exactly() {
 }
 
 fn read_err(name: &str) -> StatsError {
-    FidStats::read_npz(Path::new(&format!("{DIR}/{name}"))).unwrap_err()
+    FidStats::read_npz(Path::new(fixture(&format!("metrics/{name}")))).unwrap_err()
 }
 
 #[test]

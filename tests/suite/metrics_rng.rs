@@ -3,20 +3,17 @@
 //! by their bits: integers, `random_sample` doubles and `standard_normal` draws
 //! (whose `ln`/`sqrt` come from the same libm numpy uses on this platform).
 
-use std::fs::File;
-
 use ndarray::ArrayD;
-use ndarray_npy::{NpzReader, ReadableElement};
+use ndarray_npy::ReadableElement;
 use stackgan_eval::rng::NumpyRandomState;
 
-const DIR: &str = "tests/fixtures/metrics";
+use crate::util::{fixture, json, npz_array};
 
 /// Integer-array seeds in the fixture (see `normal_keys` in make.py).
 const KEY_NAMES: [&str; 4] = ["k01530", "k2020", "kmax7", "klong"];
 
 fn array<T: ReadableElement>(name: &str) -> Vec<T> {
-    let mut npz = NpzReader::new(File::open(format!("{DIR}/rng_ref.npz")).unwrap()).unwrap();
-    let a: ArrayD<T> = npz.by_name(name).unwrap();
+    let a: ArrayD<T> = npz_array(fixture("metrics/rng_ref.npz"), name);
     a.into_iter().collect()
 }
 
@@ -68,8 +65,7 @@ fn choice_without_replacement_continues_the_stream_like_numpy() {
 
 #[test]
 fn random_sample_matches_numpy_doubles() {
-    let json: serde_json::Value =
-        serde_json::from_reader(File::open(format!("{DIR}/reference.json")).unwrap()).unwrap();
+    let json = json(fixture("metrics/reference.json"));
     let expected: Vec<f64> =
         serde_json::from_value(json["random_sample_seed11_first"].clone()).unwrap();
     let mut rng = NumpyRandomState::new(11);

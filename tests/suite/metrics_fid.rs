@@ -2,40 +2,31 @@
 //! same statistics (tests/fixtures/metrics/make.py); tolerance 1e-5 relative.
 //! Plus invariants: FID(x, x) ≈ 0, symmetry, a pure mean shift gives ‖δ‖².
 
-use std::fs::File;
-
 use ndarray::{Array1, Array2, Axis};
-use ndarray_npy::NpzReader;
 use stackgan_eval::linalg::{SqrtRoute, trace_sqrt_by_eigen};
 use stackgan_eval::metrics::{FidError, FidStats, StatsAccumulator, frechet_distance};
 use stackgan_eval::rng::NumpyRandomState;
 
-const DIR: &str = "tests/fixtures/metrics";
+use crate::util::{assert_rel, fixture, json, npz_array, synthetic_features};
 
 fn reference(key: &str) -> f64 {
-    let json: serde_json::Value =
-        serde_json::from_reader(File::open(format!("{DIR}/reference.json")).unwrap()).unwrap();
-    json[key].as_f64().unwrap()
+    json(fixture("metrics/reference.json"))[key]
+        .as_f64()
+        .unwrap()
 }
 
 fn stats64(which: &str) -> FidStats {
-    let mut npz = NpzReader::new(File::open(format!("{DIR}/stats64_ref.npz")).unwrap()).unwrap();
-    let mu: Array1<f64> = npz.by_name(&format!("mu_{which}")).unwrap();
-    let sigma: Array2<f64> = npz.by_name(&format!("sigma_{which}")).unwrap();
+    let file = fixture("metrics/stats64_ref.npz");
     FidStats {
-        mu,
-        sigma,
+        mu: npz_array(file, &format!("mu_{which}")),
+        sigma: npz_array(file, &format!("sigma_{which}")),
         count: None,
     }
 }
 
-/// The recipe of make.py's `synthetic_features`, regenerated bit-exactly.
+/// Statistics of make.py's `synthetic_features` (2048 columns), in one batch.
 fn synthetic_stats(seed: u32, n: usize, square: bool) -> FidStats {
-    let mut rng = NumpyRandomState::new(seed);
-    let x = Array2::from_shape_simple_fn((n, 2048), || {
-        let u = rng.random_sample();
-        (if square { u * u * 1.5 + 0.1 } else { u }) as f32
-    });
+    let x = synthetic_features(seed, n, 2048, square);
     let mut acc = StatsAccumulator::new(2048);
     acc.add(x.view()).unwrap();
     acc.finish().unwrap()
@@ -51,14 +42,6 @@ fn ill_conditioned_stats(seed: u32, n: usize) -> FidStats {
     let mut acc = StatsAccumulator::new(2048);
     acc.add(x.view()).unwrap();
     acc.finish().unwrap()
-}
-
-fn assert_rel(got: f64, expected: f64, tol: f64, what: &str) {
-    let rel = ((got - expected) / expected).abs();
-    assert!(
-        rel <= tol,
-        "{what}: got {got}, expected {expected}, rel {rel:e}"
-    );
 }
 
 #[test]

@@ -1,21 +1,13 @@
 //! `ablation` and `compare`: every number in the table is what the single
 //! command gives for that variant; bad configs fail before any model runs.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
 use serde_json::Value;
 
-fn demo(path: &str) -> String {
-    root()
-        .join("models/demo")
-        .join(path)
-        .to_str()
-        .unwrap()
-        .to_string()
-}
+use crate::util::{
+    Refusal, assert_ok, demo_model, fixture, generate_demo, json, s, temp_dir, tool,
+};
 
 /// Reads a CSV into rows of (header → field).
 fn csv_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
@@ -38,28 +30,13 @@ const FLAGS: [&str; 4] = ["--device", "cpu", "--batch-size", "20"];
 
 #[test]
 fn every_ablation_number_is_what_the_single_command_gives() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let real = dir.path().join("real");
     let folder = dir.path().join("folder");
     for (out, seed) in [(&real, "100"), (&folder, "200")] {
-        let mut args = vec![
-            "generate",
-            "--model",
-            fixture("../../models/demo/demo-generator.onnx"),
-            "--embeddings",
-            fixture("../../models/demo/demo-embeddings.npy"),
-            "--images",
-            "4",
-            "--seed",
-            seed,
-            "--branches",
-            "256",
-            "--out",
-            s(out),
-            "--quiet",
-        ];
-        args.extend(FLAGS);
-        assert_ok(&tool(&args));
+        let mut flags = vec!["--images", "4", "--seed", seed, "--branches", "256"];
+        flags.extend(FLAGS);
+        generate_demo(out, &flags);
     }
     let config = dir.path().join("ablation.toml");
     std::fs::write(
@@ -98,10 +75,10 @@ paper.is = {{ value = 3.7, std = 0.04, status = "unverified" }}
 name = "folder"
 folder = "folder/256"
 "#,
-            extractor = demo("demo-extractor.onnx"),
-            v2 = demo("demo-generator.onnx"),
-            v1 = demo("demo-generator-v1.onnx"),
-            emb = demo("demo-embeddings.npy"),
+            extractor = demo_model("demo-extractor.onnx"),
+            v2 = demo_model("demo-generator.onnx"),
+            v1 = demo_model("demo-generator-v1.onnx"),
+            emb = demo_model("demo-embeddings.npy"),
         ),
     )
     .unwrap();
@@ -135,41 +112,35 @@ folder = "folder/256"
     // The same variants through the single commands.
     let kid = ["--kid-subset-size", "20", "--kid-subsets", "10"];
     let single = |name: &str, extra: &[&str]| -> Value {
-        let json = dir.path().join(format!("{name}.json"));
+        let out = dir.path().join(format!("{name}.json"));
+        let real_256 = real.join("256");
         let mut args: Vec<&str> = extra.to_vec();
         args.extend([
             "--extractor",
-            fixture("../../models/demo/demo-extractor.onnx"),
+            demo_model("demo-extractor.onnx"),
             "--real",
+            s(&real_256),
         ]);
-        let real_256 = real.join("256");
-        let real_256: &'static str =
-            Box::leak(real_256.to_str().unwrap().to_string().into_boxed_str());
-        args.push(real_256);
         args.extend(kid);
         args.extend(FLAGS);
-        args.extend([
-            "--quiet",
-            "--json",
-            Box::leak(json.to_str().unwrap().to_string().into_boxed_str()),
-        ]);
+        args.extend(["--quiet", "--json", s(&out)]);
         assert_ok(&tool(&args));
-        let value = common::json(&json);
+        let value = json(&out);
         match value.get("branches") {
             Some(branches) => branches[0].clone(),
             None => value,
         }
     };
-    let v2 = demo("demo-generator.onnx");
-    let v1 = demo("demo-generator-v1.onnx");
-    let emb = demo("demo-embeddings.npy");
-    let eval = |model: &str, branch: &str| -> Vec<String> {
+    let v2 = demo_model("demo-generator.onnx");
+    let v1 = demo_model("demo-generator-v1.onnx");
+    let emb = demo_model("demo-embeddings.npy");
+    let eval = |model: &'static str, branch: &'static str| {
         [
             "eval",
             "--model",
             model,
             "--embeddings",
-            &emb,
+            emb,
             "--images",
             "4",
             "--seed",
@@ -177,42 +148,12 @@ folder = "folder/256"
             "--branches",
             branch,
         ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
     };
     let folder_256 = folder.join("256");
     let expected = [
-        (
-            "v2",
-            single(
-                "v2",
-                &eval(&v2, "256")
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>(),
-            ),
-        ),
-        (
-            "v2 at 64",
-            single(
-                "v2-64",
-                &eval(&v2, "64")
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>(),
-            ),
-        ),
-        (
-            "v1",
-            single(
-                "v1",
-                &eval(&v1, "256")
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>(),
-            ),
-        ),
+        ("v2", single("v2", &eval(v2, "256"))),
+        ("v2 at 64", single("v2-64", &eval(v2, "64"))),
+        ("v1", single("v1", &eval(v1, "256"))),
         (
             "folder",
             single("folder", &["score", "--fake", s(&folder_256)]),
@@ -249,7 +190,7 @@ folder = "folder/256"
 
 #[test]
 fn bad_ablation_configs_fail_before_any_model_runs() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let out = dir.path().join("report");
     let write = |name: &str, body: String| {
         let path = dir.path().join(name);
@@ -258,7 +199,7 @@ fn bad_ablation_configs_fail_before_any_model_runs() {
     };
     let head = format!(
         "title = \"t\"\nextractor = \"{}\"\nmetrics = [\"is\"]\n",
-        demo("demo-extractor.onnx")
+        demo_model("demo-extractor.onnx")
     );
     let cases = [
         (
@@ -275,7 +216,7 @@ fn bad_ablation_configs_fail_before_any_model_runs() {
             "no-embeddings.toml",
             format!(
                 "{head}[[variant]]\nname = \"cond\"\ngenerator = \"{}\"\n",
-                demo("demo-generator.onnx")
+                demo_model("demo-generator.onnx")
             ),
             "embeddings",
         ),
@@ -295,8 +236,8 @@ fn bad_ablation_configs_fail_before_any_model_runs() {
             "perplexity.toml",
             format!(
                 "{head}[tsne]\nperplexity = 500\n[[variant]]\nname = \"c\"\ngenerator = \"{}\"\nembeddings = \"{}\"\n",
-                demo("demo-generator.onnx"),
-                demo("demo-embeddings.npy")
+                demo_model("demo-generator.onnx"),
+                demo_model("demo-embeddings.npy")
             ),
             "perplexity",
         ),
@@ -304,16 +245,17 @@ fn bad_ablation_configs_fail_before_any_model_runs() {
             "too-many-captions.toml",
             format!(
                 "{head}[[variant]]\nname = \"c\"\ngenerator = \"{}\"\nembeddings = \"{}\"\ncaptions = 11\n",
-                demo("demo-generator.onnx"),
-                demo("demo-embeddings.npy")
+                demo_model("demo-generator.onnx"),
+                demo_model("demo-embeddings.npy")
             ),
             "--captions",
         ),
     ];
     for (name, body, names) in cases {
         let config = write(name, body);
-        let stderr = assert_clean_failure(
-            &[
+        // The error names the config too.
+        Refusal {
+            args: vec![
                 "ablation",
                 "--config",
                 s(&config),
@@ -322,21 +264,19 @@ fn bad_ablation_configs_fail_before_any_model_runs() {
                 "--device",
                 "cpu",
             ],
+            output: &out,
             names,
-            &out,
-        );
-        assert!(
-            stderr.contains(name),
-            "the error names the config: {stderr}"
-        );
+            also: &[name],
+        }
+        .check();
     }
 }
 
 #[test]
 fn compare_puts_reports_from_separate_runs_in_one_table() {
-    let dir = tempfile::tempdir().unwrap();
-    let reports = ["score-real.json", "score-diverse.json"]
-        .map(|f| root().join("tests/fixtures/compare").join(f));
+    let dir = temp_dir();
+    let reports =
+        ["score-real.json", "score-diverse.json"].map(|f| Path::new(fixture("compare")).join(f));
     let out = dir.path().join("cmp");
     assert_ok(&tool(&[
         "compare",
@@ -351,7 +291,7 @@ fn compare_puts_reports_from_separate_runs_in_one_table() {
     let rows = csv_rows(&out.join("compare.csv"));
     assert_eq!(rows.len(), 2);
     for (row, path) in rows.iter().zip(&reports) {
-        let report = common::json(path);
+        let report = json(path);
         assert_eq!(
             row["fid"].parse::<f64>().unwrap().to_bits(),
             report["fid"].as_f64().unwrap().to_bits()
@@ -367,33 +307,23 @@ fn compare_puts_reports_from_separate_runs_in_one_table() {
     }
     let not_a_report = dir.path().join("x.json");
     std::fs::write(&not_a_report, "{\"fid\": 1}").unwrap();
-    assert_clean_failure(
-        &["compare", s(&not_a_report), "--out", s(&out.join("again"))],
-        "x.json",
-        &out.join("again"),
-    );
+    let again = out.join("again");
+    Refusal {
+        args: vec!["compare", s(&not_a_report), "--out", s(&again)],
+        output: &again,
+        names: "x.json",
+        also: &[],
+    }
+    .check();
 }
 
 #[test]
 fn collapse_statistics_separate_a_collapsed_set_and_agree_with_feature_files() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let generate = |seed: &str, out: &Path| {
-        let mut args = vec![
-            "generate",
-            "--model",
-            fixture("../../models/demo/demo-generator.onnx"),
-            "--embeddings",
-            fixture("../../models/demo/demo-embeddings.npy"),
-            "--seed",
-            seed,
-            "--branches",
-            "64",
-            "--out",
-            s(out),
-            "--quiet",
-        ];
-        args.extend(FLAGS);
-        assert_ok(&tool(&args));
+        let mut flags = vec!["--seed", seed, "--branches", "64"];
+        flags.extend(FLAGS);
+        generate_demo(out, &flags);
     };
     let (real, diverse) = (dir.path().join("real"), dir.path().join("diverse"));
     generate("100", &real);
@@ -405,9 +335,9 @@ fn collapse_statistics_separate_a_collapsed_set_and_agree_with_feature_files() {
         let source = diverse.join(format!("64/{:06}.png", i % 4));
         std::fs::copy(source, collapsed.join(format!("{i:03}.png"))).unwrap();
     }
-    let extractor = fixture("../../models/demo/demo-extractor.onnx");
+    let extractor = demo_model("demo-extractor.onnx");
     let score = |fake: &Path, real: &Path, name: &str| -> Value {
-        let json = dir.path().join(format!("{name}.json"));
+        let out = dir.path().join(format!("{name}.json"));
         let mut args = vec![
             "score",
             "--real",
@@ -420,11 +350,11 @@ fn collapse_statistics_separate_a_collapsed_set_and_agree_with_feature_files() {
             "prdc",
             "--quiet",
             "--json",
-            s(&json),
+            s(&out),
         ];
         args.extend(FLAGS);
         assert_ok(&tool(&args));
-        common::json(&json)
+        json(&out)
     };
     let real_64 = real.join("64");
     let good = score(&diverse.join("64"), &real_64, "diverse");
@@ -483,37 +413,25 @@ fn collapse_statistics_separate_a_collapsed_set_and_agree_with_feature_files() {
 
 #[test]
 fn tsne_writes_the_map_files_repeatably_and_checks_perplexity_first() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     for (out, seed) in [(&a, "1"), (&b, "2")] {
-        let mut args = vec![
-            "generate",
-            "--model",
-            fixture("../../models/demo/demo-generator.onnx"),
-            "--embeddings",
-            fixture("../../models/demo/demo-embeddings.npy"),
-            "--seed",
-            seed,
-            "--branches",
-            "64",
-            "--out",
-            s(out),
-            "--quiet",
-        ];
-        args.extend(FLAGS);
-        assert_ok(&tool(&args));
+        let mut flags = vec!["--seed", seed, "--branches", "64"];
+        flags.extend(FLAGS);
+        generate_demo(out, &flags);
     }
     let set_a = format!("real={}", s(&a));
     let set_b = format!("gen={}", s(&b.join("64")));
-    let run = |out: &Path, perplexity: &str| {
+    /// `tsne` of two sets into `out`.
+    fn tsne<'a>(sets: [&'a str; 2], out: &'a Path, perplexity: &'a str) -> Vec<&'a str> {
         let mut args = vec![
             "tsne",
             "--set",
-            &set_a,
+            sets[0],
             "--set",
-            &set_b,
+            sets[1],
             "--extractor",
-            fixture("../../models/demo/demo-extractor.onnx"),
+            demo_model("demo-extractor.onnx"),
             "--perplexity",
             perplexity,
             "--grid",
@@ -523,8 +441,9 @@ fn tsne_writes_the_map_files_repeatably_and_checks_perplexity_first() {
             "--quiet",
         ];
         args.extend(FLAGS);
-        tool(&args)
-    };
+        args
+    }
+    let run = |out: &Path, perplexity: &str| tool(&tsne([&set_a, &set_b], out, perplexity));
     let first = dir.path().join("first");
     assert_ok(&run(&first, "20"));
     for file in [
@@ -552,12 +471,11 @@ fn tsne_writes_the_map_files_repeatably_and_checks_perplexity_first() {
     );
     // 160 samples allow a perplexity of at most (160 − 1) / 3 = 53.
     let refused = dir.path().join("refused");
-    let output = run(&refused, "60");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("--perplexity") && stderr.contains("53"),
-        "{stderr}"
-    );
-    assert!(!refused.exists(), "nothing is written before the check");
+    Refusal {
+        args: tsne([&set_a, &set_b], &refused, "60"),
+        output: &refused,
+        names: "--perplexity",
+        also: &["53"],
+    }
+    .check();
 }

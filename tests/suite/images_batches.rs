@@ -8,8 +8,10 @@ use stackgan_eval::images::{
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::util::{fixture, temp_dir};
+
 fn fixture_images() -> Vec<PathBuf> {
-    list_images(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images/src")).unwrap()
+    list_images(Path::new(fixture("images/src"))).unwrap()
 }
 
 fn preprocess(mode: ResizeMode) -> Preprocess {
@@ -81,8 +83,8 @@ fn batches_are_bit_identical_across_batch_sizes_and_thread_counts() {
 }
 
 fn mixed_folder() -> (tempfile::TempDir, Vec<PathBuf>) {
-    let dir = tempfile::tempdir().unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images");
+    let dir = temp_dir();
+    let fixtures = Path::new(fixture("images"));
     let files = [
         ("src/rgb_17x23.png", "a.png"),
         ("bad/zero.png", "b.png"),

@@ -5,15 +5,17 @@
 //! tests/fixtures/generators/make.py from the upstream code); noise_ref.npz
 //! holds numpy's draws for the documented noise keys (make_noise.py).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use common::*;
 use ndarray::{ArrayD, Axis, Ix2, IxDyn, s as slice};
 use ndarray_npy::{NpzReader, NpzWriter};
+
+use crate::util::{
+    Refusal, assert_ok, command, demo_model, fixture, generate_demo, json, max_abs_diff, s,
+    temp_dir, tiny_extractor, tool,
+};
 
 /// Absolute tolerance on float outputs against the upstream networks.
 const OUTPUT_TOLERANCE: f32 = 1e-4;
@@ -32,14 +34,6 @@ fn read_npz(path: &Path) -> BTreeMap<String, ArrayD<f32>> {
     arrays
 }
 
-fn max_abs_difference(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
-    assert_eq!(a.shape(), b.shape());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
 /// Writes the fixture's `input_<name>` arrays as a `--noise` file.
 fn noise_file_from_fixture(fixture_arrays: &BTreeMap<String, ArrayD<f32>>, path: &Path) {
     let mut npz = NpzWriter::new(File::create(path).unwrap());
@@ -49,28 +43,6 @@ fn noise_file_from_fixture(fixture_arrays: &BTreeMap<String, ArrayD<f32>>, path:
         }
     }
     npz.finish().unwrap();
-}
-
-fn demo_generator() -> &'static str {
-    Box::leak(
-        root()
-            .join("models/demo/demo-generator.onnx")
-            .to_str()
-            .unwrap()
-            .to_string()
-            .into_boxed_str(),
-    )
-}
-
-fn demo_embeddings() -> &'static str {
-    Box::leak(
-        root()
-            .join("models/demo/demo-embeddings.npy")
-            .to_str()
-            .unwrap()
-            .to_string()
-            .into_boxed_str(),
-    )
 }
 
 fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -100,7 +72,7 @@ fn exported_generators_reproduce_the_upstream_networks_at_every_branch() {
         "tiny-v1-stage1",
         "tiny-v1-stage2",
     ] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = temp_dir();
         let reference = read_npz(Path::new(fixture(&format!("generators/{name}.npz"))));
         let noise = dir.path().join("noise.npz");
         noise_file_from_fixture(&reference, &noise);
@@ -134,7 +106,7 @@ fn exported_generators_reproduce_the_upstream_networks_at_every_branch() {
                 }
                 None => got.clone(),
             };
-            let difference = max_abs_difference(&got, expected);
+            let difference = max_abs_diff(got.view(), expected.view());
             assert!(
                 difference <= OUTPUT_TOLERANCE,
                 "{name} {output}: max abs difference {difference:e}"
@@ -190,34 +162,29 @@ fn check_pngs_against(
 
 #[test]
 fn seeded_noise_follows_the_documented_numpy_keys() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let reference = read_npz(Path::new(fixture("generators/noise_ref.npz")));
     let out = dir.path().join("plain");
-    assert_ok(&tool(&[
-        "generate",
-        "--model",
-        demo_generator(),
-        "--embeddings",
-        demo_embeddings(),
-        "--images",
-        "2",
-        "--captions",
-        "3",
-        "--seed",
-        "7",
-        "--branches",
-        "64",
-        "--out",
-        s(&out),
-        "--save-raw",
-        "--device",
-        "cpu",
-        "--quiet",
-    ]));
+    generate_demo(
+        &out,
+        &[
+            "--images",
+            "2",
+            "--captions",
+            "3",
+            "--seed",
+            "7",
+            "--branches",
+            "64",
+            "--save-raw",
+            "--device",
+            "cpu",
+        ],
+    );
     let raw = read_npz(&out.join("raw.npz"));
     assert_eq!(raw["z"], reference["z"]);
     assert_eq!(raw["eps"], reference["eps"]);
-    let embeddings: ArrayD<f32> = ndarray_npy::read_npy(demo_embeddings()).unwrap();
+    let embeddings: ArrayD<f32> = ndarray_npy::read_npy(demo_model("demo-embeddings.npy")).unwrap();
     let text = raw["text_embedding"]
         .clone()
         .into_dimensionality::<Ix2>()
@@ -234,9 +201,9 @@ fn seeded_noise_follows_the_documented_numpy_keys() {
 #[test]
 fn cub_protocol_shares_z_across_an_images_captions() {
     // The demo embeddings hold 8 images: too few for one batch of 24.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let many = dir.path().join("emb48.npy");
-    let embeddings: ArrayD<f32> = ndarray_npy::read_npy(demo_embeddings()).unwrap();
+    let embeddings: ArrayD<f32> = ndarray_npy::read_npy(demo_model("demo-embeddings.npy")).unwrap();
     let views: Vec<_> = (0..7).map(|_| embeddings.view()).collect();
     let tiled = ndarray::concatenate(Axis(0), &views).unwrap(); // 56 images → 48 used
     ndarray_npy::write_npy(&many, &tiled).unwrap();
@@ -244,7 +211,7 @@ fn cub_protocol_shares_z_across_an_images_captions() {
     let output = tool(&[
         "generate",
         "--model",
-        demo_generator(),
+        demo_model("demo-generator.onnx"),
         "--embeddings",
         s(&many),
         "--protocol",
@@ -282,29 +249,24 @@ fn cub_protocol_shares_z_across_an_images_captions() {
 
 #[test]
 fn same_seed_gives_identical_files_whatever_the_batch_size_and_threads() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let run = |name: &str, batch: &str, threads: &str| {
         let out = dir.path().join(name);
-        assert_ok(&tool(&[
-            "generate",
-            "--model",
-            demo_generator(),
-            "--embeddings",
-            demo_embeddings(),
-            "--images",
-            "3",
-            "--seed",
-            "3",
-            "--out",
-            s(&out),
-            "--batch-size",
-            batch,
-            "--threads",
-            threads,
-            "--device",
-            "cpu",
-            "--quiet",
-        ]));
+        generate_demo(
+            &out,
+            &[
+                "--images",
+                "3",
+                "--seed",
+                "3",
+                "--batch-size",
+                batch,
+                "--threads",
+                threads,
+                "--device",
+                "cpu",
+            ],
+        );
         files_under(&out)
     };
     let first = run("a", "7", "1");
@@ -319,14 +281,14 @@ fn same_seed_gives_identical_files_whatever_the_batch_size_and_threads() {
 
 #[test]
 fn resume_after_a_kill_gives_the_files_of_an_uninterrupted_run() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let args = |out: &Path| -> Vec<String> {
         [
             "generate",
             "--model",
-            demo_generator(),
+            demo_model("demo-generator.onnx"),
             "--embeddings",
-            demo_embeddings(),
+            demo_model("demo-embeddings.npy"),
             "--seed",
             "11",
             "--out",
@@ -343,19 +305,10 @@ fn resume_after_a_kill_gives_the_files_of_an_uninterrupted_run() {
         .collect()
     };
     let whole = dir.path().join("whole");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_stackgan-eval"))
-        .current_dir(root())
-        .args(args(&whole))
-        .output()
-        .unwrap();
-    assert_ok(&output);
+    assert_ok(&tool(&args(&whole)));
     for (kill_after, name) in [(1usize, "early"), (23, "middle")] {
         let out = dir.path().join(name);
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stackgan-eval"))
-            .current_dir(root())
-            .args(args(&out))
-            .spawn()
-            .unwrap();
+        let mut child = command(&args(&out)).spawn().unwrap();
         let state = out.join(".stackgan-eval-run/state.json");
         loop {
             let done = std::fs::read_to_string(&state)
@@ -375,16 +328,14 @@ fn resume_after_a_kill_gives_the_files_of_an_uninterrupted_run() {
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(state.exists(), "the run was interrupted");
-        let again = tool(&args(&out).iter().map(String::as_str).collect::<Vec<_>>());
+        let again = tool(&args(&out));
         assert!(
             !again.status.success(),
             "a second run without --resume must refuse"
         );
         let mut resume = args(&out);
         resume.push("--resume".into());
-        assert_ok(&tool(
-            &resume.iter().map(String::as_str).collect::<Vec<_>>(),
-        ));
+        assert_ok(&tool(&resume));
         assert_eq!(
             files_under(&out),
             files_under(&whole),
@@ -395,29 +346,23 @@ fn resume_after_a_kill_gives_the_files_of_an_uninterrupted_run() {
 
 #[test]
 fn bad_generator_input_gives_one_clear_error_and_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let out = dir.path().join("out");
-    let embeddings: ArrayD<f32> = ndarray_npy::read_npy(demo_embeddings()).unwrap();
-    let generate = |extra: &[&str]| -> Vec<String> {
-        let mut args: Vec<String> = [
+    let embeddings: ArrayD<f32> = ndarray_npy::read_npy(demo_model("demo-embeddings.npy")).unwrap();
+    /// `generate` of the demo generator into `out` on the CPU, with `extra` flags.
+    fn generate<'a>(out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
             "generate",
             "--model",
-            demo_generator(),
+            demo_model("demo-generator.onnx"),
             "--out",
-            s(&out),
+            s(out),
             "--device",
             "cpu",
-        ]
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
-        args.extend(extra.iter().map(|a| a.to_string()));
+        ];
+        args.extend(extra);
         args
-    };
-    let check = |args: Vec<String>, names: &str| {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        assert_clean_failure(&args, names, &out);
-    };
+    }
 
     let wrong_dim = dir.path().join("wrong-dim.npy");
     ndarray_npy::write_npy(
@@ -425,143 +370,115 @@ fn bad_generator_input_gives_one_clear_error_and_writes_nothing() {
         &embeddings.slice(slice![.., .., ..512]).to_owned(),
     )
     .unwrap();
-    check(generate(&["--embeddings", s(&wrong_dim)]), "wrong-dim.npy");
-
     let wrong_rank = dir.path().join("wrong-rank.npy");
     ndarray_npy::write_npy(&wrong_rank, &embeddings.slice(slice![0, 0, ..]).to_owned()).unwrap();
-    check(
-        generate(&["--embeddings", s(&wrong_rank)]),
-        "wrong-rank.npy",
-    );
-
     let with_nan = dir.path().join("nan.npy");
     let mut poisoned = embeddings.clone();
     poisoned[[2, 3, 5]] = f32::NAN;
     ndarray_npy::write_npy(&with_nan, &poisoned).unwrap();
-    let stderr = {
-        let args = generate(&["--embeddings", s(&with_nan)]);
-        assert_clean_failure(
-            &args.iter().map(String::as_str).collect::<Vec<_>>(),
-            "nan.npy",
-            &out,
-        )
-    };
-    assert!(stderr.contains("image 2, caption 3"), "{stderr}");
-
-    check(generate(&[]), "--embeddings");
 
     // A manifest that disagrees with the model.
     let models = dir.path().join("models");
     std::fs::create_dir(&models).unwrap();
     let model = models.join("g.onnx");
-    std::fs::copy(demo_generator(), &model).unwrap();
-    let manifest = std::fs::read_to_string(root().join("models/demo/demo-generator.toml")).unwrap();
+    std::fs::copy(demo_model("demo-generator.onnx"), &model).unwrap();
+    let manifest = std::fs::read_to_string(demo_model("demo-generator.toml")).unwrap();
     std::fs::write(
         models.join("g.toml"),
         manifest.replace("shape = [-1, 100]", "shape = [-1, 128]"),
     )
     .unwrap();
-    check(
-        vec![
-            "generate".into(),
-            "--model".into(),
-            s(&model).into(),
-            "--embeddings".into(),
-            demo_embeddings().into(),
-            "--out".into(),
-            s(&out).into(),
-        ],
-        "g.toml",
-    );
 
     // An output folder that cannot be created (its parent is a file).
     let blocker = dir.path().join("a-file");
     std::fs::write(&blocker, b"x").unwrap();
     let unwritable = blocker.join("out");
-    let args = vec![
-        "generate".to_string(),
-        "--model".into(),
-        demo_generator().into(),
-        "--embeddings".into(),
-        demo_embeddings().into(),
-        "--out".into(),
-        s(&unwritable).into(),
-        "--device".into(),
-        "cpu".into(),
-    ];
-    assert_clean_failure(
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        "a-file/out",
-        &unwritable,
-    );
 
-    // An extractor where a generator is needed.
-    check(
-        vec![
-            "generate".into(),
-            "--model".into(),
-            tiny_extractor().into(),
-            "--out".into(),
-            s(&out).into(),
-        ],
-        "tiny-extractor.onnx",
-    );
+    for row in [
+        Refusal {
+            args: generate(&out, &["--embeddings", s(&wrong_dim)]),
+            output: &out,
+            names: "wrong-dim.npy",
+            also: &[],
+        },
+        Refusal {
+            args: generate(&out, &["--embeddings", s(&wrong_rank)]),
+            output: &out,
+            names: "wrong-rank.npy",
+            also: &[],
+        },
+        Refusal {
+            args: generate(&out, &["--embeddings", s(&with_nan)]),
+            output: &out,
+            names: "nan.npy",
+            also: &["image 2, caption 3"],
+        },
+        Refusal {
+            args: generate(&out, &[]),
+            output: &out,
+            names: "--embeddings",
+            also: &[],
+        },
+        Refusal {
+            args: vec![
+                "generate",
+                "--model",
+                s(&model),
+                "--embeddings",
+                demo_model("demo-embeddings.npy"),
+                "--out",
+                s(&out),
+            ],
+            output: &out,
+            names: "g.toml",
+            also: &[],
+        },
+        Refusal {
+            args: generate(
+                &unwritable,
+                &["--embeddings", demo_model("demo-embeddings.npy")],
+            ),
+            output: &unwritable,
+            names: "a-file/out",
+            also: &[],
+        },
+        // An extractor where a generator is needed.
+        Refusal {
+            args: vec!["generate", "--model", tiny_extractor(), "--out", s(&out)],
+            output: &out,
+            names: "tiny-extractor.onnx",
+            also: &[],
+        },
+    ] {
+        row.check();
+    }
 }
 
 #[test]
 fn eval_gives_the_scores_of_generate_then_score() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let real = dir.path().join("real");
     // The 256 branch of another seed serves as the reference set.
-    assert_ok(&tool(&[
-        "generate",
-        "--model",
-        demo_generator(),
-        "--embeddings",
-        demo_embeddings(),
-        "--seed",
-        "100",
-        "--branches",
-        "256",
-        "--out",
-        s(&real),
-        "--device",
-        "cpu",
-        "--quiet",
-    ]));
+    generate_demo(
+        &real,
+        &["--seed", "100", "--branches", "256", "--device", "cpu"],
+    );
     let samples = dir.path().join("samples");
-    let common_flags = [
-        "--seed",
-        "5",
-        "--batch-size",
-        "16",
-        "--device",
-        "cpu",
-        "--quiet",
-    ];
-    let mut generate = vec![
-        "generate",
-        "--model",
-        demo_generator(),
-        "--embeddings",
-        demo_embeddings(),
-        "--out",
-        s(&samples),
-    ];
-    generate.extend(common_flags);
-    assert_ok(&tool(&generate));
-    let extractor = root().join("models/demo/demo-extractor.onnx");
+    let common_flags = ["--seed", "5", "--batch-size", "16", "--device", "cpu"];
+    generate_demo(&samples, &common_flags);
+    let extractor = demo_model("demo-extractor.onnx");
     let real_256 = real.join("256");
     let eval_json = dir.path().join("eval.json");
     let csv = dir.path().join("eval.csv");
     let mut eval = vec![
         "eval",
+        "--quiet",
         "--model",
-        demo_generator(),
+        demo_model("demo-generator.onnx"),
         "--embeddings",
-        demo_embeddings(),
+        demo_model("demo-embeddings.npy"),
         "--extractor",
-        s(&extractor),
+        extractor,
         "--real",
         s(&real_256),
         "--kid-subset-size",
@@ -588,7 +505,7 @@ fn eval_gives_the_scores_of_generate_then_score() {
             "--fake",
             s(&samples.join(resolution.to_string())),
             "--extractor",
-            s(&extractor),
+            extractor,
             "--kid-subset-size",
             "50",
             "--kid-subsets",

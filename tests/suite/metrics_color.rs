@@ -3,42 +3,32 @@
 //! relative of the float64 references; the trainer's float32 loss differs from
 //! ours by float32 rounding (measured ≤ 1.2e-7 relative on this fixture; 1e-6 here).
 
-use std::fs::File;
-
-use ndarray::{Array3, Array4, Axis, s};
-use ndarray_npy::NpzReader;
+use ndarray::{Array2, Array3, Array4, Axis, s};
 use stackgan_eval::metrics::{
     ColorConsistency, ColorConsistencyAccumulator, ColorError, color_moments,
 };
 use stackgan_eval::rng::NumpyRandomState;
 
-const DIR: &str = "tests/fixtures/color";
+use crate::util::{assert_rel, fixture, json, npz_array};
+
 const PAIRS: [(usize, usize); 2] = [(8, 16), (16, 32)];
 
 fn images(size: usize) -> Array4<f32> {
-    let mut npz = NpzReader::new(File::open(format!("{DIR}/images.npz")).unwrap()).unwrap();
-    npz.by_name(&format!("x{size}")).unwrap()
+    npz_array(fixture("color/images.npz"), &format!("x{size}"))
 }
 
-fn reference_moments(size: usize) -> (ndarray::Array2<f64>, Array3<f64>) {
-    let mut npz = NpzReader::new(File::open(format!("{DIR}/moments.npz")).unwrap()).unwrap();
+fn reference_moments(size: usize) -> (Array2<f64>, Array3<f64>) {
+    let moments = fixture("color/moments.npz");
     (
-        npz.by_name(&format!("mean{size}")).unwrap(),
-        npz.by_name(&format!("cov{size}")).unwrap(),
+        npz_array(moments, &format!("mean{size}")),
+        npz_array(moments, &format!("cov{size}")),
     )
 }
 
 fn reference(lo: usize, hi: usize, field: &str) -> f64 {
-    let json: serde_json::Value =
-        serde_json::from_reader(File::open(format!("{DIR}/reference.json")).unwrap()).unwrap();
-    json[format!("{lo}_{hi}")][field].as_f64().unwrap()
-}
-
-fn assert_rel(got: f64, expected: f64, tol: f64, what: &str) {
-    assert!(
-        (got - expected).abs() <= tol * expected.abs(),
-        "{what}: {got} vs {expected}"
-    );
+    json(fixture("color/reference.json"))[format!("{lo}_{hi}")][field]
+        .as_f64()
+        .unwrap()
 }
 
 fn consistency(lower: &Array4<f32>, higher: &Array4<f32>, batch: usize) -> ColorConsistency {

@@ -3,45 +3,37 @@
 //! StackGAN's `inception_score.py` (tests/fixtures/metrics/make.py), all on the same
 //! float32 logits. Tolerance 1e-9 relative (float64 throughout; the brief's bound is 1e-6).
 
-use std::fs::File;
-
 use ndarray::Array2;
-use ndarray_npy::read_npy;
 use stackgan_eval::metrics::{IsConfig, IsError, SplitRule, inception_score};
 
-const DIR: &str = "tests/fixtures/metrics";
+use crate::util::{assert_rel, fixture, json};
+
 const TOL: f64 = 1e-9;
 
+/// `[mean, std]` or `[mean, std, [split scores]]` of one reference case.
 fn reference(key: &str) -> Vec<serde_json::Value> {
-    let json: serde_json::Value =
-        serde_json::from_reader(File::open(format!("{DIR}/reference.json")).unwrap()).unwrap();
-    json[key].as_array().unwrap().clone()
+    json(fixture("metrics/reference.json"))[key]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 fn logits() -> Array2<f64> {
-    let l: Array2<f32> = read_npy(format!("{DIR}/is_logits.npy")).unwrap();
+    let l: Array2<f32> = ndarray_npy::read_npy(fixture("metrics/is_logits.npy")).unwrap();
     l.mapv(f64::from)
-}
-
-fn assert_rel(got: f64, expected: &serde_json::Value, what: &str) {
-    let expected = expected.as_f64().unwrap();
-    let rel = ((got - expected) / expected).abs();
-    assert!(
-        rel <= TOL,
-        "{what}: got {got}, expected {expected}, rel {rel:e}"
-    );
 }
 
 fn check(cfg: &IsConfig, key: &str) {
     let score = inception_score(logits().view(), cfg).unwrap();
     let expected = reference(key);
-    assert_rel(score.mean, &expected[0], &format!("{key} mean"));
-    assert_rel(score.std, &expected[1], &format!("{key} std"));
+    let value = |v: &serde_json::Value| v.as_f64().unwrap();
+    assert_rel(score.mean, value(&expected[0]), TOL, &format!("{key} mean"));
+    assert_rel(score.std, value(&expected[1]), TOL, &format!("{key} std"));
     if let Some(splits) = expected.get(2) {
         let splits = splits.as_array().unwrap();
         assert_eq!(score.split_scores.len(), splits.len(), "{key} parts");
         for (i, (got, exp)) in score.split_scores.iter().zip(splits).enumerate() {
-            assert_rel(*got, exp, &format!("{key} split {i}"));
+            assert_rel(*got, value(exp), TOL, &format!("{key} split {i}"));
         }
     }
 }

@@ -2,16 +2,14 @@
 //! torch `F.interpolate`, Pillow (float `F` bicubic and 8-bit bilinear) and
 //! torch-fidelity's TF1 bilinear. References: tests/fixtures/images/make.py.
 
-use ndarray::{Array3, ArrayView3};
+use ndarray::Array3;
 use ndarray_npy::read_npy;
 use stackgan_eval::images::{
     ImageError, Preprocess, ResizeMode, decode_rgb, pil_bilinear_rgb8, preprocess_into, resize_rgb,
 };
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images")
-}
+use crate::util::{fixture, max_abs_diff};
 
 /// (source, out height, out width): down, up and mixed non-square cases.
 const CASES: [(&str, usize, usize); 5] = [
@@ -23,19 +21,14 @@ const CASES: [(&str, usize, usize); 5] = [
 ];
 
 fn source(name: &str) -> image::RgbImage {
-    decode_rgb(&fixtures().join("src").join(name)).unwrap()
+    decode_rgb(Path::new(fixture(&format!("images/src/{name}")))).unwrap()
 }
 
 fn reference_f32(name: &str, h: usize, w: usize, mode: ResizeMode) -> Array3<f32> {
-    read_npy(fixtures().join(format!("ref/resize/{name}_{h}x{w}_{mode}.npy"))).unwrap()
-}
-
-fn max_abs_diff(a: ArrayView3<f32>, b: ArrayView3<f32>) -> f32 {
-    assert_eq!(a.dim(), b.dim());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    read_npy(fixture(&format!(
+        "images/ref/resize/{name}_{h}x{w}_{mode}.npy"
+    )))
+    .unwrap()
 }
 
 /// Largest difference over all cases, on the [0, 255] scale.
@@ -74,9 +67,10 @@ fn legacy_tf_matches_torch_fidelity_tf1_bilinear() {
 fn pil_bilinear_is_bit_exact_with_pillow() {
     for (name, h, w) in CASES {
         let ours = pil_bilinear_rgb8(&source(name), h, w);
-        let reference: Array3<u8> =
-            read_npy(fixtures().join(format!("ref/resize/{name}_{h}x{w}_pil-bilinear.npy")))
-                .unwrap();
+        let reference: Array3<u8> = read_npy(fixture(&format!(
+            "images/ref/resize/{name}_{h}x{w}_pil-bilinear.npy"
+        )))
+        .unwrap();
         assert_eq!(
             ours.as_raw().as_slice(),
             reference.as_slice().unwrap(),
@@ -92,8 +86,10 @@ fn pil_bilinear_is_bit_exact_with_pillow() {
 #[test]
 fn pil_bilinear_is_bit_exact_at_the_inception_size() {
     let ours = pil_bilinear_rgb8(&source("photo_40x31.png"), 299, 299);
-    let reference: Array3<u8> =
-        read_npy(fixtures().join("ref/resize/photo_40x31.png_299x299_pil-bilinear.npy")).unwrap();
+    let reference: Array3<u8> = read_npy(fixture(
+        "images/ref/resize/photo_40x31.png_299x299_pil-bilinear.npy",
+    ))
+    .unwrap();
     assert_eq!(ours.as_raw().as_slice(), reference.as_slice().unwrap());
 }
 
@@ -150,7 +146,7 @@ fn preprocessed(mode: ResizeMode, mean: f32, std: f32) -> Array3<f32> {
 fn preprocess_matches_pytorch_fid_input() {
     // pytorch-fid: ToTensor, interpolate, 2x - 1. Tolerance: f32 rounding of values in [-1, 1].
     let reference: Array3<f32> =
-        read_npy(fixtures().join("ref/preprocess/pytorch_fid_21x27.npy")).unwrap();
+        read_npy(fixture("images/ref/preprocess/pytorch_fid_21x27.npy")).unwrap();
     let d = max_abs_diff(
         preprocessed(ResizeMode::LegacyPytorch, 0.5, 0.5).view(),
         reference.view(),
@@ -163,7 +159,7 @@ fn preprocess_matches_pytorch_fid_input() {
 fn preprocess_matches_torch_fidelity_input() {
     // torch-fidelity: TF1 bilinear on 0..255, then (x - 128) / 128 = mean = std = 128/255.
     let reference: Array3<f32> =
-        read_npy(fixtures().join("ref/preprocess/torch_fidelity_21x27.npy")).unwrap();
+        read_npy(fixture("images/ref/preprocess/torch_fidelity_21x27.npy")).unwrap();
     let d = max_abs_diff(
         preprocessed(ResizeMode::LegacyTf, 128.0 / 255.0, 128.0 / 255.0).view(),
         reference.view(),

@@ -5,20 +5,29 @@ use ndarray::Array3;
 use ndarray_npy::read_npy;
 use stackgan_eval::images::{ImageError, decode_rgb, list_images};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images")
-}
+use crate::util::{fixture, temp_dir};
 
 /// Decodes a fixture and its Pillow reference as HWC u8 arrays.
 fn decoded_and_reference(name: &str) -> (Array3<u8>, Array3<u8>) {
-    let img = decode_rgb(&fixtures().join("src").join(name)).unwrap();
+    let img = decode_rgb(Path::new(fixture(&format!("images/src/{name}")))).unwrap();
     let (w, h) = img.dimensions();
     let ours = Array3::from_shape_vec((h as usize, w as usize, 3), img.into_raw()).unwrap();
     let reference: Array3<u8> =
-        read_npy(fixtures().join("ref/decode").join(format!("{name}.npy"))).unwrap();
+        read_npy(fixture(&format!("images/ref/decode/{name}.npy"))).unwrap();
     (ours, reference)
+}
+
+/// The fixture decodes to exactly Pillow's bytes.
+fn assert_decodes_like_pillow(name: &str) {
+    let (ours, reference) = decoded_and_reference(name);
+    assert_eq!(ours.dim(), reference.dim(), "{name}: shape");
+    let differing = ours.iter().zip(&reference).filter(|(a, b)| a != b).count();
+    assert_eq!(
+        differing, 0,
+        "{name}: {differing} channel values differ from Pillow"
+    );
 }
 
 #[test]
@@ -39,13 +48,7 @@ fn lossless_formats_decode_bit_exactly_like_pillow() {
         "rgba16_7x9.png",
     ];
     for name in names {
-        let (ours, reference) = decoded_and_reference(name);
-        assert_eq!(ours.dim(), reference.dim(), "{name}: shape");
-        let differing = ours.iter().zip(&reference).filter(|(a, b)| a != b).count();
-        assert_eq!(
-            differing, 0,
-            "{name}: {differing} channel values differ from Pillow"
-        );
+        assert_decodes_like_pillow(name);
     }
 }
 
@@ -68,13 +71,7 @@ fn jpeg_decodes_bit_exactly_like_pillow() {
         "jpeg_422_40x31.jpg",
         "jpeg_prog_40x31.jpg",
     ] {
-        let (ours, reference) = decoded_and_reference(name);
-        assert_eq!(ours.dim(), reference.dim(), "{name}: shape");
-        let differing = ours.iter().zip(&reference).filter(|(a, b)| a != b).count();
-        assert_eq!(
-            differing, 0,
-            "{name}: {differing} channel values differ from Pillow"
-        );
+        assert_decodes_like_pillow(name);
     }
 }
 
@@ -114,14 +111,14 @@ fn bad_files_are_errors_that_name_the_file_and_the_fix() {
         "truncated.jpg",
         "truncated_scan.jpg",
     ] {
-        assert_unreadable(&fixtures().join("bad").join(name));
+        assert_unreadable(Path::new(fixture(&format!("images/bad/{name}"))));
     }
-    assert_unreadable(&fixtures().join("bad/does-not-exist.png"));
+    assert_unreadable(Path::new(fixture("images/bad/does-not-exist.png")));
 }
 
 #[test]
 fn listing_is_recursive_sorted_case_insensitive_and_skips_hidden_entries() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let root = dir.path();
     for f in [
         "b/2.JPG",
@@ -151,7 +148,7 @@ fn listing_is_recursive_sorted_case_insensitive_and_skips_hidden_entries() {
 
 #[test]
 fn listing_errors_name_the_folder() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let missing = dir.path().join("missing");
     let err = list_images(&missing).unwrap_err();
     assert!(matches!(err, ImageError::FolderMissing { .. }) && err.to_string().contains("missing"));

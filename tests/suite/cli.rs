@@ -8,37 +8,83 @@
 
 use std::path::{Path, PathBuf};
 
-mod common;
+use serde_json::Value;
 
-use common::*;
+use crate::util::{
+    Refusal, assert_ok, assert_refused, assert_rel, fixture, json, s, temp_dir, tiny_extractor,
+    tool,
+};
+
+/// tests/fixtures/e2e/reference.json.
+fn reference() -> Value {
+    json(fixture("e2e/reference.json"))
+}
+
+/// `fid` of `real` and `fake` with `extractor`, its report into `json`.
+fn fid_args<'a>(real: &'a str, fake: &'a str, json: &'a str, extractor: &'a str) -> Vec<&'a str> {
+    vec![
+        "fid",
+        "--real",
+        real,
+        "--fake",
+        fake,
+        "--extractor",
+        extractor,
+        "--json",
+        json,
+    ]
+}
+
+/// `fid` of the fixture folders with `extractor` (and `extra` flags) into `out`.
+fn fid_with<'a>(extractor: &'a str, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = fid_args(fixture("e2e/real"), fixture("e2e/fake"), s(out), extractor);
+    args.extend(extra);
+    args
+}
+
+/// `stats` of `images` with the tiny extractor into `out`.
+fn stats_args<'a>(images: &'a str, out: &'a Path) -> Vec<&'a str> {
+    vec![
+        "stats",
+        "--images",
+        images,
+        "--extractor",
+        tiny_extractor(),
+        "--out",
+        s(out),
+    ]
+}
+
+/// `is` of the fake fixture folder in 3 splits, its report into `out`.
+fn is_of_the_fake_folder(out: &Path) {
+    assert_ok(&tool(&[
+        "is",
+        "--images",
+        fixture("e2e/fake"),
+        "--classifier",
+        tiny_extractor(),
+        "--splits",
+        "3",
+        "--json",
+        s(out),
+    ]));
+}
 
 #[test]
 fn fid_of_image_folders_matches_the_python_reference() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let out = dir.path().join("fid.json");
-    let output = tool(&[
-        "fid",
-        "--real",
-        fixture("e2e/real"),
-        "--fake",
-        fixture("e2e/fake"),
-        "--extractor",
+    assert_ok(&tool(&fid_with(
         tiny_extractor(),
-        "--json",
-        s(&out),
-        "--device",
-        "cpu",
-    ]);
-    assert_ok(&output);
+        &out,
+        &["--device", "cpu"],
+    )));
     let result = json(&out);
     let expected = reference();
     let fid = result["fid"].as_f64().unwrap();
     let reference_fid = expected["fid"].as_f64().unwrap();
     // Tolerance: float32 rounding in the resize and the network, 1e-4 relative.
-    assert!(
-        relative_difference(fid, reference_fid) < 1e-4,
-        "fid {fid} vs reference {reference_fid}"
-    );
+    assert_rel(fid, reference_fid, 1e-4, "fid vs reference");
     assert_eq!(result["n_real"], expected["image_counts"]["real"]);
     assert_eq!(result["n_fake"], expected["image_counts"]["fake"]);
     assert_eq!(result["provider"], "CPUExecutionProvider");
@@ -55,7 +101,7 @@ fn inception_score_of_a_folder_matches_the_python_reference() {
         ("no_shuffle", Some("--no-shuffle")),
         ("shuffle_seed_2020", None),
     ] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = temp_dir();
         let out = dir.path().join("is.json");
         let mut args = vec![
             "is",
@@ -77,10 +123,7 @@ fn inception_score_of_a_folder_matches_the_python_reference() {
             let got = result[format!("is_{key}")].as_f64().unwrap();
             let want = expected[case][key].as_f64().unwrap();
             // Tolerance: float32 logits through two preprocessing paths, 1e-5 relative.
-            assert!(
-                relative_difference(got, want) < 1e-5,
-                "{case} {key}: {got} vs reference {want}"
-            );
+            assert_rel(got, want, 1e-5, &format!("{case} {key} vs reference"));
         }
         assert_eq!(result["n_images"], reference()["image_counts"]["fake"]);
     }
@@ -88,18 +131,10 @@ fn inception_score_of_a_folder_matches_the_python_reference() {
 
 #[test]
 fn statistics_files_and_folders_give_the_same_fid() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (real_stats, fake_stats) = (dir.path().join("real.npz"), dir.path().join("fake.npz"));
     for (folder, out) in [("e2e/real", &real_stats), ("e2e/fake", &fake_stats)] {
-        assert_ok(&tool(&[
-            "stats",
-            "--images",
-            fixture(folder),
-            "--extractor",
-            tiny_extractor(),
-            "--out",
-            s(out),
-        ]));
+        assert_ok(&tool(&stats_args(fixture(folder), out)));
     }
     let from_stats = dir.path().join("stats.json");
     assert_ok(&tool(&[
@@ -112,27 +147,17 @@ fn statistics_files_and_folders_give_the_same_fid() {
         s(&from_stats),
     ]));
     let from_folders = dir.path().join("folders.json");
-    assert_ok(&tool(&[
-        "fid",
-        "--real",
-        fixture("e2e/real"),
-        "--fake",
-        fixture("e2e/fake"),
-        "--extractor",
-        tiny_extractor(),
-        "--json",
-        s(&from_folders),
-    ]));
+    assert_ok(&tool(&fid_with(tiny_extractor(), &from_folders, &[])));
     let (a, b) = (
         json(&from_stats)["fid"].as_f64().unwrap(),
         json(&from_folders)["fid"].as_f64().unwrap(),
     );
-    assert!(relative_difference(a, b) < 1e-12, "{a} vs {b}");
+    assert_rel(a, b, 1e-12, "FID from statistics vs from folders");
 }
 
 #[test]
 fn extracted_features_give_the_same_scores_as_the_images() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let features = dir.path().join("fake.npz");
     assert_ok(&tool(&[
         "extract",
@@ -153,17 +178,7 @@ fn extracted_features_give_the_same_scores_as_the_images() {
         "--json",
         s(&from_features),
     ]));
-    assert_ok(&tool(&[
-        "is",
-        "--images",
-        fixture("e2e/fake"),
-        "--classifier",
-        tiny_extractor(),
-        "--splits",
-        "3",
-        "--json",
-        s(&from_images),
-    ]));
+    is_of_the_fake_folder(&from_images);
     assert_eq!(
         json(&from_features)["is_mean"],
         json(&from_images)["is_mean"]
@@ -173,7 +188,7 @@ fn extracted_features_give_the_same_scores_as_the_images() {
 
 #[test]
 fn kid_from_feature_files_equals_kid_from_folders() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let mut features = Vec::new();
     for side in ["real", "fake"] {
         let out = dir.path().join(format!("{side}.npz"));
@@ -218,7 +233,7 @@ fn kid_from_feature_files_equals_kid_from_folders() {
 
 #[test]
 fn score_with_a_separate_classifier_gives_the_is_of_that_classifier() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (score, alone) = (dir.path().join("score.json"), dir.path().join("is.json"));
     assert_ok(&tool(&[
         "score",
@@ -237,49 +252,23 @@ fn score_with_a_separate_classifier_gives_the_is_of_that_classifier() {
         "--json",
         s(&score),
     ]));
-    assert_ok(&tool(&[
-        "is",
-        "--images",
-        fixture("e2e/fake"),
-        "--classifier",
-        tiny_extractor(),
-        "--splits",
-        "3",
-        "--json",
-        s(&alone),
-    ]));
+    is_of_the_fake_folder(&alone);
     let (score, alone) = (json(&score), json(&alone));
     assert_eq!(score["is_mean"], alone["is_mean"]);
     assert_eq!(score["classifier"]["sha256"], score["extractor"]["sha256"]);
     let fid = score["fid"].as_f64().unwrap();
     let reference_fid = reference()["fid"].as_f64().unwrap();
-    assert!(
-        relative_difference(fid, reference_fid) < 1e-4,
-        "{fid} vs {reference_fid}"
-    );
+    assert_rel(fid, reference_fid, 1e-4, "score's fid vs reference");
 }
 
 #[test]
 fn thread_count_and_batch_size_do_not_change_the_result() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let mut values = Vec::new();
     for (threads, batch) in [("1", "1"), ("2", "5"), ("2", "50")] {
         let out = dir.path().join(format!("{threads}-{batch}.json"));
-        assert_ok(&tool(&[
-            "fid",
-            "--real",
-            fixture("e2e/real"),
-            "--fake",
-            fixture("e2e/fake"),
-            "--extractor",
-            tiny_extractor(),
-            "--threads",
-            threads,
-            "--batch-size",
-            batch,
-            "--json",
-            s(&out),
-        ]));
+        let flags = ["--threads", threads, "--batch-size", batch];
+        assert_ok(&tool(&fid_with(tiny_extractor(), &out, &flags)));
         values.push(json(&out)["fid"].clone());
     }
     assert!(values.windows(2).all(|w| w[0] == w[1]), "{values:?}");
@@ -288,8 +277,10 @@ fn thread_count_and_batch_size_do_not_change_the_result() {
 mod bad_input {
     use super::*;
 
+    /// A copy of the fake image folder, named after `name`, with one more file
+    /// `name` holding `bytes`.
     fn folder_with(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-        let folder = dir.join("images");
+        let folder = dir.join(format!("images-with-{name}"));
         std::fs::create_dir_all(&folder).unwrap();
         for entry in std::fs::read_dir(fixture("e2e/fake")).unwrap() {
             let path = entry.unwrap().path();
@@ -299,27 +290,9 @@ mod bad_input {
         folder
     }
 
-    fn fid_args<'a>(
-        real: &'a str,
-        fake: &'a str,
-        json: &'a str,
-        extractor: &'a str,
-    ) -> Vec<&'a str> {
-        vec![
-            "fid",
-            "--real",
-            real,
-            "--fake",
-            fake,
-            "--extractor",
-            extractor,
-            "--json",
-            json,
-        ]
-    }
-
     #[test]
-    fn unreadable_images_are_named_and_stop_the_run() {
+    fn bad_images_and_folders_are_named_and_stop_the_run() {
+        let dir = temp_dir();
         let png = std::fs::read(
             Path::new(fixture("e2e/real"))
                 .read_dir()
@@ -330,30 +303,44 @@ mod bad_input {
                 .path(),
         )
         .unwrap();
-        let cases: [(&str, Vec<u8>); 3] = [
-            ("corrupt.png", png[..png.len() / 2].to_vec()),
-            ("empty.png", Vec::new()),
-            ("notes.png", b"these are notes, not pixels\n".to_vec()),
-        ];
-        for (name, bytes) in cases {
-            let dir = tempfile::tempdir().unwrap();
-            let folder = folder_with(dir.path(), name, &bytes);
-            let out = dir.path().join("fid.json");
-            let stderr = assert_clean_failure(
-                &fid_args(fixture("e2e/real"), s(&folder), s(&out), tiny_extractor()),
-                name,
-                &out,
-            );
-            assert!(
-                stderr.contains("--skip-bad"),
-                "the fix should be offered: {stderr}"
-            );
+        let corrupt = folder_with(dir.path(), "corrupt.png", &png[..png.len() / 2]);
+        let empty_file = folder_with(dir.path(), "empty.png", b"");
+        let notes = folder_with(dir.path(), "notes.png", b"these are notes, not pixels\n");
+        let empty_folder = dir.path().join("nothing-here");
+        std::fs::create_dir(&empty_folder).unwrap();
+        let (out, stats) = (dir.path().join("fid.json"), dir.path().join("stats.npz"));
+        let real = fixture("e2e/real");
+        let unreadable = |folder, name| Refusal {
+            args: fid_args(real, s(folder), s(&out), tiny_extractor()),
+            output: &out,
+            names: name,
+            also: &["--skip-bad"],
+        };
+        for row in [
+            unreadable(&corrupt, "corrupt.png"),
+            unreadable(&empty_file, "empty.png"),
+            unreadable(&notes, "notes.png"),
+            Refusal {
+                args: fid_args(real, s(&empty_folder), s(&out), tiny_extractor()),
+                output: &out,
+                names: "nothing-here",
+                also: &[],
+            },
+            // `stats` leaves no output behind either.
+            Refusal {
+                args: stats_args(s(&empty_file), &stats),
+                output: &stats,
+                names: "empty.png",
+                also: &[],
+            },
+        ] {
+            row.check();
         }
     }
 
     #[test]
     fn skip_bad_skips_and_counts_unreadable_images() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = temp_dir();
         let folder = folder_with(dir.path(), "empty.png", b"");
         let out = dir.path().join("fid.json");
         let mut args = fid_args(fixture("e2e/real"), s(&folder), s(&out), tiny_extractor());
@@ -365,53 +352,13 @@ mod bad_input {
     }
 
     #[test]
-    fn an_empty_folder_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let empty = dir.path().join("nothing-here");
-        std::fs::create_dir(&empty).unwrap();
-        let out = dir.path().join("fid.json");
-        assert_clean_failure(
-            &fid_args(fixture("e2e/real"), s(&empty), s(&out), tiny_extractor()),
-            "nothing-here",
-            &out,
-        );
-    }
-
-    #[test]
-    fn a_truncated_statistics_file_is_named() {
-        let dir = tempfile::tempdir().unwrap();
+    fn bad_statistics_files_are_named() {
+        let dir = temp_dir();
         let stats = dir.path().join("real.npz");
-        assert_ok(&tool(&[
-            "stats",
-            "--images",
-            fixture("e2e/real"),
-            "--extractor",
-            tiny_extractor(),
-            "--out",
-            s(&stats),
-        ]));
+        assert_ok(&tool(&stats_args(fixture("e2e/real"), &stats)));
         let bytes = std::fs::read(&stats).unwrap();
         let truncated = dir.path().join("truncated.npz");
         std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-        let out = dir.path().join("fid.json");
-        assert_clean_failure(
-            &[
-                "fid",
-                "--real",
-                s(&stats),
-                "--fake",
-                s(&truncated),
-                "--json",
-                s(&out),
-            ],
-            "truncated.npz",
-            &out,
-        );
-    }
-
-    #[test]
-    fn statistics_of_different_dimensions_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
         let small = dir.path().join("small.npz");
         let large = dir.path().join("large.npz");
         for (path, d) in [(&small, 4usize), (&large, 6)] {
@@ -423,160 +370,112 @@ mod bad_input {
             npz.finish().unwrap();
         }
         let out = dir.path().join("fid.json");
-        let stderr = assert_clean_failure(
-            &[
+        let fid = |real, fake| {
+            [
                 "fid",
                 "--real",
-                s(&small),
+                s(real),
                 "--fake",
-                s(&large),
+                s(fake),
                 "--json",
                 s(&out),
-            ],
-            "large.npz",
-            &out,
-        );
-        assert!(stderr.contains('4') && stderr.contains('6'), "{stderr}");
+            ]
+            .to_vec()
+        };
+        for row in [
+            Refusal {
+                args: fid(&stats, &truncated),
+                output: &out,
+                names: "truncated.npz",
+                also: &[],
+            },
+            // Statistics of different dimensions: both are named.
+            Refusal {
+                args: fid(&small, &large),
+                output: &out,
+                names: "large.npz",
+                also: &["4", "6"],
+            },
+        ] {
+            row.check();
+        }
     }
 
     #[test]
-    fn a_model_whose_input_name_differs_from_its_manifest_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("fid.json");
-        let model = fixture("models/bad-input-name.onnx");
-        let stderr = assert_clean_failure(
-            &fid_args(fixture("e2e/real"), fixture("e2e/fake"), s(&out), model),
-            "bad-input-name.onnx",
-            &out,
-        );
-        assert!(
-            stderr.contains("`images` is not an input") && stderr.contains("pixels"),
-            "{stderr}"
-        );
-    }
-
-    #[test]
-    fn a_model_lacking_a_manifest_output_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("fid.json");
-        let model = fixture("models/bad-output.onnx");
-        let stderr = assert_clean_failure(
-            &fid_args(fixture("e2e/real"), fixture("e2e/fake"), s(&out), model),
-            "bad-output.onnx",
-            &out,
-        );
-        assert!(stderr.contains("logits_unbiased"), "{stderr}");
-    }
-
-    #[test]
-    fn a_missing_onnx_runtime_library_says_how_to_get_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("fid.json");
-        let mut args = fid_args(
-            fixture("e2e/real"),
-            fixture("e2e/fake"),
-            s(&out),
-            tiny_extractor(),
-        );
-        args.extend(["--ort-library", "/nonexistent/libonnxruntime.so"]);
-        let stderr = assert_clean_failure(&args, "/nonexistent/libonnxruntime.so", &out);
-        assert!(stderr.contains("setup.sh"), "{stderr}");
-    }
-
-    #[test]
-    fn stats_output_is_not_left_behind_on_failure() {
-        let dir = tempfile::tempdir().unwrap();
-        let folder = folder_with(dir.path(), "empty.png", b"");
-        let out = dir.path().join("stats.npz");
-        assert_clean_failure(
-            &[
-                "stats",
-                "--images",
-                s(&folder),
-                "--extractor",
-                tiny_extractor(),
-                "--out",
-                s(&out),
-            ],
-            "empty.png",
-            &out,
-        );
-    }
-
-    #[test]
-    fn a_model_whose_input_shape_differs_from_its_manifest_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("fid.json");
-        let model = fixture("models/bad-input.onnx");
-        let stderr = assert_clean_failure(
-            &fid_args(fixture("e2e/real"), fixture("e2e/fake"), s(&out), model),
-            "shape",
-            &out,
-        );
-        assert!(
-            stderr.contains("28") && stderr.contains("32"),
-            "both shapes should be named: {stderr}"
-        );
-    }
-
-    #[test]
-    fn a_model_edited_after_its_manifest_was_written_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let model = dir.path().join("edited.onnx");
+    fn models_that_disagree_with_their_manifest_or_runtime_are_refused() {
+        let dir = temp_dir();
+        // A model edited after its manifest was written.
+        let edited = dir.path().join("edited.onnx");
         let mut bytes = std::fs::read(tiny_extractor()).unwrap();
         bytes.extend_from_slice(b"\0");
-        std::fs::write(&model, bytes).unwrap();
+        std::fs::write(&edited, bytes).unwrap();
         std::fs::copy(
             fixture("models/tiny-extractor.toml"),
             dir.path().join("edited.toml"),
         )
         .unwrap();
+        // A model without a manifest.
+        let bare = dir.path().join("bare.onnx");
+        std::fs::copy(tiny_extractor(), &bare).unwrap();
         let out = dir.path().join("fid.json");
-        let stderr = assert_clean_failure(
-            &fid_args(fixture("e2e/real"), fixture("e2e/fake"), s(&out), s(&model)),
-            "SHA-256",
-            &out,
-        );
-        assert!(stderr.contains("edited.onnx"), "{stderr}");
-    }
-
-    #[test]
-    fn a_model_without_a_manifest_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let model = dir.path().join("bare.onnx");
-        std::fs::copy(tiny_extractor(), &model).unwrap();
-        let out = dir.path().join("fid.json");
-        assert_clean_failure(
-            &fid_args(fixture("e2e/real"), fixture("e2e/fake"), s(&out), s(&model)),
-            "bare.toml",
-            &out,
-        );
+        let refused = |extractor, extra, names, also| Refusal {
+            args: fid_with(extractor, &out, extra),
+            output: &out,
+            names,
+            also,
+        };
+        for row in [
+            refused(
+                fixture("models/bad-input-name.onnx"),
+                &[],
+                "bad-input-name.onnx",
+                &["`images` is not an input", "pixels"],
+            ),
+            refused(
+                fixture("models/bad-output.onnx"),
+                &[],
+                "bad-output.onnx",
+                &["logits_unbiased"],
+            ),
+            // The input shape differs: both shapes are named.
+            refused(
+                fixture("models/bad-input.onnx"),
+                &[],
+                "shape",
+                &["28", "32"],
+            ),
+            refused(s(&edited), &[], "SHA-256", &["edited.onnx"]),
+            refused(s(&bare), &[], "bare.toml", &[]),
+            // A missing ONNX Runtime library: how to get one.
+            refused(
+                tiny_extractor(),
+                &["--ort-library", "/nonexistent/libonnxruntime.so"],
+                "/nonexistent/libonnxruntime.so",
+                &["setup.sh"],
+            ),
+        ] {
+            row.check();
+        }
     }
 
     #[test]
     fn cuda_that_cannot_be_honoured_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = temp_dir();
         let out = dir.path().join("fid.json");
-        let mut args = fid_args(
-            fixture("e2e/real"),
-            fixture("e2e/fake"),
-            s(&out),
-            tiny_extractor(),
-        );
-        args.extend(["--device", "cuda"]);
+        let args = fid_with(tiny_extractor(), &out, &["--device", "cuda"]);
         let output = tool(&args);
         if output.status.success() {
             // A CUDA build of ONNX Runtime with a GPU: then the provider must say so.
             assert_eq!(json(&out)["provider"], "CUDAExecutionProvider");
         } else {
-            let stderr = assert_clean_failure(&args, "--device cuda", &out);
-            assert!(stderr.contains("--device cpu"), "{stderr}");
+            let error = assert_refused(&args, "--device cuda", &out);
+            assert!(error.contains("--device cpu"), "{error}");
         }
     }
 
     #[test]
     fn device_auto_falls_back_to_the_cpu_with_one_warning() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = temp_dir();
         let out = dir.path().join("score.json");
         let output = tool(&[
             "score",

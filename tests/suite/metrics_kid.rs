@@ -6,17 +6,13 @@
 //! rounding (measured gap on these fixtures: ≤ 1e-6 relative on the mean, ≤ 6e-6 on
 //! the std), so that comparison uses 5e-6 (mean) and 2e-5 (std).
 
-use std::fs::File;
-
 use ndarray::Array2;
-use ndarray_npy::read_npy;
 use stackgan_eval::metrics::{KidConfig, KidError, kernel_inception_distance};
 
-const DIR: &str = "tests/fixtures/metrics";
+use crate::util::{assert_rel, fixture, json, with_threads};
 
 fn reference(key: &str) -> (f64, f64) {
-    let json: serde_json::Value =
-        serde_json::from_reader(File::open(format!("{DIR}/reference.json")).unwrap()).unwrap();
+    let json = json(fixture("metrics/reference.json"));
     (
         json[key][0].as_f64().unwrap(),
         json[key][1].as_f64().unwrap(),
@@ -24,7 +20,7 @@ fn reference(key: &str) -> (f64, f64) {
 }
 
 fn features(name: &str) -> Array2<f32> {
-    read_npy(format!("{DIR}/kid_{name}.npy")).unwrap()
+    ndarray_npy::read_npy(fixture(&format!("metrics/kid_{name}.npy"))).unwrap()
 }
 
 fn default_like() -> KidConfig {
@@ -46,10 +42,6 @@ fn alt() -> KidConfig {
     }
 }
 
-fn rel(got: f64, expected: f64) -> f64 {
-    ((got - expected) / expected).abs()
-}
-
 #[test]
 fn kid_matches_torch_fidelity_on_float64_features() {
     let (real, fake) = (features("real"), features("fake"));
@@ -60,12 +52,8 @@ fn kid_matches_torch_fidelity_on_float64_features() {
     ] {
         let kid = kernel_inception_distance(real.view(), fake.view(), &cfg).unwrap();
         let (mean, std) = reference(key);
-        assert!(
-            rel(kid.mean, mean) < 1e-10,
-            "{key} mean {} vs {mean}",
-            kid.mean
-        );
-        assert!(rel(kid.std, std) < 1e-10, "{key} std {} vs {std}", kid.std);
+        assert_rel(kid.mean, mean, 1e-10, &format!("{key} mean"));
+        assert_rel(kid.std, std, 1e-10, &format!("{key} std"));
         assert_eq!(
             (kid.subsets, kid.subset_size),
             (cfg.subsets, cfg.subset_size)
@@ -82,12 +70,8 @@ fn kid_is_within_float32_noise_of_torch_fidelity_native() {
     ] {
         let kid = kernel_inception_distance(real.view(), fake.view(), &cfg).unwrap();
         let (mean, std) = reference(key);
-        assert!(
-            rel(kid.mean, mean) < 5e-6,
-            "{key} mean {} vs {mean}",
-            kid.mean
-        );
-        assert!(rel(kid.std, std) < 2e-5, "{key} std {} vs {std}", kid.std);
+        assert_rel(kid.mean, mean, 5e-6, &format!("{key} mean"));
+        assert_rel(kid.std, std, 2e-5, &format!("{key} std"));
     }
 }
 
@@ -104,11 +88,9 @@ fn kid_of_a_set_with_itself_is_near_zero_and_thread_count_does_not_matter() {
     );
     let fake = features("fake");
     let run = |threads| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| kernel_inception_distance(real.view(), fake.view(), &alt()).unwrap())
+        with_threads(threads, || {
+            kernel_inception_distance(real.view(), fake.view(), &alt()).unwrap()
+        })
     };
     let (one, four) = (run(1), run(4));
     assert_eq!(one.mean.to_bits(), four.mean.to_bits());

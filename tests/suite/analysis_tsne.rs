@@ -6,26 +6,21 @@
 //! is checked by what a map must show: separated clusters, high trustworthiness,
 //! the same bits for the same seed, and the perplexity limit checked up front.
 
-use std::fs::File;
-
 use ndarray::{Array2, ArrayView2, Axis, concatenate, s};
-use ndarray_npy::NpzReader;
 use stackgan_eval::analysis::{
     PcaError, TrustworthinessError, TsneConfig, TsneError, embed, largest_perplexity,
     principal_components, trustworthiness,
 };
 use stackgan_eval::rng::NumpyRandomState;
 
-const DIR: &str = "tests/fixtures/tsne";
+use crate::util::{fixture, json, npz_array, with_threads};
 
 fn npz_f32(file: &str, name: &str) -> Array2<f32> {
-    let mut npz = NpzReader::new(File::open(format!("{DIR}/{file}")).unwrap()).unwrap();
-    npz.by_name(name).unwrap()
+    npz_array(fixture(&format!("tsne/{file}")), name)
 }
 
 fn npz_f64(file: &str, name: &str) -> Array2<f64> {
-    let mut npz = NpzReader::new(File::open(format!("{DIR}/{file}")).unwrap()).unwrap();
-    npz.by_name(name).unwrap()
+    npz_array(fixture(&format!("tsne/{file}")), name)
 }
 
 /// `per_cluster` points around each of `clusters` centres in `dim` dimensions:
@@ -135,8 +130,7 @@ fn pca_keeps_at_most_the_available_dimensions() {
 fn trustworthiness_matches_sklearn() {
     let high = npz_f32("trust.npz", "high");
     let low = npz_f64("trust.npz", "low");
-    let json: serde_json::Value =
-        serde_json::from_reader(File::open(format!("{DIR}/reference.json")).unwrap()).unwrap();
+    let json = json(fixture("tsne/reference.json"));
     let reference = json["trustworthiness"].as_object().unwrap();
     assert_eq!(reference.len(), 5);
     for (k, expected) in reference {
@@ -216,13 +210,7 @@ fn tsne_is_bit_identical_for_a_seed_whatever_the_thread_count() {
         seed: 42,
         ..TsneConfig::default()
     };
-    let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| embed(features.view(), &cfg).unwrap())
-    };
+    let run = |threads: usize| with_threads(threads, || embed(features.view(), &cfg).unwrap());
     let first = run(1);
     for threads in [1, 2, 3] {
         let again = run(threads);

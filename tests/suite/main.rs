@@ -1,0 +1,25 @@
+//! The integration tests, as one binary: one module per area and topic, the
+//! helpers they share in `util`.
+//!
+//! Every number is checked against an independent reference (numpy, scipy,
+//! Pillow, torch, pytorch-fid, torch-fidelity, prdc, scikit-learn) made by the
+//! script committed beside its fixture (`tests/fixtures/*/make*.py`); each
+//! module's doc comment names its references and tolerances.
+
+mod util;
+
+mod analysis_tsne;
+mod cli;
+mod cli_ablation;
+mod cli_generate;
+mod images_batches;
+mod images_decode;
+mod images_resize;
+mod metrics_color;
+mod metrics_fid;
+mod metrics_is;
+mod metrics_kid;
+mod metrics_prdc;
+mod metrics_rng;
+mod metrics_stats;
+mod report_plot;

@@ -8,7 +8,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    match stackgan_eval::app::run(cli.command.into_app()) {
+    match stackgan_eval::app::run(cli.command.into()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             if error

@@ -247,7 +247,7 @@ fn cub_protocol_shares_z_across_an_images_captions() {
         demo_generator(),
         "--embeddings",
         s(&many),
-        "--protocol",
+        "--sampling",
         "stackgan-v2-cub",
         "--seed",
         "7",

@@ -108,6 +108,17 @@ fn table(report: &EvalReport) -> String {
             pair(s.kid_mean, s.kid_std),
         ));
     }
+    for branch in &report.branches {
+        let s = &branch.scores;
+        if let (Some(p), Some(r), Some(c), Some(d)) =
+            (s.precision, s.recall, s.coverage, s.near_duplicate_rate)
+        {
+            lines.push(format!(
+                "{:>7}  precision {p:.4} · recall {r:.4} · coverage {c:.4} · near-duplicates {d:.4}",
+                format!("{}²", branch.resolution)
+            ));
+        }
+    }
     for color in &report.color_consistency {
         lines.push(format!(
             "colour {}→{}: mean ‖Δμ‖² {:.6}, mean ‖ΔΣ‖²_F {:.6}, loss (50·MSE μ + 250·MSE Σ) {:.6}",

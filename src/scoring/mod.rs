@@ -6,6 +6,7 @@
 //! `eval`, `ablation`, `tsne` and the demo all compute through it.
 
 mod eval;
+mod extract;
 mod measure;
 mod metric;
 mod model;
@@ -16,6 +17,7 @@ mod side;
 mod source;
 mod spelling;
 
+pub use extract::{Extraction, ModelRun};
 pub use measure::measure;
 pub use metric::{Metric, Needs, Requirements};
 pub use options::{IsOptions, IsProtocol, PrdcOptions, ScoringOptions};
@@ -23,6 +25,6 @@ pub use report::{
     BranchReport, ColorPair, EvalReport, GeneratorProvenance, ModelProvenance, ReportFile,
     ScoreReport,
 };
-pub use scorer::{Extraction, ModelRun, Scorer};
-pub use side::{IsLogits, Side, SideAccumulator, stack};
+pub use scorer::Scorer;
+pub use side::{IsLogits, Side, SideAccumulator};
 pub use source::{Input, Source};

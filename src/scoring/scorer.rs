@@ -13,14 +13,14 @@ use super::metric::Needs;
 use super::model::{Outputs, drop_columns, outputs, preparation, provenance};
 use super::options::{IsOptions, ScoringOptions};
 use super::report::ScoreReport;
-use super::side::{Side, SideAccumulator, stack};
+use super::side::{Side, SideAccumulator};
 use super::source::{Input, Source};
 use crate::features::{Extractor, FeatureFile, run_over_images};
 use crate::images::{ImageBatches, ResizeMode, list_images};
 use crate::metrics::FidStats;
 use crate::options::{ExecOptions, ImageOptions};
 use crate::progress::Progress;
-use crate::runtime::{Provider, Runtime, RuntimeConfig};
+use crate::runtime::{Runtime, RuntimeConfig};
 
 const NEEDS_EXTRACTOR: &str = "an image folder needs a model: pass --extractor MODEL.onnx (export one with models/export_inception.py)";
 
@@ -34,25 +34,15 @@ pub(super) enum Role {
 }
 
 /// One streaming pass over image files.
-struct Pass<'a> {
-    role: Role,
-    model: &'a Path,
+pub(super) struct Pass<'a> {
+    pub(super) role: Role,
+    pub(super) model: &'a Path,
     /// How messages name the side.
-    name: String,
+    pub(super) name: String,
     /// The progress stage's label.
-    stage: &'a str,
-    needs: Needs,
-    skip_bad: bool,
-}
-
-/// Every output of the extractor for every image of a folder (`extract`).
-pub struct Extraction {
-    pub features: FeatureFile,
-    /// The outputs kept, in the model's order.
-    pub outputs: Vec<String>,
-    pub skipped: usize,
-    pub resize: ResizeMode,
-    pub provider: Provider,
+    pub(super) stage: &'a str,
+    pub(super) needs: Needs,
+    pub(super) skip_bad: bool,
 }
 
 /// The runtime and the models, opened once and kept.
@@ -60,7 +50,7 @@ pub struct Scorer {
     runtime_config: RuntimeConfig,
     runtime: Option<Runtime>,
     pub(super) batch_size: usize,
-    images: ImageOptions,
+    pub(super) images: ImageOptions,
     /// Every model opened so far.
     pub(super) models: Vec<Extractor>,
 }
@@ -298,7 +288,7 @@ impl Scorer {
     }
 
     /// One streaming pass of `paths` through a model, recorded in `report`.
-    fn pass(
+    pub(super) fn pass(
         &mut self,
         pass: &Pass,
         paths: Vec<PathBuf>,
@@ -337,129 +327,6 @@ impl Scorer {
         report.skipped_images += summary.skipped.len();
         side.finish(pass.name.clone(), drop_columns(model))
     }
-
-    /// FID statistics of a folder (`stats`); returns them and the count of skipped images.
-    pub fn statistics(
-        &mut self,
-        extractor: &Path,
-        folder: &Input,
-        progress: &dyn Progress,
-    ) -> anyhow::Result<(FidStats, usize)> {
-        let pass = Pass {
-            role: Role::Extractor,
-            model: extractor,
-            name: folder.label(),
-            stage: "stats",
-            needs: Needs {
-                stats: true,
-                ..Needs::default()
-            },
-            skip_bad: self.images.skip_bad,
-        };
-        let mut report = ScoreReport::new(self.batch_size);
-        let paths = list_images(&folder.path)?;
-        let side = self.pass(&pass, paths, &IsOptions::default(), progress, &mut report)?;
-        let stats = side
-            .stats
-            .with_context(|| format!("{}: no statistics formed", folder.label()))?;
-        Ok((stats, report.skipped_images))
-    }
-
-    /// The pool features of `files`, in order, none skipped (`tsne`).
-    pub fn pool_features(
-        &mut self,
-        extractor: &Path,
-        files: Vec<PathBuf>,
-        name: &str,
-        progress: &dyn Progress,
-    ) -> anyhow::Result<Array2<f32>> {
-        let pass = Pass {
-            role: Role::Extractor,
-            model: extractor,
-            name: name.to_string(),
-            stage: name,
-            needs: Needs {
-                pool: true,
-                ..Needs::default()
-            },
-            skip_bad: false,
-        };
-        let mut report = ScoreReport::new(self.batch_size);
-        let side = self.pass(&pass, files, &IsOptions::default(), progress, &mut report)?;
-        side.pool
-            .with_context(|| format!("--set {name}: no features were computed"))
-    }
-
-    /// Every output of the extractor for every image of a folder (`extract`).
-    pub fn extract(
-        &mut self,
-        extractor: &Path,
-        folder: &Path,
-        progress: &dyn Progress,
-    ) -> anyhow::Result<Extraction> {
-        let (resize, batch_size, skip_bad) =
-            (self.images.resize, self.batch_size, self.images.skip_bad);
-        let model = self.model(extractor)?;
-        let names: Vec<String> = model
-            .manifest()
-            .outputs
-            .iter()
-            .map(|o| o.name.clone())
-            .collect();
-        let outputs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let (mode, preprocess) = preparation(model, resize)?;
-        let paths = list_images(folder)?;
-        let stage = progress.stage("extract", paths.len());
-        let batches = ImageBatches::new(paths, preprocess, batch_size, skip_bad)?;
-        let mut parts: Vec<Vec<Array2<f32>>> = vec![Vec::new(); outputs.len()];
-        let mut files = Vec::new();
-        let summary = run_over_images(
-            model,
-            batches,
-            &outputs,
-            &|n| stage.advance(n),
-            |batch_paths, arrays| {
-                files.extend(batch_paths.iter().map(|p| p.display().to_string()));
-                for (part, array) in parts.iter_mut().zip(arrays) {
-                    part.push(array.clone());
-                }
-                anyhow::Ok(())
-            },
-        )?;
-        drop(stage);
-        let mut arrays = Vec::new();
-        for (name, part) in names.iter().cloned().zip(parts) {
-            arrays.push((name, stack(&part)?));
-        }
-        Ok(Extraction {
-            features: FeatureFile { arrays, files },
-            outputs: names,
-            skipped: summary.skipped.len(),
-            resize: mode,
-            provider: model.provider(),
-        })
-    }
-
-    /// The extractor's provenance as a pass records it: path, hash, resize mode, provider.
-    pub fn describe(&mut self, extractor: &Path) -> anyhow::Result<ModelRun> {
-        let resize = self.images.resize;
-        let model = self.model(extractor)?;
-        Ok(ModelRun {
-            path: model.path().display().to_string(),
-            sha256: model.sha256().to_string(),
-            resize: model.resize_mode(resize).ok().map(|r| r.to_string()),
-            provider: model.provider().to_string(),
-        })
-    }
-}
-
-/// A model as a run used it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ModelRun {
-    pub path: String,
-    pub sha256: String,
-    pub resize: Option<String>,
-    pub provider: String,
 }
 
 fn load_runtime<'a>(

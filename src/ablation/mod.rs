@@ -138,16 +138,17 @@ fn reference(
         return Ok((None, None));
     };
     let input = Input::new("real", real);
-    let Some(extractor) = ablation
-        .scoring
-        .extractor
-        .as_deref()
-        .filter(|_| real.is_dir())
-    else {
+    if !real.is_dir() {
+        // A statistics or feature file: read as `--real` would be.
         let mut report = ScoreReport::new(scorer.batch_size());
         let side = scorer.reference(&ablation.scoring, Some(&input), progress, &mut report)?;
         return Ok((None, side));
-    };
+    }
+    let extractor = ablation
+        .scoring
+        .extractor
+        .as_deref()
+        .context("an image folder as `real` needs `extractor`")?;
     progress.note(&format!(
         "ablation: features of the reference set {}",
         real.display()

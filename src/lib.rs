@@ -6,17 +6,28 @@
 //!
 //! The pipeline: [`images`] (walk, decode, resize) → [`features`] (run an
 //! extractor model through [`runtime`]) → [`metrics`] (statistics and
-//! distances; they take features, never models).
+//! distances; they take features, never models). [`scoring`] ties them
+//! together: one [`scoring::Scorer`] opens the runtime and the models once
+//! and turns folders, files and generated samples ([`generate`]) into typed
+//! reports; [`ablation`] and [`collapse`] compute through it; [`report`]
+//! writes every file. [`app`] is the command line's half: a command's
+//! configuration in, the library's compute, the report's writers out.
 
+pub mod ablation;
 pub mod analysis;
 pub mod app;
 pub mod atomic;
+pub mod collapse;
 pub mod features;
 pub mod generate;
 pub mod images;
 pub mod linalg;
 pub mod metrics;
 pub mod models;
+pub mod options;
+pub mod progress;
 pub mod report;
 pub mod rng;
 pub mod runtime;
+pub mod scoring;
+pub mod synthetic;

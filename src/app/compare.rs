@@ -1,16 +1,18 @@
 //! `compare`: score reports from separate runs (days, machines, tools'
-//! versions) → one table, written as CSV, Markdown, JSON and charts.
+//! versions), read back typed → one table, written as CSV, Markdown, JSON
+//! and charts.
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
-use serde_json::Value;
+use anyhow::bail;
 
-use super::tables::{add_score_row, report_rows, score_table};
+use super::tables::{ScoreRow, score_table};
+use crate::report::target::{FolderUse, check_folder};
 use crate::report::{self, ChartExporter, CsvExporter, Exporter, JsonExporter, MarkdownExporter};
+use crate::scoring::ReportFile;
 
 #[derive(Debug, Clone)]
-pub struct CompareConfig {
+pub struct CompareCommand {
     /// `--json` files of `fid`, `is`, `kid`, `score` or `eval`.
     pub reports: Vec<PathBuf>,
     /// Row labels, one per report (default: the file stems).
@@ -21,72 +23,72 @@ pub struct CompareConfig {
     pub quiet: bool,
 }
 
-pub fn run(config: &CompareConfig) -> anyhow::Result<()> {
-    if config.reports.is_empty() {
+impl CompareCommand {
+    pub const DEFAULT_TITLE: &'static str = "Comparison";
+}
+
+/// `n` things, in words: "1 label", "2 labels".
+fn count(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
+
+pub(super) fn run(command: &CompareCommand) -> anyhow::Result<()> {
+    if command.reports.is_empty() {
         bail!("compare needs score reports: pass one or more JSON files written with --json");
     }
-    if let Some(labels) = &config.labels
-        && labels.len() != config.reports.len()
+    if let Some(labels) = &command.labels
+        && labels.len() != command.reports.len()
     {
         bail!(
-            "--labels gives {} labels for {} reports; give one per report, in order",
-            labels.len(),
-            config.reports.len()
+            "--labels gives {} for {}; give one label per report, in order",
+            count(labels.len(), "label"),
+            count(command.reports.len(), "report")
         );
     }
+    if let Some(out) = &command.out {
+        check_folder("--out", out, FolderUse::Overwrite)?;
+    }
     let mut documents = Vec::new();
-    for (i, path) in config.reports.iter().enumerate() {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read report {}; check the path", path.display()))?;
-        let value: Value = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{} is not JSON; pass files written by --json",
-                path.display()
-            )
-        })?;
-        if value.get("tool").and_then(Value::as_str) != Some("stackgan-eval") {
-            bail!(
-                "{} is not a stackgan-eval report (no \"tool\": \"stackgan-eval\"); pass files written by --json",
-                path.display()
-            );
-        }
-        let label = match &config.labels {
+    for (i, path) in command.reports.iter().enumerate() {
+        let label = match &command.labels {
             Some(labels) => labels[i].clone(),
             None => path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| format!("run {}", i + 1)),
         };
-        documents.push((label, value));
+        documents.push((label, ReportFile::read(path)?));
     }
-    let rows: Vec<(String, Value)> = documents
+    let rows: Vec<ScoreRow> = documents
         .iter()
-        .flat_map(|(label, value)| report_rows(label, value))
+        .flat_map(|(label, document)| match document {
+            ReportFile::Score(scores) => vec![ScoreRow::score(label, scores)],
+            ReportFile::Eval(eval) => ScoreRow::branches(label, eval),
+        })
         .collect();
-    let values: Vec<&Value> = rows.iter().map(|(_, v)| v).collect();
-    let mut table = score_table(&config.title, "run", &values);
+    let mut table = score_table(&command.title, "run", &rows);
     table.notes.push(format!(
-        "{} report(s): {}.",
-        config.reports.len(),
-        config
+        "{}: {}.",
+        count(command.reports.len(), "report"),
+        command
             .reports
             .iter()
             .map(|p| format!("`{}`", p.display()))
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    for (label, value) in &rows {
-        add_score_row(&mut table, label, value);
-    }
-    if let Some(out) = &config.out {
-        let details = JsonExporter {
-            details: Value::Array(documents.iter().map(|(_, v)| v.clone()).collect()),
-        };
+    if let Some(out) = &command.out {
+        let reports: Vec<&ReportFile> = documents.iter().map(|(_, d)| d).collect();
+        let details = JsonExporter::new(&reports)?;
         let exporters: [&dyn Exporter; 4] =
             [&CsvExporter, &MarkdownExporter, &details, &ChartExporter];
         report::write_all(&table, out, "compare", &exporters)?;
     }
-    if !config.quiet {
+    if !command.quiet {
         println!("{}", report::markdown(&table, 2));
     }
     Ok(())

@@ -3,71 +3,41 @@
 
 use std::path::PathBuf;
 
-use ndarray::{Array2, Axis, concatenate};
-
-use super::RunOptions;
-use super::progress::image_bar;
-use crate::features::{Extractor, FeatureFile, run_over_images};
-use crate::runtime::Runtime;
+use super::progress::Bars;
+use crate::options::{ExecOptions, ImageOptions};
+use crate::report::target::check_file;
+use crate::scoring::Scorer;
 
 #[derive(Debug, Clone)]
-pub struct ExtractConfig {
-    pub images: PathBuf,
+pub struct ExtractCommand {
+    pub exec: ExecOptions,
+    pub images: ImageOptions,
     pub extractor: PathBuf,
+    /// The image folder (`--images`).
+    pub folder: PathBuf,
     /// `.npz` (all outputs and file names) or `.npy` (pool features).
     pub out: PathBuf,
-    pub options: RunOptions,
+    pub quiet: bool,
 }
 
-pub fn run(config: &ExtractConfig) -> anyhow::Result<()> {
-    let runtime = Runtime::load(config.options.runtime.clone())?;
-    let mut extractor = Extractor::open(&runtime, &config.extractor)?;
-    let names: Vec<String> = extractor
-        .manifest()
-        .outputs
-        .iter()
-        .map(|o| o.name.clone())
-        .collect();
-    let outputs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let resize = extractor.resize_mode(config.options.resize)?;
-    let (batches, total) = config
-        .options
-        .batches(&config.images, extractor.preprocess(resize))?;
-    let bar = image_bar(total, "extract", config.options.quiet);
-    let mut parts: Vec<Vec<Array2<f32>>> = vec![Vec::new(); outputs.len()];
-    let mut files = Vec::new();
-    let summary = run_over_images(
-        &mut extractor,
-        batches,
-        &outputs,
-        &|n| bar.inc(n as u64),
-        |batch_paths, arrays| {
-            files.extend(batch_paths.iter().map(|p| p.display().to_string()));
-            for (part, array) in parts.iter_mut().zip(arrays) {
-                part.push(array.clone());
-            }
-            anyhow::Ok(())
-        },
-    )?;
-    bar.finish_and_clear();
-    let mut arrays = Vec::new();
-    for (name, part) in names.iter().cloned().zip(parts) {
-        let views: Vec<_> = part.iter().map(|a| a.view()).collect();
-        arrays.push((name, concatenate(Axis(0), &views)?));
-    }
-    FeatureFile { arrays, files }.write(&config.out)?;
-    if !config.options.quiet {
+pub(super) fn run(command: &ExtractCommand) -> anyhow::Result<()> {
+    check_file("--out", &command.out)?;
+    let mut scorer = Scorer::new(command.exec.clone(), command.images);
+    let progress = Bars::new(command.quiet);
+    let extraction = scorer.extract(&command.extractor, &command.folder, &progress)?;
+    extraction.features.write(&command.out)?;
+    if !command.quiet {
         println!(
             "wrote {}: {} images, outputs {} ({} resize, {}){}",
-            config.out.display(),
-            summary.images,
-            outputs.join(", "),
-            resize,
-            extractor.provider(),
-            if summary.skipped.is_empty() {
+            command.out.display(),
+            extraction.features.len(),
+            extraction.outputs.join(", "),
+            extraction.resize,
+            extraction.provider,
+            if extraction.skipped == 0 {
                 String::new()
             } else {
-                format!(", {} unreadable skipped", summary.skipped.len())
+                format!(", {} unreadable skipped", extraction.skipped)
             }
         );
     }

@@ -1,96 +1,59 @@
-//! The commands: validated configurations in, results to stdout and files
-//! out. The only part of the library that knows about the terminal.
+//! The commands: a configuration in, the library's compute, the typed report
+//! out through the report layer's writers. The only part of the library that
+//! prints or picks file names; no command calls another. Output targets are
+//! checked before any model loads, and a result that cannot be written is
+//! printed to stdout before the error.
 
 mod ablation;
-mod ablation_config;
 mod compare;
 mod demo;
 mod eval;
 mod extract;
+mod figures;
 mod generate;
 mod progress;
-mod report;
 mod score;
-mod sides;
-mod sources;
 mod stats;
 mod tables;
 mod tsne;
+mod write;
 
-use std::path::{Path, PathBuf};
-
-pub use ablation::AblationConfig;
-pub use compare::CompareConfig;
-pub use demo::DemoConfig;
-pub use eval::{BranchReport, ColorPair, EvalConfig, EvalReport, GeneratorProvenance};
-pub use extract::ExtractConfig;
-pub use generate::GenerateConfig;
-pub use report::ScoreReport;
-pub use score::{IsOptions, IsProtocol, Metric, PrdcOptions, ScoreConfig};
-pub use stats::StatsConfig;
+pub use ablation::AblationCommand;
+pub use compare::CompareCommand;
+pub use demo::DemoCommand;
+pub use eval::EvalCommand;
+pub use extract::ExtractCommand;
+pub use generate::GenerateCommand;
+pub use score::ScoreCommand;
+pub use stats::StatsCommand;
 pub use tsne::TsneCommand;
-
-use crate::images::{ImageBatches, Preprocess, ResizeMode, list_images};
-use crate::runtime::RuntimeConfig;
-
-/// Options every command that runs a model shares.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    pub runtime: RuntimeConfig,
-    /// Images per network call.
-    pub batch_size: usize,
-    /// `None`: the resize mode named by the model's manifest.
-    pub resize: Option<ResizeMode>,
-    /// Skip unreadable images (and count them) instead of stopping.
-    pub skip_bad: bool,
-    /// No progress bars, no summary on stdout.
-    pub quiet: bool,
-    /// Where to write the JSON result.
-    pub json: Option<PathBuf>,
-}
-
-impl RunOptions {
-    /// The folder's images as a stream of batches for `preprocess`, and how many there are.
-    fn batches(
-        &self,
-        folder: &Path,
-        preprocess: Preprocess,
-    ) -> anyhow::Result<(ImageBatches, usize)> {
-        let paths = list_images(folder)?;
-        let total = paths.len();
-        Ok((
-            ImageBatches::new(paths, preprocess, self.batch_size, self.skip_bad)?,
-            total,
-        ))
-    }
-}
 
 /// A validated command.
 #[derive(Debug, Clone)]
 pub enum Command {
     /// `fid`, `is`, `kid` and `score`: one pass, the metrics asked for.
-    Score(ScoreConfig),
-    Stats(StatsConfig),
-    Extract(ExtractConfig),
-    Generate(GenerateConfig),
-    Eval(EvalConfig),
-    Ablation(AblationConfig),
-    Compare(CompareConfig),
+    Score(ScoreCommand),
+    Stats(StatsCommand),
+    Extract(ExtractCommand),
+    Generate(GenerateCommand),
+    Eval(EvalCommand),
+    Ablation(AblationCommand),
+    Compare(CompareCommand),
     Tsne(TsneCommand),
-    Demo(DemoConfig),
+    Demo(DemoCommand),
 }
 
 /// Runs a command to completion.
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Score(config) => score::run(&config).map(|_| ()),
-        Command::Stats(config) => stats::run(&config),
-        Command::Extract(config) => extract::run(&config),
-        Command::Generate(config) => generate::run(&config),
-        Command::Eval(config) => eval::run(&config).map(|_| ()),
-        Command::Ablation(config) => ablation::run(&config),
-        Command::Compare(config) => compare::run(&config),
-        Command::Tsne(config) => tsne::run(&config),
-        Command::Demo(config) => demo::run(&config),
+        Command::Score(command) => score::run(&command),
+        Command::Stats(command) => stats::run(&command),
+        Command::Extract(command) => extract::run(&command),
+        Command::Generate(command) => generate::run(&command),
+        Command::Eval(command) => eval::run(&command),
+        Command::Ablation(command) => ablation::run(&command),
+        Command::Compare(command) => compare::run(&command),
+        Command::Tsne(command) => tsne::run(&command),
+        Command::Demo(command) => demo::run(&command),
     }
 }

@@ -4,30 +4,36 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::RunOptions;
-use super::sides::folder_statistics;
-use crate::features::Extractor;
-use crate::runtime::Runtime;
+use super::progress::Bars;
+use crate::options::{ExecOptions, ImageOptions};
+use crate::report::target::check_file;
+use crate::scoring::{Input, Scorer};
 
 #[derive(Debug, Clone)]
-pub struct StatsConfig {
-    pub images: PathBuf,
+pub struct StatsCommand {
+    pub exec: ExecOptions,
+    pub images: ImageOptions,
     pub extractor: PathBuf,
+    /// The image folder (`--images`).
+    pub folder: PathBuf,
+    /// The `.npz` to write.
     pub out: PathBuf,
-    pub options: RunOptions,
+    pub quiet: bool,
 }
 
-pub fn run(config: &StatsConfig) -> anyhow::Result<()> {
-    let runtime = Runtime::load(config.options.runtime.clone())?;
-    let mut extractor = Extractor::open(&runtime, &config.extractor)?;
-    let (stats, skipped) = folder_statistics(&mut extractor, &config.images, &config.options)?;
+pub(super) fn run(command: &StatsCommand) -> anyhow::Result<()> {
+    check_file("--out", &command.out)?;
+    let mut scorer = Scorer::new(command.exec.clone(), command.images);
+    let folder = Input::new("--images", &command.folder);
+    let progress = Bars::new(command.quiet);
+    let (stats, skipped) = scorer.statistics(&command.extractor, &folder, &progress)?;
     stats
-        .write_npz(&config.out)
-        .with_context(|| format!("--out {}", config.out.display()))?;
-    if !config.options.quiet {
+        .write_npz(&command.out)
+        .with_context(|| format!("--out {}", command.out.display()))?;
+    if !command.quiet {
         println!(
             "wrote {}: {}-d statistics of {} images{}",
-            config.out.display(),
+            command.out.display(),
             stats.dim(),
             stats.count.unwrap_or(0),
             if skipped > 0 {

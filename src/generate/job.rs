@@ -106,7 +106,7 @@ fn reject_with_noise(spec: &JobSpec) -> Result<(), GenerateError> {
         return Err(conflict("--embeddings"));
     }
     if spec.protocol != Protocol::Plain {
-        return Err(conflict("--protocol"));
+        return Err(conflict("--sampling"));
     }
     if spec.plan != PlanRequest::default() {
         return Err(conflict(

@@ -9,6 +9,7 @@ mod noise;
 mod output;
 mod plan;
 mod quantize;
+mod run;
 
 use std::path::PathBuf;
 
@@ -19,6 +20,7 @@ pub use noise::{InputFeed, NoiseFile, NoiseSource, noise_key};
 pub use output::{Opened, RAW_NPZ, RawOutput, RunFolder, RunIdentity, SAMPLES_CSV};
 pub use plan::{PlanRequest, Protocol, Sample, SamplePlan, V2_BATCH, V2_UNCOND_SAMPLES};
 pub use quantize::to_rgb8;
+pub use run::{GenerateConfig, GenerateReport, generate};
 
 use crate::models::ModelError;
 use crate::runtime::RuntimeError;

@@ -406,7 +406,7 @@ fn first_difference(a: &RunIdentity, b: &RunIdentity) -> Option<String> {
             a.inputs_sha256 != b.inputs_sha256,
         ),
         ("--seed", a.seed != b.seed),
-        ("--protocol", a.protocol != b.protocol),
+        ("--sampling", a.protocol != b.protocol),
         (
             "--images/--captions/--samples-per-caption/--samples",
             a.plan != b.plan,

@@ -36,7 +36,7 @@ impl FromStr for Protocol {
             "stackgan-v2-cub" => Ok(Protocol::StackganV2Cub),
             "stackgan-v2-uncond" => Ok(Protocol::StackganV2Uncond),
             other => Err(format!(
-                "unknown protocol `{other}`: use plain, stackgan-v2-cub or stackgan-v2-uncond"
+                "unknown sampling protocol `{other}`: use plain, stackgan-v2-cub or stackgan-v2-uncond"
             )),
         }
     }
@@ -101,7 +101,7 @@ impl SamplePlan {
         }
         match protocol {
             Protocol::StackganV2Uncond => Err(invalid(
-                "--protocol",
+                "--sampling",
                 "stackgan-v2-uncond is for unconditional models; use stackgan-v2-cub or plain"
                     .into(),
             )),
@@ -114,23 +114,23 @@ impl SamplePlan {
                     if given.is_some() {
                         return Err(invalid(
                             flag,
-                            "is fixed by --protocol stackgan-v2-cub; drop it, or use --protocol plain".into(),
+                            "is fixed by --sampling stackgan-v2-cub; drop it, or use --sampling plain".into(),
                         ));
                     }
                 }
                 let used = images / V2_BATCH * V2_BATCH;
                 if used == 0 {
                     return Err(invalid(
-                        "--protocol",
+                        "--sampling",
                         format!(
-                            "stackgan-v2-cub draws whole batches of {V2_BATCH} images and the embeddings hold {images}; use --protocol plain"
+                            "stackgan-v2-cub draws whole batches of {V2_BATCH} images and the embeddings hold {images}; use --sampling plain"
                         ),
                     ));
                 }
                 let mut plan = Self::grid(used, captions, 1);
                 plan.z_per_image = true;
                 plan.description = format!(
-                    "protocol stackgan-v2-cub: {used} of {images} images (batches of {V2_BATCH}, remainder dropped as the v2 code does) × {captions} captions, one z per image shared by its captions, a fresh eps per caption → {} samples",
+                    "sampling stackgan-v2-cub: {used} of {images} images (batches of {V2_BATCH}, remainder dropped as the v2 code does) × {captions} captions, one z per image shared by its captions, a fresh eps per caption → {} samples",
                     plan.samples.len()
                 );
                 Ok(plan)
@@ -196,19 +196,19 @@ impl SamplePlan {
         let (count, what) = match (protocol, request.samples) {
             (Protocol::StackganV2Cub, _) => {
                 return Err(invalid(
-                    "--protocol",
+                    "--sampling",
                     "stackgan-v2-cub is for conditional models; use stackgan-v2-uncond or plain --samples N".into(),
                 ));
             }
             (Protocol::StackganV2Uncond, Some(_)) => {
                 return Err(invalid(
                     "--samples",
-                    "is fixed (30,000) by --protocol stackgan-v2-uncond; drop one of the two"
+                    "is fixed (30,000) by --sampling stackgan-v2-uncond; drop one of the two"
                         .into(),
                 ));
             }
             (Protocol::StackganV2Uncond, None) => {
-                (V2_UNCOND_SAMPLES, "protocol stackgan-v2-uncond")
+                (V2_UNCOND_SAMPLES, "sampling stackgan-v2-uncond")
             }
             (Protocol::Plain, Some(0)) => {
                 return Err(invalid("--samples", "must be at least 1".into()));
@@ -217,7 +217,7 @@ impl SamplePlan {
             (Protocol::Plain, None) => {
                 return Err(invalid(
                     "--samples",
-                    "is needed for an unconditional model: pass --samples N, or --protocol stackgan-v2-uncond for the v2 code's 30,000".into(),
+                    "is needed for an unconditional model: pass --samples N, or --sampling stackgan-v2-uncond for the v2 code's 30,000".into(),
                 ));
             }
         };

@@ -44,7 +44,7 @@ impl ColorMoments {
 }
 
 /// Colour consistency over all sample pairs added to a [`ColorConsistencyAccumulator`].
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ColorConsistency {
     /// Sample pairs (lower scale, higher scale) compared.
     pub pairs: usize,

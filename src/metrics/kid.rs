@@ -15,8 +15,10 @@ use crate::rng::NumpyRandomState;
 /// Above this many Gram entries (all pairs of both sets) subsets get their own kernels.
 const FULL_GRAM_MAX_ENTRIES: usize = 64 << 20;
 
-/// KID settings; the defaults are torch-fidelity's.
-#[derive(Clone, Debug, serde::Serialize)]
+/// KID settings; the defaults are torch-fidelity's. Also the `[kid]`
+/// section of an ablation config (keys as the fields, each defaulted).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct KidConfig {
     /// Number of random subsets (torch-fidelity: 100).
     pub subsets: usize,

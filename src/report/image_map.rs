@@ -7,7 +7,7 @@ use std::path::Path;
 use image::{RgbImage, imageops};
 use plotters::prelude::*;
 
-use super::plot::{FONT, PlotError, cell_thumbnail, render, write_png};
+use super::canvas::{FONT, PlotError, cell_thumbnail, render, write_png};
 
 /// Height of the title strip above the grid, in pixels.
 const TITLE_STRIP_PX: u32 = 64;

@@ -102,3 +102,57 @@ fn marker(status: PaperStatus) -> &'static str {
         PaperStatus::Unverified => " †",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::PaperValue;
+
+    #[test]
+    fn markdown_shows_spreads_marks_published_values_and_hides_empty_columns() {
+        let mut table = Table::new("Ablation");
+        table.notes.push("Config `a.toml`.".into());
+        table.column("label", "variant", ColumnKind::Label);
+        table.column("fid", "FID ↓", ColumnKind::Metric);
+        table.column("is", "IS ↑", ColumnKind::Metric);
+        table.column("paper_is", "IS (published)", ColumnKind::Paper);
+        table.column("extractor_sha256", "extractor", ColumnKind::Provenance);
+        table.column("classifier_sha256", "classifier", ColumnKind::Provenance);
+        let row = table.row();
+        table.set(row, "label", Cell::text("v1 | v2"));
+        table.set(row, "fid", Cell::measure(Some(15.3), None));
+        table.set(row, "is", Cell::measure(Some(3.7), Some(0.00004)));
+        table.set(
+            row,
+            "paper_is",
+            Cell::Paper(PaperValue {
+                value: 3.7,
+                std: Some(0.04),
+                status: PaperStatus::Unverified,
+                source: String::new(),
+            }),
+        );
+        table.set(row, "extractor_sha256", Cell::text("0123456789abcdef0123"));
+        let row = table.row();
+        table.set(row, "label", Cell::text("v3"));
+        table.set(
+            row,
+            "paper_is",
+            Cell::Paper(PaperValue {
+                value: 4.04,
+                std: None,
+                status: PaperStatus::Sourced,
+                source: "a README".into(),
+            }),
+        );
+        assert_eq!(
+            render(&table, 2),
+            "## Ablation\n\nConfig `a.toml`.\n\n\
+             | variant | FID ↓ | IS ↑ | IS (published) | extractor |\n|---|---|---|---|---|\n\
+             | v1 \\| v2 | 15.3000 | 3.7000 ± 4.000e-5 | 3.7000 ± 0.0400 † | 0123456789ab |\n\
+             | v3 | – | – | 4.0400 * | – |\n\
+             \nPublished values: * sourced (the config names the source), † unverified (recalled, not found in a readable copy).\n\
+             Sources: a README.\n"
+        );
+    }
+}

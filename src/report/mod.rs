@@ -1,23 +1,28 @@
 //! Reports: one [`Table`] shape, written by one exporter per format (CSV,
-//! JSON, Markdown, PNG bar charts) behind the [`Exporter`] trait; and the
-//! figures (`plot`: t-SNE scatter plots, image maps, bar charts with error
-//! bars) drawn with plotters and an embedded font. Every file is written
-//! atomically.
+//! JSON, Markdown, PNG bar charts) behind the [`Exporter`] trait; the one
+//! JSON writer and the one provenance [`Stamp`]; the checks of output
+//! targets made before any work; and the figures (`plot`: t-SNE scatter
+//! plots, image maps, bar charts with error bars) drawn with plotters and an
+//! embedded font. Every file is written atomically.
 
+mod canvas;
 mod charts;
-mod csv;
+pub mod csv;
 mod image_map;
 mod json;
 mod markdown;
 pub mod plot;
+mod stamp;
 mod table;
+pub mod target;
 
 use std::path::{Path, PathBuf};
 
 pub use charts::ChartExporter;
 pub use csv::CsvExporter;
-pub use json::JsonExporter;
+pub use json::{JsonExporter, json_text, write_json};
 pub use markdown::{MarkdownExporter, render as markdown};
+pub use stamp::Stamp;
 pub use table::{Cell, Column, ColumnKind, Measure, PaperStatus, PaperValue, Table};
 
 /// Writes a table in one format into `dir` as `stem.<ext>` (a chart
@@ -32,6 +37,8 @@ pub enum ReportError {
     Write { path: PathBuf, reason: String },
     #[error("cannot format the report: {0}")]
     Format(String),
+    #[error("{path} has other columns than this report; choose a new file")]
+    Columns { path: PathBuf },
 }
 
 impl ReportError {

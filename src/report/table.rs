@@ -21,6 +21,16 @@ pub enum PaperStatus {
     Unverified,
 }
 
+impl PaperStatus {
+    /// The spelling in configs and CSV files.
+    pub fn name(self) -> &'static str {
+        match self {
+            PaperStatus::Sourced => "sourced",
+            PaperStatus::Unverified => "unverified",
+        }
+    }
+}
+
 /// A number from a paper or a release README, beside a measured one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PaperValue {
@@ -83,8 +93,11 @@ impl Table {
         }
     }
 
-    /// Adds a column; returns its index.
+    /// Adds a column (empty in the rows already there); returns its index.
     pub fn column(&mut self, key: &str, heading: &str, kind: ColumnKind) -> usize {
+        for row in &mut self.rows {
+            row.push(Cell::Empty);
+        }
         self.columns.push(Column {
             key: key.into(),
             heading: heading.into(),

@@ -214,7 +214,7 @@ fn cub_protocol_shares_z_across_an_images_captions() {
         demo_model("demo-generator.onnx"),
         "--embeddings",
         s(&many),
-        "--protocol",
+        "--sampling",
         "stackgan-v2-cub",
         "--seed",
         "7",

@@ -11,6 +11,7 @@ mod util;
 mod analysis_tsne;
 mod cli;
 mod cli_ablation;
+mod cli_core;
 mod cli_generate;
 mod images_batches;
 mod images_decode;

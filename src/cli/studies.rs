@@ -1,0 +1,145 @@
+//! `ablation`, `compare`, `tsne` and `demo`: the commands that compare
+//! models and sets and write report folders.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::flags::{ExtractorArg, MapArgs, PrdcArgs, QuietArg, ResizeArg, RuntimeArgs};
+use stackgan_eval::app::{AblationCommand, CompareCommand, DemoCommand, TsneCommand};
+use stackgan_eval::collapse::CollapseConfig;
+
+#[derive(Debug, Args)]
+pub struct AblationArgs {
+    /// The ablation config (TOML; see examples/ablation/).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Folder for ablation.csv, ablation.md, ablation.json and the charts.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    #[command(flatten)]
+    pub resize: ResizeArg,
+    #[command(flatten)]
+    pub quiet: QuietArg,
+}
+
+impl From<AblationArgs> for AblationCommand {
+    fn from(a: AblationArgs) -> Self {
+        AblationCommand {
+            exec: a.runtime.into(),
+            images: a.resize.into(),
+            config: a.config,
+            out: a.out,
+            quiet: a.quiet.quiet,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// JSON reports written by fid, is, kid, score or eval (--json).
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// One label per report, comma-separated (default: the file names).
+    #[arg(long, value_delimiter = ',')]
+    pub labels: Option<Vec<String>>,
+    /// Folder for compare.csv, compare.md, compare.json and the charts.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The table's title.
+    #[arg(long, default_value = CompareCommand::DEFAULT_TITLE)]
+    pub title: String,
+    #[command(flatten)]
+    pub quiet: QuietArg,
+}
+
+impl From<CompareArgs> for CompareCommand {
+    fn from(a: CompareArgs) -> Self {
+        CompareCommand {
+            reports: a.reports,
+            labels: a.labels,
+            out: a.out,
+            title: a.title,
+            quiet: a.quiet.quiet,
+        }
+    }
+}
+
+fn parse_set(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((name, source)) if !name.is_empty() && !source.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(source)))
+        }
+        _ => Err(format!("`{text}` is not NAME=SOURCE, e.g. --set real=cub/")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TsneArgs {
+    /// A set to map, NAME=SOURCE (image folder, generate run folder, or feature file); repeat it.
+    #[arg(long = "set", required = true, value_parser = parse_set)]
+    pub sets: Vec<(String, PathBuf)>,
+    #[command(flatten)]
+    pub extractor: ExtractorArg,
+    /// The set the collapse statistics compare against (default: the set called real, else the first).
+    #[arg(long)]
+    pub reference: Option<String>,
+    #[command(flatten)]
+    pub map: MapArgs,
+    #[command(flatten)]
+    pub prdc: PrdcArgs,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    #[command(flatten)]
+    pub resize: ResizeArg,
+    #[command(flatten)]
+    pub quiet: QuietArg,
+}
+
+impl From<TsneArgs> for TsneCommand {
+    fn from(a: TsneArgs) -> Self {
+        TsneCommand {
+            exec: a.runtime.into(),
+            images: a.resize.into(),
+            collapse: CollapseConfig {
+                sets: a.sets,
+                reference: a.reference,
+                extractor: a.extractor.extractor,
+                map: a.map.into(),
+                prdc: a.prdc.into(),
+            },
+            out: a.out,
+            quiet: a.quiet.quiet,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the demo writes its images and report.
+    #[arg(long, default_value = DemoCommand::DEFAULT_OUT)]
+    pub out: PathBuf,
+    /// The bundled demo models.
+    #[arg(long, default_value = DemoCommand::DEFAULT_MODELS)]
+    pub models: PathBuf,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    #[command(flatten)]
+    pub quiet: QuietArg,
+}
+
+impl From<DemoArgs> for DemoCommand {
+    fn from(a: DemoArgs) -> Self {
+        DemoCommand {
+            exec: a.runtime.into(),
+            out: a.out,
+            models: a.models,
+            quiet: a.quiet.quiet,
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Progress of long work, reported without printing: the library says which
+//! stage runs and how far it got, the application draws bars on stderr (or
+//! nothing under `--quiet`).
+
+/// Receives the progress of long work.
+pub trait Progress {
+    /// A stage of `total` items (images, samples) called `label` begins; it
+    /// ends when the returned handle is dropped.
+    fn stage(&self, label: &str, total: usize) -> Box<dyn Stage>;
+    /// One line for the user about what runs next.
+    fn note(&self, message: &str);
+}
+
+/// One stage under way.
+pub trait Stage {
+    /// `items` more are done.
+    fn advance(&self, items: usize);
+}
+
+/// Reports nothing: for library callers that want no output.
+pub struct Silent;
+
+struct NoStage;
+
+impl Stage for NoStage {
+    fn advance(&self, _: usize) {}
+}
+
+impl Progress for Silent {
+    fn stage(&self, _: &str, _: usize) -> Box<dyn Stage> {
+        Box::new(NoStage)
+    }
+
+    fn note(&self, _: &str) {}
+}

@@ -1,0 +1,131 @@
+//! From what the two sides yielded to the numbers of a report.
+
+use anyhow::{Context, bail};
+
+use super::metric::Metric;
+use super::options::ScoringOptions;
+use super::report::ScoreReport;
+use super::side::Side;
+use crate::metrics::{
+    calibrate_duplicate_threshold, frechet_distance, inception_score, kernel_inception_distance,
+    near_duplicate_rate, prdc,
+};
+
+/// Computes the metrics `options` asks for into `report`. `real` is `None`
+/// only when no metric compares two sets.
+pub fn measure(
+    options: &ScoringOptions,
+    real: Option<&Side>,
+    fake: &Side,
+    report: &mut ScoreReport,
+) -> anyhow::Result<()> {
+    let compares = options.requirements().real.any();
+    let real = match (compares, real) {
+        (false, _) => None,
+        (true, Some(real)) => Some(real),
+        (true, None) => bail!(
+            "FID, KID and PRDC compare two sets: pass --real (a folder, statistics .npz or feature file)"
+        ),
+    };
+    if let Some(real) = real {
+        report.n_real = real.count;
+        report.n_fake = fake.count;
+        if options.wants(Metric::Fid) {
+            fid(real, fake, report)?;
+        }
+        if options.wants(Metric::Kid) {
+            kid(options, real, fake, report)?;
+        }
+        if options.wants(Metric::Prdc) {
+            collapse(options, real, fake, report)?;
+        }
+    }
+    if options.wants(Metric::Is) {
+        is(options, fake, report)?;
+    }
+    Ok(())
+}
+
+/// The pool features of a side, which the requirements asked it for.
+fn pool<'a>(side: &'a Side, metric: &str) -> anyhow::Result<&'a ndarray::Array2<f32>> {
+    side.pool
+        .as_ref()
+        .with_context(|| format!("{metric} needs the feature vectors of {}", side.label))
+}
+
+/// The FID statistics of a side, which the requirements asked it for.
+fn statistics(side: &Side) -> anyhow::Result<&crate::metrics::FidStats> {
+    side.stats
+        .as_ref()
+        .with_context(|| format!("FID needs the statistics of {}", side.label))
+}
+
+fn fid(real: &Side, fake: &Side, report: &mut ScoreReport) -> anyhow::Result<()> {
+    let (a, b) = (statistics(real)?, statistics(fake)?);
+    if a.dim() != b.dim() {
+        bail!(
+            "statistics have different dimensions: {} is {}-d, {} is {}-d; compute both with the same extractor",
+            real.label,
+            a.dim(),
+            fake.label,
+            b.dim()
+        );
+    }
+    let distance = frechet_distance(a, b)?;
+    report.fid = Some(distance.fid);
+    report.fid_eps_added = distance.eps_added;
+    report.warnings.extend(distance.warnings);
+    Ok(())
+}
+
+fn kid(
+    options: &ScoringOptions,
+    real: &Side,
+    fake: &Side,
+    report: &mut ScoreReport,
+) -> anyhow::Result<()> {
+    let (a, b) = (pool(real, "KID")?, pool(fake, "KID")?);
+    let result = kernel_inception_distance(a.view(), b.view(), &options.kid)?;
+    report.kid_mean = Some(result.mean);
+    report.kid_std = Some(result.std);
+    report.kid_subsets = Some(result.subsets);
+    report.kid_subset_size = Some(result.subset_size);
+    report.kid_seed = Some(options.kid.seed);
+    Ok(())
+}
+
+fn collapse(
+    options: &ScoringOptions,
+    real: &Side,
+    fake: &Side,
+    report: &mut ScoreReport,
+) -> anyhow::Result<()> {
+    let (a, b) = (pool(real, "PRDC")?, pool(fake, "PRDC")?);
+    let result = prdc(a.view(), b.view(), &options.prdc.config())?;
+    let threshold = calibrate_duplicate_threshold(a.view(), options.prdc.duplicate_quantile)?;
+    report.precision = Some(result.precision);
+    report.recall = Some(result.recall);
+    report.density = Some(result.density);
+    report.coverage = Some(result.coverage);
+    report.prdc_k = Some(result.k);
+    report.near_duplicate_rate = Some(near_duplicate_rate(b.view(), &threshold)?);
+    report.duplicate_distance = Some(threshold.distance);
+    report.duplicate_quantile = Some(threshold.quantile);
+    Ok(())
+}
+
+fn is(options: &ScoringOptions, fake: &Side, report: &mut ScoreReport) -> anyhow::Result<()> {
+    let logits = fake
+        .logits
+        .as_ref()
+        .with_context(|| format!("IS needs logits of {}", fake.label))?;
+    let config = options.is.config(logits.model_drop_columns.clone());
+    let score = inception_score(logits.values.mapv(f64::from).view(), &config)?;
+    report.is_mean = Some(score.mean);
+    report.is_std = Some(score.std);
+    report.is_splits = Some(options.is.splits);
+    report.n_images = Some(score.n);
+    report.is_shuffle_seed = config.shuffle_seed;
+    report.is_protocol = Some(options.is.protocol.to_string());
+    Ok(())
+}

@@ -1,0 +1,30 @@
+//! The scoring core. [`Metric`] spelt one way everywhere; what each metric
+//! needs from each side ([`Requirements`], decided in one place); the one
+//! [`Scorer`] that loads the runtime and each model once and turns image
+//! folders, statistics, feature files and generated samples into typed
+//! reports ([`ScoreReport`], [`EvalReport`]). `score`, `stats`, `extract`,
+//! `eval`, `ablation`, `tsne` and the demo all compute through it.
+
+mod eval;
+mod extract;
+mod measure;
+mod metric;
+mod model;
+mod options;
+mod report;
+mod scorer;
+mod side;
+mod source;
+mod spelling;
+
+pub use extract::{Extraction, ModelRun};
+pub use measure::measure;
+pub use metric::{Metric, Needs, Requirements};
+pub use options::{IsOptions, IsProtocol, PrdcOptions, ScoringOptions};
+pub use report::{
+    BranchReport, ColorPair, EvalReport, GeneratorProvenance, ModelProvenance, ReportFile,
+    ScoreReport,
+};
+pub use scorer::Scorer;
+pub use side::{IsLogits, Side, SideAccumulator};
+pub use source::{Input, Source};

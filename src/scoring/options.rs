@@ -1,0 +1,232 @@
+//! The settings of the metrics, one type each for the flags and for the
+//! sections of an ablation config (`[is]`, `[kid]`, `[prdc]`), with their
+//! one default.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::metric::{Metric, Requirements};
+use super::spelling::spelt_enum;
+use crate::metrics::{IsConfig, KidConfig, PrdcConfig};
+
+spelt_enum! {
+    /// How the Inception Score's splits and spread are formed.
+    #[derive(Default)]
+    pub enum IsProtocol ("IS protocol") {
+        /// torch-fidelity 0.4: contiguous splits, shuffled with seed 2020 by default.
+        #[default]
+        TorchFidelity = "torch-fidelity",
+        /// StackGAN's script: background column 0 dropped, batches of 64 with
+        /// the remainder dropped, no shuffle.
+        Stackgan = "stackgan",
+    }
+}
+
+impl IsProtocol {
+    /// The metric's settings for this protocol.
+    fn preset(self) -> IsConfig {
+        match self {
+            IsProtocol::TorchFidelity => IsConfig::torch_fidelity(),
+            IsProtocol::Stackgan => IsConfig::stackgan(),
+        }
+    }
+}
+
+/// Inception Score settings: the IS flags and the `[is]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IsOptions {
+    /// Number of splits.
+    pub splits: usize,
+    pub protocol: IsProtocol,
+    /// Output (or feature-file array) holding the logits; `None`: the model's choice.
+    pub logits: Option<String>,
+    /// Columns dropped before the softmax; `None`: the model's choice.
+    pub drop_columns: Option<Vec<usize>>,
+    /// Shuffle before splitting with numpy's `RandomState(seed)`; `None`: the protocol's choice.
+    pub shuffle_seed: Option<u32>,
+    /// Keep the file order (no shuffle before splitting).
+    pub no_shuffle: bool,
+}
+
+impl Default for IsOptions {
+    /// torch-fidelity's protocol with its 10 splits, everything else from the model.
+    fn default() -> Self {
+        IsOptions {
+            splits: IsProtocol::TorchFidelity.preset().splits,
+            protocol: IsProtocol::TorchFidelity,
+            logits: None,
+            drop_columns: None,
+            shuffle_seed: None,
+            no_shuffle: false,
+        }
+    }
+}
+
+impl IsOptions {
+    /// Refuses settings that contradict each other.
+    pub fn check(&self) -> Result<(), String> {
+        if self.no_shuffle && self.shuffle_seed.is_some() {
+            return Err("`shuffle_seed` and `no_shuffle` exclude each other; keep one".to_string());
+        }
+        if self.splits == 0 {
+            return Err("`splits` must be at least 1".to_string());
+        }
+        Ok(())
+    }
+
+    /// The metric's settings: the protocol's preset with these options over
+    /// it; `model_drop_columns` (from the model's manifest) apply unless
+    /// columns were given.
+    pub fn config(&self, model_drop_columns: Option<Vec<usize>>) -> IsConfig {
+        let mut config = self.protocol.preset();
+        config.splits = self.splits;
+        if let Some(columns) = self.drop_columns.clone().or(model_drop_columns) {
+            config.drop_columns = columns;
+        }
+        if self.no_shuffle {
+            config.shuffle_seed = None;
+        } else if let Some(seed) = self.shuffle_seed {
+            config.shuffle_seed = Some(seed);
+        }
+        config
+    }
+}
+
+/// Collapse statistics settings: the PR-DC flags and the `[prdc]` section.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrdcOptions {
+    /// Neighbours defining each sample's k-NN ball (5, as Naeem et al.).
+    pub k: usize,
+    /// Quantile of the real set's nearest-neighbour distances below which
+    /// two samples are near-duplicates.
+    pub duplicate_quantile: f64,
+}
+
+impl Default for PrdcOptions {
+    fn default() -> Self {
+        PrdcOptions {
+            k: PrdcConfig::default().k,
+            duplicate_quantile: 0.05,
+        }
+    }
+}
+
+impl PrdcOptions {
+    /// The metric's settings.
+    pub fn config(&self) -> PrdcConfig {
+        PrdcConfig { k: self.k }
+    }
+}
+
+/// What to score and with which models: what `score`, `eval` and every
+/// variant of an ablation share.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoringOptions {
+    pub metrics: Vec<Metric>,
+    /// The feature extractor (FID, KID, PR-DC, and IS unless `classifier` is given).
+    pub extractor: Option<PathBuf>,
+    /// A separate model for IS (e.g. StackGAN's fine-tuned classifier).
+    pub classifier: Option<PathBuf>,
+    pub is: IsOptions,
+    pub kid: KidConfig,
+    pub prdc: PrdcOptions,
+    // The scoring protocol plugs in here: `--protocol pytorch-fid|clean-fid|
+    // torch-fidelity|stackgan-is` will set the resize mode, the input mapping
+    // and the logits together, its default named by the model's manifest.
+}
+
+impl Default for ScoringOptions {
+    fn default() -> Self {
+        ScoringOptions {
+            metrics: Metric::DEFAULT_SET.to_vec(),
+            extractor: None,
+            classifier: None,
+            is: IsOptions::default(),
+            kid: KidConfig::default(),
+            prdc: PrdcOptions::default(),
+        }
+    }
+}
+
+impl ScoringOptions {
+    /// What the metrics need from each side.
+    pub fn requirements(&self) -> Requirements {
+        Requirements::of(&self.metrics, self.classifier.is_some())
+    }
+
+    /// Refuses settings no run could honour, before any model loads.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.metrics.is_empty() {
+            anyhow::bail!(
+                "--metrics names no metric; name at least one of {}",
+                Metric::NAMES.join(", ")
+            );
+        }
+        self.is
+            .check()
+            .map_err(|e| anyhow::anyhow!("IS settings: {e}"))
+    }
+
+    /// Whether `metric` is asked for.
+    pub fn wants(&self, metric: Metric) -> bool {
+        self.metrics.contains(&metric)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_options_lay_the_flags_over_the_protocol() {
+        let stackgan = IsOptions {
+            protocol: IsProtocol::Stackgan,
+            ..IsOptions::default()
+        };
+        let config = stackgan.config(None);
+        assert_eq!(config.drop_columns, vec![0]);
+        assert_eq!(config.whole_batches_of, Some(64));
+        assert_eq!(config.shuffle_seed, None);
+        let torch = IsOptions::default().config(Some(vec![3]));
+        assert_eq!(torch.shuffle_seed, Some(2020));
+        assert_eq!(torch.drop_columns, vec![3], "the model's columns");
+        let given = IsOptions {
+            drop_columns: Some(vec![1]),
+            no_shuffle: true,
+            splits: 4,
+            ..IsOptions::default()
+        };
+        let config = given.config(Some(vec![3]));
+        assert_eq!(
+            (config.drop_columns, config.shuffle_seed, config.splits),
+            (vec![1], None, 4)
+        );
+        assert_eq!(
+            IsOptions {
+                shuffle_seed: Some(7),
+                ..IsOptions::default()
+            }
+            .config(None)
+            .shuffle_seed,
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn contradictory_is_options_are_refused() {
+        let both = IsOptions {
+            shuffle_seed: Some(1),
+            no_shuffle: true,
+            ..IsOptions::default()
+        };
+        assert!(both.check().unwrap_err().contains("no_shuffle"));
+        let none = IsOptions {
+            splits: 0,
+            ..IsOptions::default()
+        };
+        assert!(none.check().unwrap_err().contains("splits"));
+    }
+}

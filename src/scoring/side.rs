@@ -1,0 +1,171 @@
+//! What one side of a comparison yields — statistics, pool features, IS
+//! logits — and the accumulator that collects it batch by batch, the same
+//! for a folder streamed through the extractor and for generated samples.
+
+use std::path::Path;
+
+use anyhow::Context;
+use ndarray::{Array2, Axis, concatenate};
+
+use super::metric::Needs;
+use super::options::IsOptions;
+use crate::features::FeatureFile;
+use crate::metrics::{FidStats, StatsAccumulator};
+
+/// The evaluated images' logits and the drop columns named by the manifest
+/// of the model that produced them (none for a feature file).
+#[derive(Debug, Clone)]
+pub struct IsLogits {
+    pub values: Array2<f32>,
+    pub model_drop_columns: Option<Vec<usize>>,
+}
+
+/// What one side yields.
+#[derive(Debug, Clone, Default)]
+pub struct Side {
+    /// How messages name this side (`--real cub/`, `the 64×64 branch`).
+    pub label: String,
+    /// Samples behind this side; unknown for a statistics file without `count`.
+    pub count: Option<usize>,
+    pub stats: Option<FidStats>,
+    pub pool: Option<Array2<f32>>,
+    pub logits: Option<IsLogits>,
+}
+
+impl Side {
+    /// A pytorch-fid statistics file.
+    pub fn from_stats(label: String, stats: FidStats) -> Side {
+        Side {
+            label,
+            count: stats.count.map(|c| c as usize),
+            stats: Some(stats),
+            ..Side::default()
+        }
+    }
+
+    /// Features from `extract` (read from `path`, or held in memory).
+    pub fn from_features(
+        label: String,
+        file: &FeatureFile,
+        path: &Path,
+        needs: Needs,
+        is: &IsOptions,
+    ) -> anyhow::Result<Side> {
+        let mut side = Side {
+            label,
+            count: Some(file.len()),
+            ..Side::default()
+        };
+        if needs.pool_output() {
+            let pool = file.require(path, "pool")?;
+            if needs.stats {
+                let mut accumulator = StatsAccumulator::new(pool.ncols());
+                accumulator.add(pool.view())?;
+                side.stats = Some(
+                    accumulator
+                        .finish()
+                        .with_context(|| format!("{}: cannot form statistics", path.display()))?,
+                );
+            }
+            if needs.pool {
+                side.pool = Some(pool.clone());
+            }
+        }
+        if needs.logits {
+            let name = is.logits.clone().unwrap_or_else(|| {
+                if file.array("logits_unbiased").is_some() {
+                    "logits_unbiased"
+                } else {
+                    "logits"
+                }
+                .into()
+            });
+            side.logits = Some(IsLogits {
+                values: file.require(path, &name)?.clone(),
+                model_drop_columns: None,
+            });
+        }
+        Ok(side)
+    }
+}
+
+/// Collects a side batch by batch: statistics accumulate exactly (batch-size
+/// independent), feature vectors and logits are kept in order.
+pub struct SideAccumulator {
+    needs: Needs,
+    stats: Option<StatsAccumulator>,
+    pools: Vec<Array2<f32>>,
+    logits: Vec<Array2<f32>>,
+    count: usize,
+}
+
+impl SideAccumulator {
+    pub fn new(needs: Needs) -> SideAccumulator {
+        SideAccumulator {
+            needs,
+            stats: None,
+            pools: Vec::new(),
+            logits: Vec::new(),
+            count: 0,
+        }
+    }
+
+    /// Adds one batch's pool features (used when statistics or vectors are needed).
+    pub fn add_pool(&mut self, pool: &Array2<f32>) -> anyhow::Result<()> {
+        if self.needs.stats {
+            self.stats
+                .get_or_insert_with(|| StatsAccumulator::new(pool.ncols()))
+                .add(pool.view())?;
+        }
+        if self.needs.pool {
+            self.pools.push(pool.clone());
+        }
+        Ok(())
+    }
+
+    /// Adds one batch's IS logits (from the extractor or the classifier).
+    pub fn add_logits(&mut self, logits: Array2<f32>) {
+        self.logits.push(logits);
+    }
+
+    /// Counts `samples` more behind this side.
+    pub fn count(&mut self, samples: usize) {
+        self.count += samples;
+    }
+
+    /// The side; `model_drop_columns` come from the model that made the logits.
+    pub fn finish(
+        self,
+        label: String,
+        model_drop_columns: Option<Vec<usize>>,
+    ) -> anyhow::Result<Side> {
+        let stats = self
+            .stats
+            .map(|accumulator| accumulator.finish())
+            .transpose()
+            .with_context(|| format!("{label}: cannot form statistics"))?;
+        let pool = (!self.pools.is_empty())
+            .then(|| stack(&self.pools))
+            .transpose()?;
+        let logits = (!self.logits.is_empty())
+            .then(|| stack(&self.logits))
+            .transpose()?
+            .map(|values| IsLogits {
+                values,
+                model_drop_columns,
+            });
+        Ok(Side {
+            label,
+            count: Some(self.count),
+            stats,
+            pool,
+            logits,
+        })
+    }
+}
+
+/// Batches of rows, one on top of the other.
+pub fn stack(parts: &[Array2<f32>]) -> anyhow::Result<Array2<f32>> {
+    let views: Vec<_> = parts.iter().map(|a| a.view()).collect();
+    Ok(concatenate(Axis(0), &views)?)
+}

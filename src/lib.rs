@@ -17,6 +17,7 @@ pub mod images;
 pub mod linalg;
 pub mod metrics;
 pub mod models;
+pub mod npy;
 pub mod report;
 pub mod rng;
 pub mod runtime;

@@ -42,7 +42,7 @@ pub fn run(config: &ExtractConfig) -> anyhow::Result<()> {
         &outputs,
         &|n| bar.inc(n as u64),
         |batch_paths, arrays| {
-            files.extend(batch_paths.iter().map(|p| p.display().to_string()));
+            files.extend(batch_paths.iter().cloned());
             for (part, array) in parts.iter_mut().zip(arrays) {
                 part.push(array.clone());
             }

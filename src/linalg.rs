@@ -45,7 +45,8 @@ pub struct TraceSqrt {
 #[derive(Debug, thiserror::Error)]
 pub enum LinalgError {
     #[error(
-        "matrix shapes differ or are not square: {a:?} vs {b:?}; pass two D×D covariance matrices"
+        "matrix shapes differ or are not square: {}×{} vs {}×{}; pass two D×D covariance matrices",
+        a.0, a.1, b.0, b.1
     )]
     Shape {
         a: (usize, usize),
@@ -106,6 +107,23 @@ pub fn trace_sqrt_by_eigen(
         column *= w[i].sqrt();
     }
     from_factor(b.view(), s2, SqrtRoute::Eigen, s1_negative)
+}
+
+/// The smallest eigenvalue of a symmetric matrix (lower triangle read), or
+/// `None` when a Cholesky factorisation succeeds: the matrix is then
+/// positive definite and no eigen-solve is needed.
+pub fn smallest_eigenvalue(s: ArrayView2<f64>) -> Result<Option<f64>, LinalgError> {
+    if !s.is_square() {
+        return Err(LinalgError::Shape {
+            a: s.dim(),
+            b: s.dim(),
+        });
+    }
+    if s.is_empty() || s.cholesky(UPLO::Lower).is_ok() {
+        return Ok(None);
+    }
+    let (values, _) = symmetric_eigen(s.to_owned(), false)?;
+    Ok(values.first().copied())
 }
 
 /// Given `S = B Bᵀ`, the trace of `(S T)^½` from the eigenvalues of `Bᵀ T B`.

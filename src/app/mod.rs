@@ -20,6 +20,8 @@ mod tsne;
 use std::path::{Path, PathBuf};
 
 pub use ablation::AblationConfig;
+/// Reads and checks an ablation config without running it (the fuzz harness calls it).
+pub use ablation_config::read as read_ablation_config;
 pub use compare::CompareConfig;
 pub use demo::DemoConfig;
 pub use eval::{BranchReport, ColorPair, EvalConfig, EvalReport, GeneratorProvenance};

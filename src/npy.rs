@@ -147,6 +147,12 @@ impl NpyHeader {
     }
 }
 
+/// A name taken from a user's file, with control characters escaped so
+/// that a message stays on one line.
+pub fn printable(name: &str) -> String {
+    name.escape_debug().to_string()
+}
+
 /// A shape as numpy prints it: `(5,)`, `(3, 4)`, `()`.
 pub fn shape_text(shape: &[usize]) -> String {
     match shape {
@@ -294,7 +300,10 @@ impl Npz {
     /// really found, never with the sizes the archive claims.
     pub fn bytes(&mut self, name: &str) -> Result<Vec<u8>, String> {
         let unreadable = |e: &dyn std::fmt::Display| {
-            format!("array `{name}` cannot be read from the archive ({e})")
+            format!(
+                "array `{}` cannot be read from the archive ({e})",
+                printable(name)
+            )
         };
         let with_suffix = format!("{name}.npy");
         let stored = if self.archive.index_for_name(&with_suffix).is_some() {

@@ -197,6 +197,25 @@ mod array_files {
         );
     }
 
+    /// Found by the fuzz harness: a member name holding a newline broke the
+    /// message over two lines.
+    #[test]
+    fn an_array_name_with_control_characters_stays_on_one_line() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("odd.npz");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        zip.start_file("bad\nname.npy", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        let mut npy = Vec::new();
+        ndarray_npy::WriteNpyExt::write_npy(&Array2::<i64>::zeros((2, 2)), &mut npy).unwrap();
+        zip.write_all(&npy).unwrap();
+        zip.finish().unwrap();
+        let message = FeatureFile::read(&path).unwrap_err().to_string();
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.contains("bad\\nname"), "{message}");
+    }
+
     #[test]
     fn a_header_promising_more_data_than_the_file_holds_is_refused_before_reading() {
         let dir = tempfile::tempdir().unwrap();

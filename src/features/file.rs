@@ -66,11 +66,11 @@ impl FeatureFile {
         self.array(name)
             .ok_or_else(|| FeatureFileError::MissingArray {
                 path: path.to_path_buf(),
-                name: name.to_string(),
+                name: npy::printable(name),
                 available: self
                     .arrays
                     .iter()
-                    .map(|(n, _)| n.as_str())
+                    .map(|(n, _)| npy::printable(n))
                     .collect::<Vec<_>>()
                     .join(", "),
             })
@@ -171,9 +171,10 @@ impl FeatureFile {
                     npy::read_unicode_array(&bytes).map_err(|e| fail(format!("`files`: {e}")))?;
                 continue;
             }
+            let shown = npy::printable(&name);
             let array = matrix(&bytes).map_err(|e| match e {
-                MatrixError::Unreadable(reason) => fail(format!("array `{name}`: {reason}")),
-                MatrixError::Shape(what) => shape_error(format!("array `{name}` holds {what}")),
+                MatrixError::Unreadable(reason) => fail(format!("array `{shown}`: {reason}")),
+                MatrixError::Shape(what) => shape_error(format!("array `{shown}` holds {what}")),
             })?;
             features.arrays.push((name, array));
         }
@@ -183,7 +184,8 @@ impl FeatureFile {
             .find(|(_, a)| a.nrows() != features.len())
         {
             return Err(shape_error(format!(
-                "array `{name}` has {} rows, others {}",
+                "array `{}` has {} rows, others {}",
+                npy::printable(name),
                 bad.nrows(),
                 features.len()
             )));

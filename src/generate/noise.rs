@@ -32,7 +32,7 @@ const Z_TAG: u32 = 0;
 /// `` `a`, `b` `` for messages.
 fn quoted<'a>(names: impl Iterator<Item = &'a str>) -> String {
     names
-        .map(|n| format!("`{n}`"))
+        .map(|n| format!("`{}`", npy::printable(n)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -79,9 +79,10 @@ impl NoiseFile {
         let mut rows = None;
         for input in &manifest.inputs {
             let name = input.name.as_str();
+            let shown = npy::printable(name);
             let not_matrix = |what: String| {
                 fail(format!(
-                    "`{name}`: {what}; store it as a float32 [N, {}] array",
+                    "`{shown}`: {what}; store it as a float32 [N, {}] array",
                     input.width()
                 ))
             };
@@ -92,7 +93,7 @@ impl NoiseFile {
                 .map_err(|_| not_matrix(format!("it holds {}", header.describe())))?;
             if array.ncols() != input.width() {
                 return Err(fail(format!(
-                    "`{name}` has shape {}; the model takes [N, {}]",
+                    "`{shown}` has shape {}; the model takes [N, {}]",
                     shape_text(array.shape()),
                     input.width()
                 )));
@@ -101,7 +102,7 @@ impl NoiseFile {
                 None => rows = Some(array.nrows()),
                 Some(n) if n != array.nrows() => {
                     return Err(fail(format!(
-                        "`{name}` has {} rows and another input {n}; every input needs one row per sample",
+                        "`{shown}` has {} rows and another input {n}; every input needs one row per sample",
                         array.nrows()
                     )));
                 }
@@ -110,7 +111,7 @@ impl NoiseFile {
             if let Some(((row, column), value)) = array.indexed_iter().find(|(_, v)| !v.is_finite())
             {
                 return Err(fail(format!(
-                    "`{name}`[{row}, {column}] = {value} is not finite; write the noise again with finite values"
+                    "`{shown}`[{row}, {column}] = {value} is not finite; write the noise again with finite values"
                 )));
             }
             arrays.insert(name.to_string(), array);

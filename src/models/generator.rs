@@ -142,7 +142,7 @@ impl GeneratorManifest {
             if input.shape.len() != 2 || input.shape[1] <= 0 {
                 return Err(invalid(format!(
                     "input `{}` has shape {}; generator inputs are [N, dim]",
-                    input.name,
+                    input.name.escape_debug(),
                     toml_list(&input.shape)
                 )));
             }
@@ -179,7 +179,7 @@ impl GeneratorManifest {
                 _ => {
                     return Err(invalid(format!(
                         "image output `{}` must have shape [N, 3, R, R] and resolution = R (has shape {}, resolution {})",
-                        output.name,
+                        output.name.escape_debug(),
                         toml_list(&output.shape),
                         output
                             .resolution
@@ -237,7 +237,7 @@ impl GeneratorManifest {
         {
             return Err(mismatch(format!(
                 "the model takes an input `{}` that the manifest does not list",
-                extra.name
+                extra.name.escape_debug()
             )));
         }
         for output in &self.outputs {

@@ -204,7 +204,8 @@ impl Manifest {
             && self.output(name).is_none()
         {
             return Err(invalid(format!(
-                "inception_score.logits names `{name}`, which is not among the outputs"
+                "inception_score.logits names `{}`, which is not among the outputs",
+                name.escape_debug()
             )));
         }
         Ok(())

@@ -72,19 +72,23 @@ pub(super) fn check_tensor(
     shape: &[i64],
     model: &[TensorSignature],
 ) -> Result<(), String> {
+    let shown = name.escape_debug();
     let found = model.iter().find(|t| t.name == name).ok_or_else(|| {
-        let names: Vec<String> = model.iter().map(|t| format!("`{}`", t.name)).collect();
+        let names: Vec<String> = model
+            .iter()
+            .map(|t| format!("`{}`", t.name.escape_debug()))
+            .collect();
         format!(
-            "the manifest's {role} `{name}` is not an {role} of the model (it has {})",
+            "the manifest's {role} `{shown}` is not an {role} of the model (it has {})",
             names.join(", ")
         )
     })?;
     if !found.is_float32 {
-        return Err(format!("{role} `{name}` is not float32"));
+        return Err(format!("{role} `{shown}` is not float32"));
     }
     if !shapes_agree(shape, &found.shape) {
         return Err(format!(
-            "{role} `{name}` has shape {}, the manifest says {}",
+            "{role} `{shown}` has shape {}, the manifest says {}",
             toml_list(&found.shape),
             toml_list(shape)
         ));

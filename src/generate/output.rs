@@ -221,9 +221,10 @@ impl RunFolder {
     pub fn finish(self, samples: &[Sample], seed: Option<u32>) -> Result<(), GenerateError> {
         assert_eq!(self.state.done, samples.len(), "every sample written");
         let csv_path = self.out.join(SAMPLES_CSV);
-        let table = self.samples_csv(samples, seed);
-        write_bytes_atomically(&csv_path, table.as_bytes())
+        let table = self
+            .samples_csv(samples, seed)
             .map_err(|e| output_error(&csv_path, e))?;
+        write_bytes_atomically(&csv_path, &table).map_err(|e| output_error(&csv_path, e))?;
         if !self.raw.is_empty() {
             let npz = self.out.join(RAW_NPZ);
             write_atomically(&npz, |out| self.write_raw_npz(out, samples.len()))
@@ -236,25 +237,35 @@ impl RunFolder {
         fs::remove_dir_all(&state_dir).map_err(|e| output_error(&state_dir, e))
     }
 
-    fn samples_csv(&self, samples: &[Sample], seed: Option<u32>) -> String {
-        let mut table = String::from("sample,image,caption,draw,seed");
-        for branch in &self.branches {
-            table.push_str(&format!(",png_{}", branch.resolution));
-        }
-        table.push('\n');
+    /// `samples.csv`: one row per sample, with the PNG of each branch.
+    fn samples_csv(&self, samples: &[Sample], seed: Option<u32>) -> io::Result<Vec<u8>> {
+        let mut table = csv::Writer::from_writer(Vec::new());
+        let mut header: Vec<String> = ["sample", "image", "caption", "draw", "seed"]
+            .map(String::from)
+            .to_vec();
+        header.extend(
+            self.branches
+                .iter()
+                .map(|b| format!("png_{}", b.resolution)),
+        );
+        table.write_record(&header)?;
         let seed = seed.map(|s| s.to_string()).unwrap_or_default();
         for sample in samples {
-            table.push_str(&format!(
-                "{},{},{},{},{seed}",
-                sample.id, sample.image, sample.caption, sample.draw
-            ));
-            for branch in &self.branches {
-                table.push(',');
-                table.push_str(&self.image_name(branch, sample.id));
-            }
-            table.push('\n');
+            let mut row = vec![
+                sample.id.to_string(),
+                sample.image.to_string(),
+                sample.caption.to_string(),
+                sample.draw.to_string(),
+                seed.clone(),
+            ];
+            row.extend(
+                self.branches
+                    .iter()
+                    .map(|branch| self.image_name(branch, sample.id)),
+            );
+            table.write_record(&row)?;
         }
-        table
+        table.into_inner().map_err(|e| e.into_error())
     }
 
     fn raw_part(&self, name: &str) -> PathBuf {

@@ -465,7 +465,8 @@ mod device {
     use super::*;
 
     /// The CPU wheel of onnxruntime (what scripts/setup.sh installs) has no CUDA
-    /// provider: the default `--device auto` uses the CPU without a word.
+    /// provider: the default `--device auto` uses the CPU without a word. (With
+    /// onnxruntime-gpu, CUDA either runs or its failure is said once.)
     #[test]
     fn device_auto_is_quiet_when_onnx_runtime_has_no_cuda() {
         let library = stackgan_eval::runtime::library_in_virtualenv(&root().join(".venv")).unwrap();
@@ -474,10 +475,6 @@ mod device {
             .unwrap()
             .join("libonnxruntime_providers_cuda.so")
             .exists();
-        assert!(
-            !cuda_built_in,
-            "this test needs the CPU wheel (scripts/setup.sh)"
-        );
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("f.npz");
         let output = tool(&[
@@ -491,7 +488,12 @@ mod device {
         ]);
         assert_ok(&output);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!stderr.contains("CUDA"), "{stderr}");
+        let mentions = stderr.matches("CUDA").count();
+        if cuda_built_in {
+            assert!(mentions <= 1, "{stderr}");
+        } else {
+            assert_eq!(mentions, 0, "{stderr}");
+        }
     }
 }
 

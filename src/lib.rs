@@ -24,6 +24,7 @@ pub mod images;
 pub mod linalg;
 pub mod metrics;
 pub mod models;
+pub mod npy;
 pub mod options;
 pub mod progress;
 pub mod report;

@@ -45,7 +45,8 @@ pub struct TraceSqrt {
 #[derive(Debug, thiserror::Error)]
 pub enum LinalgError {
     #[error(
-        "matrix shapes differ or are not square: {a:?} vs {b:?}; pass two D×D covariance matrices"
+        "matrix shapes differ or are not square: {}×{} vs {}×{}; pass two D×D covariance matrices",
+        a.0, a.1, b.0, b.1
     )]
     Shape {
         a: (usize, usize),
@@ -106,6 +107,23 @@ pub fn trace_sqrt_by_eigen(
         column *= w[i].sqrt();
     }
     from_factor(b.view(), s2, SqrtRoute::Eigen, s1_negative)
+}
+
+/// The smallest eigenvalue of a symmetric matrix (lower triangle read), or
+/// `None` when a Cholesky factorisation succeeds: the matrix is then
+/// positive definite and no eigen-solve is needed.
+pub fn smallest_eigenvalue(s: ArrayView2<f64>) -> Result<Option<f64>, LinalgError> {
+    if !s.is_square() {
+        return Err(LinalgError::Shape {
+            a: s.dim(),
+            b: s.dim(),
+        });
+    }
+    if s.is_empty() || s.cholesky(UPLO::Lower).is_ok() {
+        return Ok(None);
+    }
+    let (values, _) = symmetric_eigen(s.to_owned(), false)?;
+    Ok(values.first().copied())
 }
 
 /// Given `S = B Bᵀ`, the trace of `(S T)^½` from the eigenvalues of `Bᵀ T B`.
@@ -185,20 +203,7 @@ fn symmetric_eigen(
         }
         info
     };
-    let (mut work_size, mut iwork_size) = ([0.0f64], [0i32]);
-    let info = dsyevd(&mut work_size, -1, &mut iwork_size, -1);
-    if info != 0 {
-        return Err(LinalgError::Lapack(format!(
-            "dsyevd workspace query returned {info}"
-        )));
-    }
-    let (lwork, liwork) = (work_size[0] as i32, iwork_size[0]);
-    let mut work = vec![0.0f64; lwork.max(1) as usize];
-    let mut iwork = vec![0i32; liwork.max(1) as usize];
-    let info = dsyevd(&mut work, lwork, &mut iwork, liwork);
-    if info != 0 {
-        return Err(LinalgError::Lapack(format!("dsyevd returned {info}")));
-    }
+    with_workspace("dsyevd", &mut dsyevd).map_err(LinalgError::Lapack)?;
     // Column-major eigenvectors read row-major are Vᵀ.
     let v = vectors.then(|| {
         Array2::from_shape_vec((n, n), a)
@@ -206,6 +211,31 @@ fn symmetric_eigen(
             .reversed_axes()
     });
     Ok((Array1::from(w), v))
+}
+
+/// LAPACK's float and integer workspaces.
+type Workspace<'a> = &'a mut [f64];
+type WorkspaceInts<'a> = &'a mut [i32];
+
+/// Runs a LAPACK routine that takes `work` and `iwork` arrays twice: first
+/// to ask their sizes (lengths −1), then with arrays of those sizes. `call`
+/// returns LAPACK's `info`; the error names the routine and it.
+pub(crate) fn with_workspace(
+    routine: &str,
+    call: &mut dyn FnMut(Workspace<'_>, i32, WorkspaceInts<'_>, i32) -> i32,
+) -> Result<(), String> {
+    let (mut work_size, mut iwork_size) = ([0.0f64], [0i32]);
+    let info = call(&mut work_size, -1, &mut iwork_size, -1);
+    if info != 0 {
+        return Err(format!("{routine} workspace query returned {info}"));
+    }
+    let (lwork, liwork) = (work_size[0] as i32, iwork_size[0]);
+    let mut work = vec![0.0f64; lwork.max(1) as usize];
+    let mut iwork = vec![0i32; liwork.max(1) as usize];
+    match call(&mut work, lwork, &mut iwork, liwork) {
+        0 => Ok(()),
+        info => Err(format!("{routine} returned {info}")),
+    }
 }
 
 /// Eigenvalues at or below this are indistinguishable from zero: `n·ε·λmax`

@@ -139,20 +139,10 @@ fn top_eigenvectors(matrix: Array2<f64>, k: usize) -> Result<Array2<f64>, PcaErr
         }
         info
     };
-    let (mut work_size, mut iwork_size) = ([0.0f64], [0i32]);
-    let info = dsyevr(&mut work_size, -1, &mut iwork_size, -1);
-    if info != 0 {
+    crate::linalg::with_workspace("dsyevr", &mut dsyevr).map_err(PcaError::Lapack)?;
+    if found != count {
         return Err(PcaError::Lapack(format!(
-            "dsyevr workspace query returned {info}"
-        )));
-    }
-    let (lwork, liwork) = (work_size[0] as i32, iwork_size[0]);
-    let mut work = vec![0.0f64; lwork.max(1) as usize];
-    let mut iwork = vec![0i32; liwork.max(1) as usize];
-    let info = dsyevr(&mut work, lwork, &mut iwork, liwork);
-    if info != 0 || found != count {
-        return Err(PcaError::Lapack(format!(
-            "dsyevr returned {info} with {found} of {count} eigenpairs"
+            "dsyevr found {found} of {count} eigenpairs"
         )));
     }
     // Column-major n×k read row-major is k×n; LAPACK's order is ascending.

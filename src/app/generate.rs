@@ -1,7 +1,7 @@
 //! `generate`: samples of a StackGAN generator as PNGs per branch, with
 //! `samples.csv`, optionally `raw.npz`, resumable.
 
-use crate::generate::{GenerateConfig, generate};
+use crate::generate::{GenerateConfig, RunFolder, generate};
 use crate::report::target::{FolderUse, check_folder};
 
 use super::progress::Bars;
@@ -14,10 +14,8 @@ pub struct GenerateCommand {
 
 pub(super) fn run(command: &GenerateCommand) -> anyhow::Result<()> {
     let config = &command.generate;
-    let usage = FolderUse::Run {
-        resume: config.resume,
-    };
-    check_folder("--out", &config.out, usage)?;
+    RunFolder::check_target(&config.out, config.resume)?;
+    check_folder("--out", &config.out, FolderUse::Overwrite)?;
     let report = generate(config, &Bars::new(command.quiet))?;
     if command.quiet {
         return Ok(());

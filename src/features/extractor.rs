@@ -54,8 +54,8 @@ impl Extractor {
                 model: path.to_path_buf(),
                 manifest: crate::models::manifest_path(path),
                 what: format!(
-                    "input shape {:?} is not [N, 3, H, W] with fixed H and W",
-                    manifest.input.shape
+                    "input shape {} is not [N, 3, H, W] with fixed H and W",
+                    crate::models::toml_list(&manifest.input.shape)
                 ),
             });
         }

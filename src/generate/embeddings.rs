@@ -2,14 +2,12 @@
 //! StackGAN data sets, converted by `models/convert_embeddings.py`) or
 //! `[N, dim]` (one caption per image), checked before any work starts.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array3, ArrayD, ArrayView1, Ix3};
-use ndarray_npy::ReadNpyExt;
+use ndarray::{Array3, ArrayView1, Ix3};
 
 use super::GenerateError;
+use crate::npy::{self, shape_text};
 
 /// Embeddings of every caption of every image, as float32.
 #[derive(Debug, Clone)]
@@ -26,24 +24,15 @@ impl Embeddings {
             path: path.to_path_buf(),
             reason,
         };
-        let open = || {
-            File::open(path)
-                .map(BufReader::new)
-                .map_err(|e| fail(format!("cannot open it ({e}); check the path")))
-        };
-        let array: ArrayD<f32> = match ArrayD::<f32>::read_npy(open()?) {
-            Ok(a) => a,
-            Err(first) => match ArrayD::<f64>::read_npy(open()?) {
-                Ok(a) => a.mapv(|v| v as f32),
-                Err(_) => {
-                    return Err(fail(format!(
-                        "not a float32/float64 .npy array ({first}); convert the embeddings with models/convert_embeddings.py"
-                    )));
-                }
-            },
-        };
-        let shape = array.shape().to_vec();
-        let data = match shape.as_slice() {
+        let bytes = std::fs::read(path)
+            .map_err(|e| fail(format!("cannot open it ({e}); check the path")))?;
+        let (array, header) = npy::read_f32(&bytes).map_err(|e| {
+            fail(format!(
+                "{e}; convert the embeddings with models/convert_embeddings.py (float32, [images, captions, {dim}])"
+            ))
+        })?;
+        let shape = shape_text(&header.shape);
+        let data = match header.shape.as_slice() {
             [n, d] => array
                 .into_shape_with_order((*n, 1, *d))
                 .map_err(|e| fail(e.to_string()))?,
@@ -52,19 +41,21 @@ impl Embeddings {
                 .map_err(|e| fail(e.to_string()))?,
             _ => {
                 return Err(fail(format!(
-                    "shape {shape:?} has rank {}; expected [images, captions, {dim}] or [N, {dim}]",
-                    shape.len()
+                    "it holds {}; expected [images, captions, {dim}] or [N, {dim}]",
+                    header.describe()
                 )));
             }
         };
         let (images, captions, width) = data.dim();
         if width != dim {
             return Err(fail(format!(
-                "embeddings are {width}-d (shape {shape:?}) but the model takes {dim}-d text embeddings; use the embeddings the model was trained with"
+                "embeddings are {width}-d (shape {shape}) but the model takes {dim}-d text embeddings; use the embeddings the model was trained with"
             )));
         }
         if images == 0 || captions == 0 {
-            return Err(fail(format!("shape {shape:?} holds no embedding")));
+            return Err(fail(format!(
+                "shape {shape} holds no embedding; pass a file with at least one"
+            )));
         }
         if let Some(((image, caption, _), value)) =
             data.indexed_iter().find(|(_, v)| !v.is_finite())

@@ -17,7 +17,7 @@ pub use embeddings::Embeddings;
 pub use generator::{Branch, BranchSelection, GeneratedBatch, Generator, branch_folder};
 pub use job::{Job, JobSpec};
 pub use noise::{InputFeed, NoiseFile, NoiseSource, noise_key};
-pub use output::{Opened, RAW_NPZ, RawOutput, RunFolder, RunIdentity, SAMPLES_CSV};
+pub use output::{Opened, RAW_NPZ, RUN_JSON, RawOutput, RunFolder, RunIdentity, SAMPLES_CSV};
 pub use plan::{PlanRequest, Protocol, Sample, SamplePlan, V2_BATCH, V2_UNCOND_SAMPLES};
 pub use quantize::to_rgb8;
 pub use run::{GenerateConfig, GenerateReport, generate};
@@ -53,7 +53,21 @@ pub enum GenerateError {
         total: usize,
     },
     #[error(
-        "--resume: the run in {out} was started with a different {field}; repeat the original command, or choose another --out"
+        "output folder {out} already holds a finished run; choose another --out (the same command with --resume checks that it is this run and does nothing)"
     )]
-    ResumeMismatch { out: PathBuf, field: String },
+    Finished { out: PathBuf },
+    #[error(
+        "--resume: output folder {out} holds a finished run without {}, so whether it is this run cannot be checked; choose another --out",
+        output::RUN_JSON
+    )]
+    FinishedUnknown { out: PathBuf },
+    #[error(
+        "--resume: {flag} differs from the run in {out}, which was made with {was} (this command gives {now}); repeat the run's own {flag}, or choose another --out"
+    )]
+    ResumeMismatch {
+        out: PathBuf,
+        flag: &'static str,
+        was: String,
+        now: String,
+    },
 }

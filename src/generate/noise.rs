@@ -14,22 +14,28 @@
 //! An unconditional model's sample `i` is image `i`, caption 0, draw 0.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array2, ArrayViewMut1, Axis};
-use ndarray_npy::NpzReader;
+use ndarray::{Array2, ArrayViewMut1, Axis, Ix2};
 use rayon::prelude::*;
 
 use super::GenerateError;
 use super::embeddings::Embeddings;
 use super::plan::Sample;
 use crate::models::{GeneratorInputKind, GeneratorManifest};
+use crate::npy::{self, Npz, shape_text};
 use crate::rng::NumpyRandomState;
 
 /// Key tag of the `z` stream; `eps` inputs use `1 + j`.
 const Z_TAG: u32 = 0;
+
+/// `` `a`, `b` `` for messages.
+fn quoted<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names
+        .map(|n| format!("`{}`", npy::printable(n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Where the noise comes from.
 #[derive(Debug, Clone)]
@@ -55,50 +61,40 @@ impl NoiseFile {
             path: path.to_path_buf(),
             reason,
         };
-        let file =
-            File::open(path).map_err(|e| fail(format!("cannot open it ({e}); check the path")))?;
-        let mut npz = NpzReader::new(BufReader::new(file))
-            .map_err(|e| fail(format!("not a readable .npz ({e})")))?;
-        let names = npz
-            .names()
-            .map_err(|e| fail(format!("not a readable .npz ({e})")))?;
-        let has = |name: &str| {
-            names
-                .iter()
-                .any(|n| n == name || n == &format!("{name}.npy"))
-        };
+        let mut npz = Npz::open(path).map_err(|e| fail(e.to_string()))?;
         let missing: Vec<&str> = manifest
             .inputs
             .iter()
             .map(|i| i.name.as_str())
-            .filter(|name| !has(name))
+            .filter(|name| !npz.has(name))
             .collect();
         if !missing.is_empty() {
             return Err(fail(format!(
-                "it lacks {missing:?}; the model's inputs are {:?} (each [N, dim])",
-                manifest.inputs.iter().map(|i| &i.name).collect::<Vec<_>>()
+                "it lacks {}; the model's inputs are {} (each [N, dim])",
+                quoted(missing.iter().copied()),
+                quoted(manifest.inputs.iter().map(|i| i.name.as_str()))
             )));
         }
         let mut arrays = BTreeMap::new();
         let mut rows = None;
         for input in &manifest.inputs {
             let name = input.name.as_str();
-            let array = match npz.by_name::<ndarray::OwnedRepr<f32>, ndarray::Ix2>(name) {
-                Ok(a) => a,
-                Err(_) => npz
-                    .by_name::<ndarray::OwnedRepr<f64>, ndarray::Ix2>(name)
-                    .map(|a| a.mapv(|v| v as f32))
-                    .map_err(|e| {
-                        fail(format!(
-                            "`{name}` is not a 2-d float array ({e}); store it as [N, {}]",
-                            input.width()
-                        ))
-                    })?,
+            let shown = npy::printable(name);
+            let not_matrix = |what: String| {
+                fail(format!(
+                    "`{shown}`: {what}; store it as a float32 [N, {}] array",
+                    input.width()
+                ))
             };
+            let bytes = npz.bytes(name).map_err(fail)?;
+            let (array, header) = npy::read_f32(&bytes).map_err(|e| not_matrix(e.to_string()))?;
+            let array = array
+                .into_dimensionality::<Ix2>()
+                .map_err(|_| not_matrix(format!("it holds {}", header.describe())))?;
             if array.ncols() != input.width() {
                 return Err(fail(format!(
-                    "`{name}` has shape {:?}; the model takes [N, {}]",
-                    array.shape(),
+                    "`{shown}` has shape {}; the model takes [N, {}]",
+                    shape_text(array.shape()),
                     input.width()
                 )));
             }
@@ -106,7 +102,7 @@ impl NoiseFile {
                 None => rows = Some(array.nrows()),
                 Some(n) if n != array.nrows() => {
                     return Err(fail(format!(
-                        "`{name}` has {} rows and another input {n}; every input needs one row per sample",
+                        "`{shown}` has {} rows and another input {n}; every input needs one row per sample",
                         array.nrows()
                     )));
                 }
@@ -115,14 +111,16 @@ impl NoiseFile {
             if let Some(((row, column), value)) = array.indexed_iter().find(|(_, v)| !v.is_finite())
             {
                 return Err(fail(format!(
-                    "`{name}`[{row}, {column}] = {value} is not finite"
+                    "`{shown}`[{row}, {column}] = {value} is not finite; write the noise again with finite values"
                 )));
             }
             arrays.insert(name.to_string(), array);
         }
         let rows = rows.unwrap_or(0);
         if rows == 0 {
-            return Err(fail("it holds no rows".into()));
+            return Err(fail(
+                "it holds no rows; give one row per sample for every input".into(),
+            ));
         }
         Ok(NoiseFile {
             path: path.to_path_buf(),

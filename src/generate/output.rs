@@ -1,6 +1,6 @@
 //! The output folder of a generation run: PNGs per branch, `samples.csv`,
-//! the optional `raw.npz`, and the state that lets `--resume` continue an
-//! interrupted run.
+//! the optional `raw.npz`, `run.json` (what the run is), and the state that
+//! lets `--resume` continue an interrupted run.
 //!
 //! Every file appears whole or not at all. While a run is under way its state
 //! lives in `OUT/.stackgan-eval-run/`: `state.json` (what the run is and how
@@ -8,6 +8,8 @@
 //! appended row by row. Samples are done in order, so a resumed run truncates
 //! the raw parts to the recorded count and carries on from there; the images
 //! of the interrupted batch are simply written again, with the same bytes.
+//! A finished run keeps its [`RunIdentity`] in `run.json`, so that `--resume`
+//! can tell this run (nothing to do) from another one (refused) even then.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
@@ -27,8 +29,11 @@ const STATE_DIR: &str = ".stackgan-eval-run";
 const STATE_FILE: &str = "state.json";
 pub const SAMPLES_CSV: &str = "samples.csv";
 pub const RAW_NPZ: &str = "raw.npz";
+pub const RUN_JSON: &str = "run.json";
 
 /// Everything that makes two runs the same run; `--resume` refuses to mix runs.
+/// What does not change a single output byte (batch size, threads, device)
+/// is not part of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunIdentity {
     pub model_sha256: String,
@@ -77,8 +82,22 @@ pub enum Opened {
 }
 
 impl RunFolder {
-    /// Prepares `out` for the run `identity`, or finds where an interrupted
-    /// one stopped when `resume` is set.
+    /// The resume rules that need no model (what `out` holds, and whether
+    /// this command may use it), so that a wrong `--out` is refused before
+    /// any model loads; [`RunFolder::open`] checks the run's identity on top.
+    pub fn check_target(out: &Path, resume: bool) -> Result<(), GenerateError> {
+        held(out, resume).map(|_| ())
+    }
+
+    /// Prepares `out` for the run `identity`, following the resume rules:
+    ///
+    /// - an empty or new folder: the run starts;
+    /// - an interrupted run: refused without `resume`; with it, continued
+    ///   when its identity is this one, refused (naming the first flag that
+    ///   differs) when not;
+    /// - a finished run: refused without `resume`; with it, [`Opened::Complete`]
+    ///   when its identity (`run.json`) is this one, refused when not;
+    /// - anything else in the folder: refused.
     pub fn open(
         out: &Path,
         identity: RunIdentity,
@@ -87,55 +106,18 @@ impl RunFolder {
         raw: Vec<RawOutput>,
         resume: bool,
     ) -> Result<Opened, GenerateError> {
-        let state_dir = out.join(STATE_DIR);
-        let state_path = state_dir.join(STATE_FILE);
-        let output_error = |path: &Path, e: io::Error| GenerateError::Output {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        };
-        let mut done = 0;
-        if state_path.exists() {
-            let previous: RunState = fs::read(&state_path)
-                .map_err(|e| output_error(&state_path, e))
-                .and_then(|bytes| {
-                    serde_json::from_slice(&bytes).map_err(|e| GenerateError::Output {
-                        path: state_path.clone(),
-                        reason: format!(
-                            "unreadable run state ({e}); remove {} and start again",
-                            out.display()
-                        ),
-                    })
-                })?;
-            if !resume {
-                return Err(GenerateError::Unfinished {
-                    out: out.to_path_buf(),
-                    done: previous.done,
-                    total: previous.identity.samples,
-                });
+        let done = match held(out, resume)? {
+            Held::Nothing => 0,
+            Held::Unfinished(previous) => {
+                check_same_run(out, &previous.identity, &identity)?;
+                previous.done
             }
-            if let Some(field) = first_difference(&previous.identity, &identity) {
-                return Err(GenerateError::ResumeMismatch {
-                    out: out.to_path_buf(),
-                    field,
-                });
-            }
-            done = previous.done;
-        } else if out.join(SAMPLES_CSV).exists() {
-            if resume {
+            Held::Finished(previous) => {
+                check_same_run(out, &previous, &identity)?;
                 return Ok(Opened::Complete);
             }
-            return Err(GenerateError::OutputNotEmpty {
-                out: out.to_path_buf(),
-                reason: "it holds a finished run (samples.csv)".into(),
-            });
-        } else if let Ok(mut entries) = fs::read_dir(out)
-            && entries.next().is_some()
-        {
-            return Err(GenerateError::OutputNotEmpty {
-                out: out.to_path_buf(),
-                reason: "it is not empty".into(),
-            });
-        }
+        };
+        let state_dir = out.join(STATE_DIR);
         fs::create_dir_all(&state_dir).map_err(|e| output_error(out, e))?;
         for branch in branches {
             let folder = branch_folder(out, branch);
@@ -216,41 +198,56 @@ impl RunFolder {
             })
     }
 
-    /// Writes `samples.csv` and `raw.npz` and removes the run state.
+    /// Writes `samples.csv`, `raw.npz` and `run.json`, then removes the run
+    /// state (until then, `--resume` finds the run unfinished and finishes it).
     pub fn finish(self, samples: &[Sample], seed: Option<u32>) -> Result<(), GenerateError> {
         assert_eq!(self.state.done, samples.len(), "every sample written");
         let csv_path = self.out.join(SAMPLES_CSV);
-        let table = self.samples_csv(samples, seed);
-        write_bytes_atomically(&csv_path, table.as_bytes())
+        let table = self
+            .samples_csv(samples, seed)
             .map_err(|e| output_error(&csv_path, e))?;
+        write_bytes_atomically(&csv_path, &table).map_err(|e| output_error(&csv_path, e))?;
         if !self.raw.is_empty() {
             let npz = self.out.join(RAW_NPZ);
             write_atomically(&npz, |out| self.write_raw_npz(out, samples.len()))
                 .map_err(|e| output_error(&npz, e))?;
         }
+        let run_json = self.out.join(RUN_JSON);
+        write_bytes_atomically(&run_json, &json_bytes(&self.state.identity))
+            .map_err(|e| output_error(&run_json, e))?;
         let state_dir = self.out.join(STATE_DIR);
         fs::remove_dir_all(&state_dir).map_err(|e| output_error(&state_dir, e))
     }
 
-    fn samples_csv(&self, samples: &[Sample], seed: Option<u32>) -> String {
-        let mut table = String::from("sample,image,caption,draw,seed");
-        for branch in &self.branches {
-            table.push_str(&format!(",png_{}", branch.resolution));
-        }
-        table.push('\n');
+    /// `samples.csv`: one row per sample, with the PNG of each branch.
+    fn samples_csv(&self, samples: &[Sample], seed: Option<u32>) -> io::Result<Vec<u8>> {
+        let mut table = csv::Writer::from_writer(Vec::new());
+        let mut header: Vec<String> = ["sample", "image", "caption", "draw", "seed"]
+            .map(String::from)
+            .to_vec();
+        header.extend(
+            self.branches
+                .iter()
+                .map(|b| format!("png_{}", b.resolution)),
+        );
+        table.write_record(&header)?;
         let seed = seed.map(|s| s.to_string()).unwrap_or_default();
         for sample in samples {
-            table.push_str(&format!(
-                "{},{},{},{},{seed}",
-                sample.id, sample.image, sample.caption, sample.draw
-            ));
-            for branch in &self.branches {
-                table.push(',');
-                table.push_str(&self.image_name(branch, sample.id));
-            }
-            table.push('\n');
+            let mut row = vec![
+                sample.id.to_string(),
+                sample.image.to_string(),
+                sample.caption.to_string(),
+                sample.draw.to_string(),
+                seed.clone(),
+            ];
+            row.extend(
+                self.branches
+                    .iter()
+                    .map(|branch| self.image_name(branch, sample.id)),
+            );
+            table.write_record(&row)?;
         }
-        table
+        table.into_inner().map_err(|e| e.into_error())
     }
 
     fn raw_part(&self, name: &str) -> PathBuf {
@@ -284,8 +281,7 @@ impl RunFolder {
 
     fn save_state(&self) -> Result<(), GenerateError> {
         let path = self.out.join(STATE_DIR).join(STATE_FILE);
-        let text = serde_json::to_vec_pretty(&self.state).expect("serialisable");
-        write_bytes_atomically(&path, &text).map_err(|e| output_error(&path, e))
+        write_bytes_atomically(&path, &json_bytes(&self.state)).map_err(|e| output_error(&path, e))
     }
 
     /// `raw.npz`: one stored (uncompressed) `.npy` per output, streamed from its part.
@@ -317,6 +313,25 @@ impl RunFolder {
         zip.finish().map_err(io::Error::other)?;
         Ok(())
     }
+}
+
+/// Pretty JSON of plain data (strings, numbers, options): it cannot fail.
+fn json_bytes(value: &impl Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// A run's state or record, with an error that says how to get past it.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, out: &Path) -> Result<T, GenerateError> {
+    let bytes = fs::read(path).map_err(|e| output_error(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| GenerateError::Output {
+        path: path.to_path_buf(),
+        reason: format!(
+            "it is not the run record this tool writes ({e}), so the run in {} cannot be checked; choose another --out",
+            out.display()
+        ),
+    })
 }
 
 fn output_error(path: &Path, e: io::Error) -> GenerateError {
@@ -368,20 +383,7 @@ fn le_bytes(array: ndarray::ArrayViewD<f32>) -> Vec<u8> {
 
 /// A version-1.0 `.npy` header for little-endian float32 in C order.
 fn npy_header(shape: &[usize]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_text = if dims.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
-    };
-    let mut dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
-    let unpadded = 10 + dict.len() + 1;
-    dict.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
-    dict.push('\n');
-    let mut header = b"\x93NUMPY\x01\x00".to_vec();
-    header.extend((dict.len() as u16).to_le_bytes());
-    header.extend(dict.as_bytes());
-    header
+    crate::npy::header_bytes("<f4", shape)
 }
 
 /// Removes `.NAME.tmp-PID` files an interrupted atomic write left behind.
@@ -397,28 +399,127 @@ fn remove_stale_temporaries(folder: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// The first field in which two runs differ, for the `--resume` error.
-fn first_difference(a: &RunIdentity, b: &RunIdentity) -> Option<String> {
-    let fields: [(&str, bool); 8] = [
-        ("the model", a.model_sha256 != b.model_sha256),
+/// What an output folder holds, as far as the resume rules go.
+enum Held {
+    /// Nothing: the run starts.
+    Nothing,
+    /// An interrupted run (`--resume` continues it if it is this one).
+    Unfinished(RunState),
+    /// A finished run and its identity (`--resume` does nothing if it is this one).
+    Finished(RunIdentity),
+}
+
+/// What `out` holds, refusing what this command may not use: any run
+/// without `resume`, a finished run without its record, anything else.
+fn held(out: &Path, resume: bool) -> Result<Held, GenerateError> {
+    let state_path = out.join(STATE_DIR).join(STATE_FILE);
+    if state_path.exists() {
+        let previous: RunState = read_json(&state_path, out)?;
+        if !resume {
+            return Err(GenerateError::Unfinished {
+                out: out.to_path_buf(),
+                done: previous.done,
+                total: previous.identity.samples,
+            });
+        }
+        return Ok(Held::Unfinished(previous));
+    }
+    if out.join(SAMPLES_CSV).exists() || out.join(RUN_JSON).exists() {
+        if !resume {
+            return Err(GenerateError::Finished {
+                out: out.to_path_buf(),
+            });
+        }
+        let run_json = out.join(RUN_JSON);
+        if !run_json.exists() {
+            return Err(GenerateError::FinishedUnknown {
+                out: out.to_path_buf(),
+            });
+        }
+        return Ok(Held::Finished(read_json(&run_json, out)?));
+    }
+    if let Ok(mut entries) = fs::read_dir(out)
+        && entries.next().is_some()
+    {
+        return Err(GenerateError::OutputNotEmpty {
+            out: out.to_path_buf(),
+            reason: "it is not empty".into(),
+        });
+    }
+    Ok(Held::Nothing)
+}
+
+/// Refuses to mix runs: the first difference names its flag and both values.
+fn check_same_run(out: &Path, was: &RunIdentity, now: &RunIdentity) -> Result<(), GenerateError> {
+    match first_difference(was, now) {
+        None => Ok(()),
+        Some((flag, was, now)) => Err(GenerateError::ResumeMismatch {
+            out: out.to_path_buf(),
+            flag,
+            was,
+            now,
+        }),
+    }
+}
+
+/// The first field in which two runs differ: its flag, its value in `a`, in `b`.
+fn first_difference(a: &RunIdentity, b: &RunIdentity) -> Option<(&'static str, String, String)> {
+    let hash = |h: &Option<String>| match h {
+        Some(h) => format!("SHA-256 {}…", h.chars().take(12).collect::<String>()),
+        None => "none".into(),
+    };
+    let seed = |s: Option<u32>| s.map_or("none (a noise file)".into(), |s| s.to_string());
+    let branches = |b: &[u32]| b.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    let on_off = |on: bool| if on { "on" } else { "off" }.to_string();
+    let fields: [(&'static str, bool, String, String); 8] = [
         (
-            "the embeddings or noise file",
-            a.inputs_sha256 != b.inputs_sha256,
+            "--model",
+            a.model_sha256 != b.model_sha256,
+            hash(&Some(a.model_sha256.clone())),
+            hash(&Some(b.model_sha256.clone())),
         ),
-        ("--seed", a.seed != b.seed),
-        ("--sampling", a.protocol != b.protocol),
+        (
+            "--embeddings/--noise",
+            a.inputs_sha256 != b.inputs_sha256,
+            hash(&a.inputs_sha256),
+            hash(&b.inputs_sha256),
+        ),
+        ("--seed", a.seed != b.seed, seed(a.seed), seed(b.seed)),
+        (
+            "--sampling",
+            a.protocol != b.protocol,
+            a.protocol.clone(),
+            b.protocol.clone(),
+        ),
         (
             "--images/--captions/--samples-per-caption/--samples",
             a.plan != b.plan,
+            a.plan.to_string(),
+            b.plan.to_string(),
         ),
-        ("--branches", a.branches != b.branches),
-        ("--save-raw", a.save_raw != b.save_raw),
-        ("the sample count", a.samples != b.samples),
+        (
+            "--branches",
+            a.branches != b.branches,
+            branches(&a.branches),
+            branches(&b.branches),
+        ),
+        (
+            "--save-raw",
+            a.save_raw != b.save_raw,
+            on_off(a.save_raw),
+            on_off(b.save_raw),
+        ),
+        (
+            "the sample count",
+            a.samples != b.samples,
+            a.samples.to_string(),
+            b.samples.to_string(),
+        ),
     ];
     fields
-        .iter()
-        .find(|(_, differs)| *differs)
-        .map(|(name, _)| name.to_string())
+        .into_iter()
+        .find(|(_, differs, _, _)| *differs)
+        .map(|(flag, _, was, now)| (flag, was, now))
 }
 
 #[cfg(test)]

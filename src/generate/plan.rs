@@ -65,6 +65,26 @@ pub struct PlanRequest {
     pub samples: Option<usize>,
 }
 
+impl fmt::Display for PlanRequest {
+    /// The flags as given: `--images 3 --captions 2`, or `the defaults`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let given: Vec<String> = [
+            ("--images", self.images),
+            ("--captions", self.captions),
+            ("--samples-per-caption", self.samples_per_caption),
+            ("--samples", self.samples),
+        ]
+        .iter()
+        .filter_map(|(flag, value)| value.map(|v| format!("{flag} {v}")))
+        .collect();
+        if given.is_empty() {
+            f.write_str("the defaults")
+        } else {
+            f.write_str(&given.join(" "))
+        }
+    }
+}
+
 /// One sample: which embedding it uses and which draw it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sample {

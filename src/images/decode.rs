@@ -16,6 +16,7 @@
 //! the level (zune-jpeg differs from libjpeg-turbo by a few levels).
 
 use super::ImageError;
+use super::walk::link_problem;
 use image::{DynamicImage, ImageFormat, ImageReader, RgbImage};
 use std::cell::Cell;
 use std::io::Cursor;
@@ -29,7 +30,8 @@ pub fn decode_rgb(path: &Path) -> Result<RgbImage, ImageError> {
         path: path.to_path_buf(),
         reason: reason.trim_end().replace('\n', " "),
     };
-    let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| unreadable(link_problem(path).unwrap_or_else(|| e.to_string())))?;
     if bytes.is_empty() {
         return Err(unreadable("the file is empty".into()));
     }
@@ -44,9 +46,31 @@ pub fn decode_rgb(path: &Path) -> Result<RgbImage, ImageError> {
     }
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| unreadable(e.to_string()))?;
-    let decoded = reader.decode().map_err(|e| unreadable(e.to_string()))?;
+        .map_err(|e| unreadable(plain_words(&e.to_string())))?;
+    let decoded = reader
+        .decode()
+        .map_err(|e| unreadable(plain_words(&e.to_string())))?;
     Ok(to_rgb_like_pillow(decoded))
+}
+
+/// A decoder's message with the Rust structures some of them print
+/// (`ChunkType { type: IHDR, critical: true, … }`) reduced to what a person
+/// reads (`IHDR`).
+fn plain_words(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find("ChunkType { type: ") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "ChunkType { type: ".len()..];
+        let name_end = after.find([',', ' ', '}']).unwrap_or(after.len());
+        out.push_str(&after[..name_end]);
+        rest = match after.find('}') {
+            Some(close) => &after[close + 1..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out
 }
 
 thread_local! {
@@ -122,5 +146,18 @@ fn to_rgb_like_pillow(img: DynamicImage) -> RgbImage {
         }),
         // 8-bit grey, grey+alpha and RGBA: replicate grey, drop alpha.
         other => other.to_rgb8(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunk_structures_read_as_chunk_names() {
+        assert_eq!(
+            super::plain_words(
+                "Format error decoding Png: CRC error: expected 0x1 have 0x2 while decoding ChunkType { type: IHDR, critical: true, private: false, reserved: false, safecopy: false } chunk."
+            ),
+            "Format error decoding Png: CRC error: expected 0x1 have 0x2 while decoding IHDR chunk."
+        );
     }
 }

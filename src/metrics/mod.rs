@@ -19,4 +19,4 @@ pub use prdc::{
     DuplicateThreshold, Prdc, PrdcConfig, PrdcError, calibrate_duplicate_threshold,
     near_duplicate_rate, prdc,
 };
-pub use stats::{FidStats, StatsAccumulator, StatsError};
+pub use stats::{CovarianceProblem, FidStats, StatsAccumulator, StatsError};

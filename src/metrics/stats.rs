@@ -1,18 +1,45 @@
 //! FID statistics (mean and covariance of features), pytorch-fid's `.npz` format,
 //! and their exact, mergeable, batch-size independent accumulation in float64.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use crate::atomic::write_atomically;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array0, Array1, Array2, ArrayD, ArrayView2, Axis, Ix1, Ix2};
-use ndarray_npy::{NpzReader, NpzWriter};
+use ndarray_npy::{NpzWriter, ReadNpyExt};
+
+use crate::atomic::write_atomically;
+use crate::linalg::smallest_eigenvalue;
+use crate::npy::{self, NpyHeader, Npz, NpzError, shape_text};
 
 /// Rows are folded into the running statistics in blocks of this many, whatever
 /// the caller's batch size, so the result never depends on how rows were batched.
 pub const BLOCK_ROWS: usize = 256;
+
+/// How far `sigma` may be from symmetric, relative to its largest entry
+/// (see [`FidStats::check_covariance`]).
+pub const ASYMMETRY_TOLERANCE: f64 = 1e-6;
+
+/// How many float32 roundings of `‖Σ‖_F` an eigenvalue may fall below zero
+/// (see [`FidStats::check_covariance`]).
+pub const NEGATIVE_EIGENVALUE_ROUNDING: f64 = 4.0;
+
+/// 2⁻²⁴: float32's unit roundoff.
+const FLOAT32_ROUNDING: f64 = 1.0 / 16_777_216.0;
+
+/// Why a matrix cannot be a covariance.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CovarianceProblem {
+    #[error(
+        "`sigma` is not symmetric: entries differ from their transposed partners by up to {relative:.1e} of the largest entry, beyond the {ASYMMETRY_TOLERANCE:.0e} that rounding explains"
+    )]
+    Asymmetric { relative: f64 },
+    #[error(
+        "`sigma` has the eigenvalue {eigenvalue:.3e}, below the {floor:.3e} that rounding explains, so it is not positive semi-definite"
+    )]
+    NotPositive { eigenvalue: f64, floor: f64 },
+    #[error("`sigma`'s eigenvalues cannot be computed ({0})")]
+    Unsolvable(String),
+}
 
 /// Mean and unbiased covariance (N − 1) of features, float64 — pytorch-fid's `mu`/`sigma`.
 #[derive(Clone, Debug)]
@@ -34,7 +61,7 @@ pub enum StatsError {
         source: std::io::Error,
     },
     #[error(
-        "{path} is not a readable .npz archive ({reason}); recreate it with `stackgan-eval stats` or numpy.savez"
+        "statistics file {path}: {reason}; recreate it with `stackgan-eval stats` or numpy.savez"
     )]
     NotNpz { path: PathBuf, reason: String },
     #[error(
@@ -42,7 +69,7 @@ pub enum StatsError {
     )]
     MissingKey { path: PathBuf, key: &'static str },
     #[error(
-        "{path}: array `{key}` cannot be read as float64 or float32 ({reason}); save it as a float array"
+        "{path}: array `{key}` cannot be read as float64 or float32: {reason}; save it as a float array"
     )]
     BadArray {
         path: PathBuf,
@@ -55,6 +82,13 @@ pub enum StatsError {
         "{path}: array `{key}` contains NaN or infinity; recompute the statistics from finite features"
     )]
     NonFinite { path: PathBuf, key: &'static str },
+    #[error(
+        "{path}: {problem}; a covariance is symmetric and positive semi-definite: recompute the statistics from the features (`stackgan-eval stats`) instead of editing them"
+    )]
+    NotCovariance {
+        path: PathBuf,
+        problem: CovarianceProblem,
+    },
     #[error(
         "cannot write statistics file {path}: {reason}; check the folder exists and is writable"
     )]
@@ -76,21 +110,30 @@ impl FidStats {
     }
 
     /// Reads a pytorch-fid `.npz` (plain or compressed): `mu`, `sigma` as float32 or
-    /// float64, and an optional integer `count`.
+    /// float64, and an optional integer `count`; then checks that `sigma` can
+    /// be a covariance (see [`FidStats::check_covariance`]).
     pub fn read_npz(path: &Path) -> Result<FidStats, StatsError> {
-        let file = File::open(path).map_err(|source| StatsError::Open {
-            path: path.into(),
-            source,
+        let mut npz = Npz::open(path).map_err(|e| match e {
+            NpzError::Open(source) => StatsError::Open {
+                path: path.into(),
+                source,
+            },
+            other => StatsError::NotNpz {
+                path: path.into(),
+                reason: other.to_string(),
+            },
         })?;
-        let not_npz = |e: &dyn std::fmt::Display| StatsError::NotNpz {
-            path: path.into(),
-            reason: e.to_string(),
-        };
-        let mut npz = NpzReader::new(BufReader::new(file)).map_err(|e| not_npz(&e))?;
-        let names = npz.names().map_err(|e| not_npz(&e))?;
-        let mu = read_float(&mut npz, &names, path, "mu")?;
-        let sigma = read_float(&mut npz, &names, path, "sigma")?;
-        let count = if names.iter().any(|n| n == "count") {
+        for key in ["mu", "sigma"] {
+            if !npz.has(key) {
+                return Err(StatsError::MissingKey {
+                    path: path.into(),
+                    key,
+                });
+            }
+        }
+        let mu = read_float(&mut npz, path, "mu")?;
+        let sigma = read_float(&mut npz, path, "sigma")?;
+        let count = if npz.has("count") {
             read_count(&mut npz, path)?
         } else {
             None
@@ -99,17 +142,21 @@ impl FidStats {
             path: path.into(),
             detail,
         };
-        let mu = mu
-            .into_dimensionality::<Ix1>()
-            .map_err(|_| shape_err("`mu` is not one-dimensional".into()))?;
-        let sigma = sigma
-            .into_dimensionality::<Ix2>()
-            .map_err(|_| shape_err("`sigma` is not two-dimensional".into()))?;
+        let mu = match mu.into_dimensionality::<Ix1>() {
+            Ok(mu) => mu,
+            Err(_) => return Err(shape_err("`mu` is not one-dimensional".into())),
+        };
+        let sigma = sigma.into_dimensionality::<Ix2>().map_err(|_| {
+            shape_err(format!(
+                "`sigma` is not two-dimensional (`mu` has shape ({},))",
+                mu.len()
+            ))
+        })?;
         if sigma.dim() != (mu.len(), mu.len()) {
             return Err(shape_err(format!(
-                "`mu` has shape ({},) but `sigma` has {:?}",
+                "`mu` has shape ({},) but `sigma` has {}",
                 mu.len(),
-                sigma.dim()
+                shape_text(&[sigma.nrows(), sigma.ncols()])
             )));
         }
         if !mu.iter().all(|v| v.is_finite()) {
@@ -124,7 +171,58 @@ impl FidStats {
                 key: "sigma",
             });
         }
-        Ok(FidStats { mu, sigma, count })
+        let stats = FidStats { mu, sigma, count };
+        stats
+            .check_covariance()
+            .map_err(|problem| StatsError::NotCovariance {
+                path: path.into(),
+                problem,
+            })?;
+        Ok(stats)
+    }
+
+    /// Checks that `sigma` is what a covariance computed in floating point can
+    /// be: symmetric, and positive semi-definite up to rounding.
+    ///
+    /// Symmetry: `max |Σij − Σji| ≤ ASYMMETRY_TOLERANCE · max |Σij|`. Every
+    /// tool that writes these files (numpy's `cov`, torch's `cov`, this one)
+    /// gives a matrix symmetric to float64 rounding, and storing it as float32
+    /// keeps it exactly symmetric; a covariance summed in float32 in two
+    /// orders differs by a few float32 steps (2⁻²⁴ ≈ 6e-8 each). An edited
+    /// matrix, a Cholesky factor or a transposed product differs at 1e-2 and
+    /// more. pytorch-fid would take `sqrtm` of such a product and give another
+    /// number than the symmetric route used here, so it is refused.
+    ///
+    /// Eigenvalues: the smallest may be negative by at most
+    /// `NEGATIVE_EIGENVALUE_ROUNDING · 2⁻²⁴ · ‖Σ‖_F`. Rounding every entry of
+    /// a positive semi-definite matrix to float32 moves each eigenvalue by at
+    /// most `2⁻²⁴ · ‖Σ‖_F` (Weyl's inequality with `‖E‖₂ ≤ ‖E‖_F`); the factor
+    /// leaves room for the rounding of the covariance's own computation.
+    /// Within that bound negative eigenvalues are rounding and are clipped to
+    /// zero (pytorch-fid's real part of `sqrtm` does the same); beyond it the
+    /// matrix is not a covariance, and pytorch-fid either stops with
+    /// "Imaginary component" or returns a number that means nothing.
+    pub fn check_covariance(&self) -> Result<(), CovarianceProblem> {
+        let sigma = &self.sigma;
+        let largest = sigma.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let asymmetry = sigma
+            .indexed_iter()
+            .fold(0.0f64, |m, ((i, j), v)| m.max((v - sigma[[j, i]]).abs()));
+        if asymmetry > ASYMMETRY_TOLERANCE * largest {
+            return Err(CovarianceProblem::Asymmetric {
+                relative: asymmetry / largest,
+            });
+        }
+        let frobenius = sigma.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let floor = -NEGATIVE_EIGENVALUE_ROUNDING * FLOAT32_ROUNDING * frobenius;
+        match smallest_eigenvalue(sigma.view()) {
+            Ok(Some(smallest)) if smallest < floor => Err(CovarianceProblem::NotPositive {
+                eigenvalue: smallest,
+                floor,
+            }),
+            Ok(_) => Ok(()),
+            Err(e) => Err(CovarianceProblem::Unsolvable(e.to_string())),
+        }
     }
 
     /// Writes `mu`, `sigma` (float64) and `count` (int64, when known) as a plain `.npz`
@@ -150,55 +248,52 @@ impl FidStats {
     }
 }
 
-fn read_float(
-    npz: &mut NpzReader<BufReader<File>>,
-    names: &[String],
-    path: &Path,
-    key: &'static str,
-) -> Result<ArrayD<f64>, StatsError> {
-    if !names.iter().any(|n| n == key) {
-        return Err(StatsError::MissingKey {
-            path: path.into(),
-            key,
-        });
-    }
-    match npz.by_name::<_, ndarray::IxDyn>(key) {
-        Ok(a) => Ok(a),
-        Err(first) => npz
-            .by_name::<ndarray::OwnedRepr<f32>, ndarray::IxDyn>(key)
-            .map(|a| a.mapv(f64::from))
-            .map_err(|_| StatsError::BadArray {
-                path: path.into(),
-                key,
-                reason: first.to_string(),
-            }),
+fn read_float(npz: &mut Npz, path: &Path, key: &'static str) -> Result<ArrayD<f64>, StatsError> {
+    let bad = |reason: String| StatsError::BadArray {
+        path: path.into(),
+        key,
+        reason,
+    };
+    let bytes = npz.bytes(key).map_err(bad)?;
+    npy::read_f64(&bytes).map_err(|e| bad(e.to_string()))
+}
+
+fn read_count(npz: &mut Npz, path: &Path) -> Result<Option<u64>, StatsError> {
+    let bad = |reason: String| StatsError::BadArray {
+        path: path.into(),
+        key: "count",
+        reason,
+    };
+    let bytes = npz.bytes("count").map_err(bad)?;
+    let header = NpyHeader::parse(&bytes).map_err(bad)?;
+    let count = match header.descr.as_str() {
+        "<i8" | "<i4" => ArrayD::<i64>::read_npy(&bytes[..])
+            .ok()
+            .or_else(|| {
+                ArrayD::<i32>::read_npy(&bytes[..])
+                    .ok()
+                    .map(|a| a.mapv(i64::from))
+            })
+            .and_then(|a| single(a.iter().copied())),
+        "<u8" => ArrayD::<u64>::read_npy(&bytes[..])
+            .ok()
+            .and_then(|a| single(a.iter().copied()))
+            .and_then(|c| i64::try_from(c).ok()),
+        _ => None,
+    };
+    match count {
+        Some(c) if c >= 0 => Ok(Some(c as u64)),
+        _ => Err(bad(format!(
+            "expected one non-negative integer, found {}",
+            header.describe()
+        ))),
     }
 }
 
-fn read_count(
-    npz: &mut NpzReader<BufReader<File>>,
-    path: &Path,
-) -> Result<Option<u64>, StatsError> {
-    let single = |len: usize| len == 1;
-    if let Ok(a) = npz.by_name::<ndarray::OwnedRepr<i64>, ndarray::IxDyn>("count") {
-        if single(a.len()) && a.iter().all(|&c| c >= 0) {
-            return Ok(a.iter().next().map(|&c| c as u64));
-        }
-    } else if let Ok(a) = npz.by_name::<ndarray::OwnedRepr<u64>, ndarray::IxDyn>("count") {
-        if single(a.len()) {
-            return Ok(a.iter().next().copied());
-        }
-    } else if let Ok(a) = npz.by_name::<ndarray::OwnedRepr<i32>, ndarray::IxDyn>("count")
-        && single(a.len())
-        && a.iter().all(|&c| c >= 0)
-    {
-        return Ok(a.iter().next().map(|&c| c as u64));
-    }
-    Err(StatsError::BadArray {
-        path: path.into(),
-        key: "count",
-        reason: "expected one non-negative integer".into(),
-    })
+/// The only value of a one-element array.
+fn single<T>(mut values: impl Iterator<Item = T>) -> Option<T> {
+    let first = values.next()?;
+    values.next().is_none().then_some(first)
 }
 
 /// Streaming, mergeable accumulation of [`FidStats`] in float64.

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::manifest::{Role, manifest_path, read_manifest};
-use super::{ModelError, TensorSignature, verify::check_tensor};
+use super::{ModelError, TensorSignature, toml_list, verify::check_tensor};
 
 /// What a generator input is fed with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -19,6 +19,17 @@ pub enum GeneratorInputKind {
     NoiseEps,
     /// The char-CNN-RNN text embedding of a caption.
     TextEmbedding,
+}
+
+impl GeneratorInputKind {
+    /// The kind as the manifest spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            GeneratorInputKind::NoiseZ => "noise_z",
+            GeneratorInputKind::NoiseEps => "noise_eps",
+            GeneratorInputKind::TextEmbedding => "text_embedding",
+        }
+    }
 }
 
 /// What a generator output holds.
@@ -123,15 +134,16 @@ impl GeneratorManifest {
         let [low, high] = self.value_range;
         if !(low.is_finite() && high.is_finite() && low < high) {
             return Err(invalid(format!(
-                "value_range {:?} must be two finite numbers, low < high",
-                self.value_range
+                "value_range {} must be two finite numbers, low < high",
+                toml_list(&self.value_range)
             )));
         }
         for input in &self.inputs {
             if input.shape.len() != 2 || input.shape[1] <= 0 {
                 return Err(invalid(format!(
-                    "input `{}` has shape {:?}; generator inputs are [N, dim]",
-                    input.name, input.shape
+                    "input `{}` has shape {}; generator inputs are [N, dim]",
+                    input.name.escape_debug(),
+                    toml_list(&input.shape)
                 )));
             }
         }
@@ -140,7 +152,10 @@ impl GeneratorManifest {
             GeneratorInputKind::TextEmbedding,
         ] {
             if self.inputs.iter().filter(|i| i.kind == kind).count() > 1 {
-                return Err(invalid(format!("more than one input of kind {kind:?}")));
+                return Err(invalid(format!(
+                    "more than one input of kind {}",
+                    kind.name()
+                )));
             }
         }
         if self.generator.conditional != self.text_input().is_some() {
@@ -163,8 +178,12 @@ impl GeneratorManifest {
                 ([_, 3, h, w], Some(r)) if *h == r as i64 && *w == r as i64 && r > 0 => r,
                 _ => {
                     return Err(invalid(format!(
-                        "image output `{}` must have shape [N, 3, R, R] and resolution = R (has {:?}, {:?})",
-                        output.name, output.shape, output.resolution
+                        "image output `{}` must have shape [N, 3, R, R] and resolution = R (has shape {}, resolution {})",
+                        output.name.escape_debug(),
+                        toml_list(&output.shape),
+                        output
+                            .resolution
+                            .map_or("none".to_string(), |r| r.to_string())
                     )));
                 }
             };
@@ -218,7 +237,7 @@ impl GeneratorManifest {
         {
             return Err(mismatch(format!(
                 "the model takes an input `{}` that the manifest does not list",
-                extra.name
+                extra.name.escape_debug()
             )));
         }
         for output in &self.outputs {

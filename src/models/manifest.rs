@@ -20,6 +20,29 @@ pub enum Role {
     Generator,
 }
 
+impl Role {
+    /// The role's name as the manifest spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Extractor => "extractor",
+            Role::Classifier => "classifier",
+            Role::Generator => "generator",
+        }
+    }
+
+    /// "an extractor", "a classifier", "a generator".
+    pub fn with_article(self) -> String {
+        let article = if self == Role::Extractor { "an" } else { "a" };
+        format!("{article} {}", self.name())
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What an output holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -181,7 +204,8 @@ impl Manifest {
             && self.output(name).is_none()
         {
             return Err(invalid(format!(
-                "inception_score.logits names `{name}`, which is not among the outputs"
+                "inception_score.logits names `{}`, which is not among the outputs",
+                name.escape_debug()
             )));
         }
         Ok(())

@@ -15,6 +15,12 @@ pub use generator::{
 pub use manifest::{InputSpec, IsDefaults, Manifest, OutputKind, OutputSpec, Role, manifest_path};
 pub use verify::{file_sha256, verify_sha256, verify_signature};
 
+/// A manifest's list as TOML writes it: `[-1, 3, 299, 299]`.
+pub(crate) fn toml_list<T: std::fmt::Display>(items: &[T]) -> String {
+    let items: Vec<String> = items.iter().map(T::to_string).collect();
+    format!("[{}]", items.join(", "))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error(
@@ -37,7 +43,10 @@ pub enum ModelError {
         manifest: PathBuf,
         what: String,
     },
-    #[error("model {model} is a {found:?} but {wanted}; pass a model whose manifest role fits")]
+    #[error(
+        "model {model} is {} (its manifest's role) but {wanted}; pass a model whose manifest role fits",
+        found.with_article()
+    )]
     WrongRole {
         model: PathBuf,
         found: Role,

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::{Manifest, ModelError, manifest_path};
+use super::{Manifest, ModelError, manifest_path, toml_list};
 use crate::runtime::TensorSignature;
 
 /// Hex SHA-256 of a file, streamed.
@@ -72,17 +72,25 @@ pub(super) fn check_tensor(
     shape: &[i64],
     model: &[TensorSignature],
 ) -> Result<(), String> {
+    let shown = name.escape_debug();
     let found = model.iter().find(|t| t.name == name).ok_or_else(|| {
-        let names: Vec<&str> = model.iter().map(|t| t.name.as_str()).collect();
-        format!("the manifest's {role} `{name}` is not an {role} of the model (it has {names:?})")
+        let names: Vec<String> = model
+            .iter()
+            .map(|t| format!("`{}`", t.name.escape_debug()))
+            .collect();
+        format!(
+            "the manifest's {role} `{shown}` is not an {role} of the model (it has {})",
+            names.join(", ")
+        )
     })?;
     if !found.is_float32 {
-        return Err(format!("{role} `{name}` is not float32"));
+        return Err(format!("{role} `{shown}` is not float32"));
     }
     if !shapes_agree(shape, &found.shape) {
         return Err(format!(
-            "{role} `{name}` has shape {:?}, the manifest says {shape:?}",
-            found.shape
+            "{role} `{shown}` has shape {}, the manifest says {}",
+            toml_list(&found.shape),
+            toml_list(shape)
         ));
     }
     Ok(())

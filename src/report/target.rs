@@ -21,12 +21,11 @@ pub enum TargetError {
         path: PathBuf,
         reason: String,
     },
-    #[error("{flag} {path} is not empty ({reason}); choose an empty or new folder{hint}")]
+    #[error("{flag} {path} is not empty ({reason}); choose an empty or new folder")]
     NotEmpty {
         flag: String,
         path: PathBuf,
         reason: String,
-        hint: &'static str,
     },
 }
 
@@ -37,9 +36,6 @@ pub enum FolderUse {
     Overwrite,
     /// The command needs it empty (or new).
     Empty,
-    /// A `generate` run: empty, unless `--resume` continues the run it holds
-    /// (which the run folder itself checks).
-    Run { resume: bool },
 }
 
 /// Checks that `path` can be written as a file later.
@@ -78,21 +74,13 @@ pub fn check_folder(flag: &str, path: &Path, usage: FolderUse) -> Result<(), Tar
         if !path.is_dir() {
             return Err(fail("is a file, not a folder".into()));
         }
-        let hint = match usage {
-            FolderUse::Overwrite | FolderUse::Run { resume: true } => None,
-            FolderUse::Empty => Some(""),
-            FolderUse::Run { resume: false } => {
-                Some(", or pass --resume to continue an interrupted run there")
-            }
-        };
-        if let Some(hint) = hint
+        if usage == FolderUse::Empty
             && let Some(reason) = contents(path)
         {
             return Err(TargetError::NotEmpty {
                 flag: flag.to_string(),
                 path: path.to_path_buf(),
                 reason,
-                hint,
             });
         }
         return probe(path).map_err(|e| fail(format!("cannot create files in it ({e})")));
@@ -154,7 +142,7 @@ mod tests {
         let full = dir.path().join("full");
         std::fs::create_dir(&full).unwrap();
         std::fs::write(full.join("old.png"), b"x").unwrap();
-        let refusals: [(Result<(), TargetError>, &str); 6] = [
+        let refusals: [(Result<(), TargetError>, &str); 5] = [
             (check_file("--json", dir.path()), "is a folder"),
             (
                 check_file("--json", &dir.path().join("missing/x.json")),
@@ -169,10 +157,6 @@ mod tests {
                 "not a folder",
             ),
             (check_folder("--out", &full, FolderUse::Empty), "old.png"),
-            (
-                check_folder("--out", &full, FolderUse::Run { resume: false }),
-                "--resume",
-            ),
         ];
         for (result, names) in refusals {
             let message = result.expect_err(names).to_string();
@@ -182,7 +166,6 @@ mod tests {
         check_file("--json", &dir.path().join("new.json")).unwrap();
         check_folder("--out", &dir.path().join("new/deeper"), FolderUse::Empty).unwrap();
         check_folder("--out", &full, FolderUse::Overwrite).unwrap();
-        check_folder("--out", &full, FolderUse::Run { resume: true }).unwrap();
         assert!(
             !dir.path().join("new").exists(),
             "the check creates nothing"

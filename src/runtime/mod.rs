@@ -18,7 +18,8 @@ pub use session::{ModelSession, TensorSignature};
 /// What the user asked for with `--device`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Device {
-    /// CUDA when ONNX Runtime has it and a GPU answers, else the CPU (one warning).
+    /// CUDA when ONNX Runtime has it and a GPU answers, else the CPU: one
+    /// warning when CUDA is there but fails, none with a CPU-only ONNX Runtime.
     #[default]
     Auto,
     Cpu,
@@ -102,6 +103,39 @@ pub enum RuntimeError {
     Run { path: PathBuf, reason: String },
 }
 
+/// Why a CUDA session could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CudaFailure {
+    /// The loaded ONNX Runtime has no CUDA provider (the CPU-only wheel).
+    NotBuiltIn { library: PathBuf },
+    /// It has one, but opening the session on it failed (no GPU, driver, …).
+    Failed(String),
+}
+
+/// What to do when CUDA could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fallback {
+    /// `--device cuda`: the error, never a silent fall-back.
+    Refuse(String),
+    /// `--device auto` with CUDA present but failing: one warning, then the CPU.
+    Warn(String),
+    /// `--device auto` with a CPU-only ONNX Runtime: nobody asked for a GPU,
+    /// so the CPU is simply used (the report still names the provider).
+    Quiet,
+}
+
+fn cuda_fallback(device: Device, failure: CudaFailure) -> Fallback {
+    match (device == Device::Cuda, failure) {
+        (true, CudaFailure::NotBuiltIn { library }) => Fallback::Refuse(format!(
+            "the ONNX Runtime at {} was built without the CUDA provider",
+            library.display()
+        )),
+        (true, CudaFailure::Failed(reason)) => Fallback::Refuse(reason),
+        (false, CudaFailure::NotBuiltIn { .. }) => Fallback::Quiet,
+        (false, CudaFailure::Failed(reason)) => Fallback::Warn(reason),
+    }
+}
+
 /// ONNX Runtime allows one environment per process: it is made once, by the
 /// first [`Runtime::load`], and shared.
 static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
@@ -176,14 +210,20 @@ impl Runtime {
             path: path.to_path_buf(),
             reason,
         };
-        let wants_cuda = self.config.device != Device::Cpu;
-        if wants_cuda {
-            match self.open_with(path, true) {
-                Ok(session) => return Ok(ModelSession::new(session, path, Provider::Cuda)),
-                Err(reason) if self.config.device == Device::Cuda => {
-                    return Err(RuntimeError::CudaUnavailable { reason });
+        if self.config.device != Device::Cpu {
+            let failure = if !ep::CUDA::is_available().unwrap_or(false) {
+                CudaFailure::NotBuiltIn {
+                    library: self.library.clone(),
                 }
-                Err(reason) => {
+            } else {
+                match self.open_with(path, true) {
+                    Ok(session) => return Ok(ModelSession::new(session, path, Provider::Cuda)),
+                    Err(reason) => CudaFailure::Failed(reason),
+                }
+            };
+            match cuda_fallback(self.config.device, failure) {
+                Fallback::Refuse(reason) => return Err(RuntimeError::CudaUnavailable { reason }),
+                Fallback::Warn(reason) => {
                     if !self
                         .cuda_warned
                         .swap(true, std::sync::atomic::Ordering::Relaxed)
@@ -191,6 +231,7 @@ impl Runtime {
                         eprintln!("warning: CUDA not used ({reason}); running on the CPU");
                     }
                 }
+                Fallback::Quiet => {}
             }
         }
         let session = self.open_with(path, false).map_err(session_error)?;
@@ -201,12 +242,6 @@ impl Runtime {
         let mut builder =
             ort::session::Session::builder(self.environment).map_err(|e| e.to_string())?;
         if cuda {
-            if !ep::CUDA::is_available().unwrap_or(false) {
-                return Err(format!(
-                    "the ONNX Runtime at {} was built without the CUDA provider",
-                    self.library.display()
-                ));
-            }
             // Full float32 (no TF32 tensor cores) so that numbers match the CPU
             // and the references to float32 rounding, and a heuristic rather
             // than a timed (exhaustive) cuDNN algorithm choice, so that the
@@ -224,5 +259,31 @@ impl Runtime {
                 .map_err(|e| e.to_string())?;
         }
         builder.commit_from_file(path).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_is_quiet_without_a_cuda_provider_and_warns_when_cuda_fails() {
+        let not_built = || CudaFailure::NotBuiltIn {
+            library: PathBuf::from("libonnxruntime.so"),
+        };
+        let failed = || CudaFailure::Failed("no GPU found".into());
+        assert_eq!(cuda_fallback(Device::Auto, not_built()), Fallback::Quiet);
+        assert_eq!(
+            cuda_fallback(Device::Auto, failed()),
+            Fallback::Warn("no GPU found".into())
+        );
+        assert!(matches!(
+            cuda_fallback(Device::Cuda, not_built()),
+            Fallback::Refuse(reason) if reason.contains("without the CUDA provider")
+        ));
+        assert_eq!(
+            cuda_fallback(Device::Cuda, failed()),
+            Fallback::Refuse("no GPU found".into())
+        );
     }
 }

@@ -121,7 +121,7 @@ impl Scorer {
             &outputs,
             &|n| stage.advance(n),
             |batch_paths, arrays| {
-                files.extend(batch_paths.iter().map(|p| p.display().to_string()));
+                files.extend(batch_paths.iter().cloned());
                 for (part, array) in parts.iter_mut().zip(arrays) {
                     part.push(array.clone());
                 }

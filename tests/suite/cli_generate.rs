@@ -272,8 +272,8 @@ fn same_seed_gives_identical_files_whatever_the_batch_size_and_threads() {
     let first = run("a", "7", "1");
     assert_eq!(
         first.len(),
-        3 * 10 * 3 + 1,
-        "PNGs per branch and samples.csv"
+        3 * 10 * 3 + 2,
+        "PNGs per branch, samples.csv and run.json"
     );
     assert_eq!(first, run("b", "30", "2"));
     assert_eq!(first, run("c", "1", "2"));

@@ -9,10 +9,12 @@
 mod util;
 
 mod analysis_tsne;
+mod bad_inputs;
 mod cli;
 mod cli_ablation;
 mod cli_core;
 mod cli_generate;
+mod fuzz;
 mod images_batches;
 mod images_decode;
 mod images_resize;

@@ -88,16 +88,10 @@ pub fn assert_ok(output: &Output) {
     );
 }
 
-/// Lines a refusal may still print before its error: the note every command
-/// prints under the default `--device auto` with the CPU-only ONNX Runtime
-/// (an issue-8 hole). Remove the entry when its fix lands.
-const KNOWN_NOISE: [&str; 1] = ["warning: CUDA not used"];
-
-/// Runs the binary with `args` and asserts the standard refusal: exit code 2,
-/// exactly one line on stderr (besides [`KNOWN_NOISE`]), starting with
-/// `error:` and containing `names` (the file or flag at fault), no panic text,
-/// and `output` not created. Returns the error line for further checks.
-pub fn assert_refused<S: AsRef<OsStr> + Debug>(args: &[S], names: &str, output: &Path) -> String {
+/// Runs the binary with `args` and asserts a refusal: exit code 2, exactly
+/// one line on stderr, starting with `error:`, no panic text. Returns the
+/// error line.
+pub fn refusal_line<S: AsRef<OsStr> + Debug>(args: &[S]) -> String {
     let run = tool(args);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(
@@ -109,24 +103,29 @@ pub fn assert_refused<S: AsRef<OsStr> + Debug>(args: &[S], names: &str, output: 
         !stderr.contains("panicked"),
         "args {args:?}\nstderr: {stderr}"
     );
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|line| !KNOWN_NOISE.iter().any(|noise| line.starts_with(noise)))
-        .collect();
+    let lines: Vec<&str> = stderr.lines().collect();
     assert!(
         lines.len() == 1 && lines[0].starts_with("error:"),
         "one error line expected, args {args:?}\nstderr: {stderr}"
     );
+    lines[0].to_string()
+}
+
+/// The standard refusal ([`refusal_line`]) whose line contains `names` (the
+/// file or flag at fault), with `output` not created. Returns the error line
+/// for further checks.
+pub fn assert_refused<S: AsRef<OsStr> + Debug>(args: &[S], names: &str, output: &Path) -> String {
+    let line = refusal_line(args);
     assert!(
-        lines[0].contains(names),
-        "the error should name {names}: {stderr}"
+        line.contains(names),
+        "the error should name {names}: {line}"
     );
     assert!(
         !output.exists(),
         "{} was written despite the error",
         output.display()
     );
-    lines[0].to_string()
+    line
 }
 
 /// One row of a refusal table.

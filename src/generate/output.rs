@@ -221,7 +221,6 @@ impl RunFolder {
 
     /// `samples.csv`: one row per sample, with the PNG of each branch.
     fn samples_csv(&self, samples: &[Sample], seed: Option<u32>) -> io::Result<Vec<u8>> {
-        let mut table = csv::Writer::from_writer(Vec::new());
         let mut header: Vec<String> = ["sample", "image", "caption", "draw", "seed"]
             .map(String::from)
             .to_vec();
@@ -230,9 +229,8 @@ impl RunFolder {
                 .iter()
                 .map(|b| format!("png_{}", b.resolution)),
         );
-        table.write_record(&header)?;
         let seed = seed.map(|s| s.to_string()).unwrap_or_default();
-        for sample in samples {
+        let rows = samples.iter().map(|sample| {
             let mut row = vec![
                 sample.id.to_string(),
                 sample.image.to_string(),
@@ -245,9 +243,11 @@ impl RunFolder {
                     .iter()
                     .map(|branch| self.image_name(branch, sample.id)),
             );
-            table.write_record(&row)?;
-        }
-        table.into_inner().map_err(|e| e.into_error())
+            row
+        });
+        crate::report::csv::records(std::iter::once(header).chain(rows))
+            .map(String::into_bytes)
+            .map_err(io::Error::other)
     }
 
     fn raw_part(&self, name: &str) -> PathBuf {

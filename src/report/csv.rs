@@ -118,7 +118,9 @@ fn rows(table: &Table) -> Result<String, ReportError> {
     records(records_of)
 }
 
-fn records(records: impl Iterator<Item = Vec<String>>) -> Result<String, ReportError> {
+/// Records as CSV text, quoted where a field needs it: the one place CSV is
+/// formatted (tables here, a run's `samples.csv` in `generate`).
+pub fn records(records: impl Iterator<Item = Vec<String>>) -> Result<String, ReportError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for record in records {
         writer.write_record(&record).map_err(ReportError::format)?;

@@ -18,6 +18,7 @@ pub mod analysis;
 pub mod app;
 pub mod atomic;
 pub mod collapse;
+pub mod convert;
 pub mod features;
 pub mod generate;
 pub mod images;

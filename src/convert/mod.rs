@@ -1,0 +1,8 @@
+//! Model conversion without Python: PyTorch checkpoints read natively
+//! ([`checkpoint`]), their weights as one [`StateDict`], and ONNX graphs of
+//! the architectures the tool knows built from it. The Python exporters in
+//! `models/` stay as the independent reference this path is tested against.
+
+mod state;
+
+pub use state::{ConvertError, StateDict, Tensor, TensorData};

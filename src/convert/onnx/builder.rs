@@ -309,6 +309,16 @@ pub struct OnnxModel {
     layout: Vec<(String, Vec<usize>)>,
 }
 
+/// Sizes only: the weights are far too many to print.
+impl std::fmt::Debug for OnnxModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnnxModel")
+            .field("nodes", &self.node_count())
+            .field("weights", &self.layout.len())
+            .finish()
+    }
+}
+
 impl OnnxModel {
     /// The `.onnx` file's bytes. The same weights give the same bytes: names
     /// come from the build order, nothing records a time or a path.

@@ -1,6 +1,6 @@
 //! The graph under construction: unique names, graph inputs and outputs,
 //! constants, and weights taken from the [`StateDict`] by key with their
-//! shapes checked. The layer helpers (`ops.rs`) build on this.
+//! shapes checked. The layer helpers (`layers.rs`, `tensor_ops.rs`) build on this.
 //!
 //! Every weight problem (a missing key, a shape that does not fit, an integer
 //! tensor where a weight should be) is collected rather than returned at
@@ -8,11 +8,10 @@
 //! so [`GraphBuilder::finish`] reports them all in one line, as the Python
 //! exporters do.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::proto::{
-    AttributeProto, AttributeType, DataType, Dimension, DimensionValue, GraphProto, ModelProto,
-    NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TensorTypeProto, TypeProto,
+    Attribute, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
     ValueInfoProto,
 };
 use crate::convert::{ConvertError, StateDict, TensorData};
@@ -44,14 +43,6 @@ impl Value {
     pub fn channels(&self) -> usize {
         self.dims.first().copied().unwrap_or(1)
     }
-}
-
-/// A node attribute, built by the layer helpers.
-pub(super) enum Attribute {
-    Int(i64),
-    Ints(Vec<i64>),
-    Float(f32),
-    Text(&'static str),
 }
 
 /// Builds one ONNX graph from the weights of one checkpoint.
@@ -94,7 +85,8 @@ impl<'w> GraphBuilder<'w> {
     /// A graph input of float32 samples of shape `dims`, batch axis dynamic.
     pub fn input(&mut self, name: &str, dims: &[usize]) -> Value {
         self.reserve(name);
-        self.inputs.push(value_info(name, dims));
+        self.inputs
+            .push(ValueInfoProto::batched_float32(name, BATCH, dims));
         Value {
             name: name.to_string(),
             dims: dims.to_vec(),
@@ -112,7 +104,8 @@ impl<'w> GraphBuilder<'w> {
             std::slice::from_ref(&out),
             Vec::new(),
         );
-        self.outputs.push(value_info(name, &value.dims));
+        self.outputs
+            .push(ValueInfoProto::batched_float32(name, BATCH, &value.dims));
     }
 
     /// Takes `name` as it is (an input, output or weight must keep its own name).
@@ -144,7 +137,8 @@ impl<'w> GraphBuilder<'w> {
             )),
             Some(tensor) => match &tensor.data {
                 TensorData::Float(values) => {
-                    self.initializers.push(float_tensor(key, shape, values));
+                    self.initializers
+                        .push(TensorProto::float32(key, shape, values));
                 }
                 TensorData::Int(_) => self.mismatched.push(format!(
                     "{key}: file holds {} values, the model float weights",
@@ -158,20 +152,15 @@ impl<'w> GraphBuilder<'w> {
     /// A float32 constant of shape `shape` (a scalar when empty).
     pub(super) fn constant_f32(&mut self, base: &str, shape: &[usize], values: &[f32]) -> String {
         let name = self.fresh(base);
-        self.initializers.push(float_tensor(&name, shape, values));
+        self.initializers
+            .push(TensorProto::float32(&name, shape, values));
         name
     }
 
     /// A one-dimensional int64 constant (shapes, axes, split sizes).
     pub(super) fn constant_i64(&mut self, base: &str, values: &[i64]) -> String {
         let name = self.fresh(base);
-        let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        self.initializers.push(TensorProto {
-            dims: vec![values.len() as i64],
-            data_type: Some(DataType::Int64 as i32),
-            name: Some(name.clone()),
-            raw_data: Some(raw),
-        });
+        self.initializers.push(TensorProto::int64(&name, values));
         name
     }
 
@@ -220,7 +209,7 @@ impl<'w> GraphBuilder<'w> {
             op_type: Some(op.to_string()),
             attribute: attributes
                 .into_iter()
-                .map(|(name, value)| attribute(name, value))
+                .map(|(name, value)| AttributeProto::new(name, value))
                 .collect(),
         });
     }
@@ -298,7 +287,6 @@ impl<'w> GraphBuilder<'w> {
                     output: self.outputs,
                 }),
             },
-            layout: self.layout,
         })
     }
 }
@@ -306,7 +294,6 @@ impl<'w> GraphBuilder<'w> {
 /// A finished ONNX model.
 pub struct OnnxModel {
     proto: ModelProto,
-    layout: Vec<(String, Vec<usize>)>,
 }
 
 /// Sizes only: the weights are far too many to print.
@@ -314,7 +301,7 @@ impl std::fmt::Debug for OnnxModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OnnxModel")
             .field("nodes", &self.node_count())
-            .field("weights", &self.layout.len())
+            .field("weights", &self.weight_count())
             .finish()
     }
 }
@@ -326,26 +313,14 @@ impl OnnxModel {
         prost::Message::encode_to_vec(&self.proto)
     }
 
-    /// Every weight the graph holds, with its shape, in the order the
-    /// architecture read them.
-    pub fn layout(&self) -> &[(String, Vec<usize>)] {
-        &self.layout
-    }
-
-    /// Number of nodes, for tests and messages.
+    /// Number of nodes.
     pub fn node_count(&self) -> usize {
         self.proto.graph.as_ref().map_or(0, |g| g.node.len())
     }
 
-    /// How many nodes of each operator type the graph has.
-    pub fn op_counts(&self) -> BTreeMap<String, usize> {
-        let mut counts = BTreeMap::new();
-        for node in self.proto.graph.iter().flat_map(|g| &g.node) {
-            *counts
-                .entry(node.op_type.clone().unwrap_or_default())
-                .or_insert(0) += 1;
-        }
-        counts
+    /// Number of initialisers (weights and constants).
+    pub fn weight_count(&self) -> usize {
+        self.proto.graph.as_ref().map_or(0, |g| g.initializer.len())
     }
 }
 
@@ -362,63 +337,4 @@ fn listed(items: &[String]) -> String {
     } else {
         shown
     }
-}
-
-fn float_tensor(name: &str, shape: &[usize], values: &[f32]) -> TensorProto {
-    let mut raw = Vec::with_capacity(values.len() * 4);
-    for v in values {
-        raw.extend_from_slice(&v.to_le_bytes());
-    }
-    TensorProto {
-        dims: shape.iter().map(|&d| d as i64).collect(),
-        data_type: Some(DataType::Float as i32),
-        name: Some(name.to_string()),
-        raw_data: Some(raw),
-    }
-}
-
-/// A float32 tensor type `[batch, dims…]`.
-fn value_info(name: &str, dims: &[usize]) -> ValueInfoProto {
-    let batch = std::iter::once(DimensionValue::DimParam(BATCH.into()));
-    let fixed = dims.iter().map(|&d| DimensionValue::DimValue(d as i64));
-    ValueInfoProto {
-        name: Some(name.to_string()),
-        r#type: Some(TypeProto {
-            tensor_type: Some(TensorTypeProto {
-                elem_type: Some(DataType::Float as i32),
-                shape: Some(TensorShapeProto {
-                    dim: batch
-                        .chain(fixed)
-                        .map(|value| Dimension { value: Some(value) })
-                        .collect(),
-                }),
-            }),
-        }),
-    }
-}
-
-fn attribute(name: &str, value: Attribute) -> AttributeProto {
-    let mut proto = AttributeProto {
-        name: Some(name.to_string()),
-        ..AttributeProto::default()
-    };
-    match value {
-        Attribute::Int(i) => {
-            proto.r#type = Some(AttributeType::Int as i32);
-            proto.i = Some(i);
-        }
-        Attribute::Ints(ints) => {
-            proto.r#type = Some(AttributeType::Ints as i32);
-            proto.ints = ints;
-        }
-        Attribute::Float(f) => {
-            proto.r#type = Some(AttributeType::Float as i32);
-            proto.f = Some(f);
-        }
-        Attribute::Text(s) => {
-            proto.r#type = Some(AttributeType::String as i32);
-            proto.s = Some(s.as_bytes().to_vec());
-        }
-    }
-    proto
 }

@@ -30,8 +30,9 @@
 //! ```
 
 mod builder;
-mod ops;
+mod layers;
 mod proto;
+mod tensor_ops;
 
 pub use builder::{GraphBuilder, OPSET, OnnxModel, Value};
-pub use ops::{Conv2d, PaddedZeros, Pair, Pool2d};
+pub use layers::{Conv2d, PaddedZeros, Pair, Pool2d};

@@ -154,3 +154,87 @@ pub enum DimensionValue {
     #[prost(string, tag = "2")]
     DimParam(String),
 }
+
+/// A node attribute's value, as the layer helpers give it.
+pub enum Attribute {
+    Int(i64),
+    Ints(Vec<i64>),
+    Float(f32),
+    Text(&'static str),
+}
+
+impl AttributeProto {
+    pub fn new(name: &str, value: Attribute) -> AttributeProto {
+        let mut proto = AttributeProto {
+            name: Some(name.to_string()),
+            ..AttributeProto::default()
+        };
+        let kind = match value {
+            Attribute::Int(i) => {
+                proto.i = Some(i);
+                AttributeType::Int
+            }
+            Attribute::Ints(ints) => {
+                proto.ints = ints;
+                AttributeType::Ints
+            }
+            Attribute::Float(f) => {
+                proto.f = Some(f);
+                AttributeType::Float
+            }
+            Attribute::Text(s) => {
+                proto.s = Some(s.as_bytes().to_vec());
+                AttributeType::String
+            }
+        };
+        proto.r#type = Some(kind as i32);
+        proto
+    }
+}
+
+impl TensorProto {
+    /// A float32 tensor, its values little-endian in `raw_data`.
+    pub fn float32(name: &str, shape: &[usize], values: &[f32]) -> TensorProto {
+        let mut raw = Vec::with_capacity(values.len() * 4);
+        for v in values {
+            raw.extend_from_slice(&v.to_le_bytes());
+        }
+        TensorProto {
+            dims: shape.iter().map(|&d| d as i64).collect(),
+            data_type: Some(DataType::Float as i32),
+            name: Some(name.to_string()),
+            raw_data: Some(raw),
+        }
+    }
+
+    /// A one-dimensional int64 tensor (shapes, axes, split sizes).
+    pub fn int64(name: &str, values: &[i64]) -> TensorProto {
+        TensorProto {
+            dims: vec![values.len() as i64],
+            data_type: Some(DataType::Int64 as i32),
+            name: Some(name.to_string()),
+            raw_data: Some(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
+        }
+    }
+}
+
+impl ValueInfoProto {
+    /// A float32 tensor of shape `[batch, dims…]`, the batch axis symbolic.
+    pub fn batched_float32(name: &str, batch: &str, dims: &[usize]) -> ValueInfoProto {
+        let batch = std::iter::once(DimensionValue::DimParam(batch.into()));
+        let fixed = dims.iter().map(|&d| DimensionValue::DimValue(d as i64));
+        let dim = batch
+            .chain(fixed)
+            .map(|value| Dimension { value: Some(value) })
+            .collect();
+        ValueInfoProto {
+            name: Some(name.to_string()),
+            r#type: Some(TypeProto {
+                tensor_type: Some(TensorTypeProto {
+                    elem_type: Some(DataType::Float as i32),
+                    shape: Some(TensorShapeProto { dim }),
+                }),
+            }),
+        }
+    }
+}

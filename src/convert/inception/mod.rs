@@ -137,7 +137,7 @@ pub fn build(
     let mut g = GraphBuilder::new(weights);
     network(&mut g, variant, classes);
     g.finish(
-        &format!("inception-v3 ({} blocks)", variant.name()),
+        &format!("Inception-v3 with {} blocks", variant.name()),
         |key| key.ends_with("num_batches_tracked") || key.starts_with("AuxLogits."),
     )
 }

@@ -141,7 +141,7 @@ impl<'w> GraphBuilder<'w> {
                         .push(TensorProto::float32(key, shape, values));
                 }
                 TensorData::Int(_) => self.mismatched.push(format!(
-                    "{key}: file holds {} values, the model float weights",
+                    "{key}: file holds {} values, not floating-point weights",
                     tensor.stored_as
                 )),
             },

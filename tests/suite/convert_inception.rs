@@ -317,3 +317,22 @@ fn class_counts_and_targets_are_checked_before_any_work() {
     assert!(error.to_string().contains(".onnx"), "{error}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn a_manifest_that_cannot_be_written_leaves_no_model_behind() {
+    let fixture = Fixture::read("fid");
+    let dir = temp_dir();
+    std::fs::create_dir(dir.path().join("m.toml")).unwrap();
+    let error = convert(
+        &fixture.weights(),
+        &fixture.kind(),
+        &dir.path().join("m.onnx"),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("m.toml"), "{error}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["m.toml"], "{error}");
+}

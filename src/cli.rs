@@ -16,6 +16,7 @@ use stackgan_eval::generate::{BranchSelection, JobSpec, PlanRequest, Protocol};
 use stackgan_eval::images::ResizeMode;
 use stackgan_eval::metrics::KidConfig;
 use stackgan_eval::metrics::PrdcConfig;
+use stackgan_eval::models::Protocol as ScoringProtocol;
 use stackgan_eval::runtime::{Device, RuntimeConfig};
 
 #[derive(Debug, Parser)]
@@ -46,6 +47,8 @@ pub enum Command {
     /// Samples of a StackGAN generator as PNGs per branch (64/, 128/, 256/) with samples.csv.
     Generate(GenerateArgs),
     /// Generate and score in one streaming pass: IS, FID, KID per branch and colour consistency.
+    // `--protocol` is the sampling protocol here; the scoring one is `--score-protocol`.
+    #[command(mut_arg("scoring_protocol", |a| a.long("score-protocol")))]
     Eval(EvalArgs),
     /// Every variant of an ablation config through the same pipeline → CSV, Markdown, JSON, charts.
     Ablation(AblationArgs),
@@ -412,9 +415,9 @@ pub struct IsFlags {
     /// Number of splits.
     #[arg(long, default_value_t = 10)]
     pub splits: usize,
-    /// torch-fidelity (contiguous splits, shuffled with seed 2020) or stackgan (background column 0 dropped, batches of 64, no shuffle).
-    #[arg(long = "is-protocol", value_enum, default_value_t = IsProtocolArg::TorchFidelity)]
-    pub protocol: IsProtocolArg,
+    /// IS split rule: torch-fidelity (contiguous splits, shuffled with seed 2020) or stackgan (batches of 64, no shuffle) [default: the scoring protocol's].
+    #[arg(long = "is-protocol", value_enum)]
+    pub protocol: Option<IsProtocolArg>,
     /// Output (or feature-file array) with the logits; default from the manifest.
     #[arg(long)]
     pub logits: Option<String>,
@@ -486,7 +489,10 @@ pub struct RuntimeArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub runtime: RuntimeArgs,
-    /// legacy-pytorch | clean | legacy-tf | pil-bilinear (default: the model's protocol).
+    /// Scoring protocol: pytorch-fid | clean-fid | torch-fidelity | stackgan-is, or the model's own; sets resize, input mapping and IS logits together [default: the model manifest's].
+    #[arg(long = "protocol", id = "scoring_protocol", value_name = "PROTOCOL")]
+    pub protocol: Option<ScoringProtocol>,
+    /// Override only the protocol's resize: legacy-pytorch (torch) | clean (Pillow bicubic, float) | legacy-tf | pil-bilinear (Pillow ≤ 12 bilinear, 8-bit); reports say so.
     #[arg(long)]
     pub resize: Option<ResizeMode>,
     /// Skip unreadable images and report how many, instead of stopping.
@@ -529,6 +535,7 @@ impl RunArgs {
         RunOptions {
             runtime: self.runtime.config(),
             batch_size: self.runtime.batch_size as usize,
+            protocol: self.protocol,
             resize: self.resize,
             skip_bad: self.skip_bad,
             quiet: self.quiet,
@@ -541,10 +548,10 @@ impl From<IsFlags> for IsOptions {
     fn from(f: IsFlags) -> Self {
         IsOptions {
             splits: f.splits,
-            protocol: match f.protocol {
+            protocol: f.protocol.map(|p| match p {
                 IsProtocolArg::TorchFidelity => IsProtocol::TorchFidelity,
                 IsProtocolArg::Stackgan => IsProtocol::Stackgan,
-            },
+            }),
             logits: f.logits,
             drop_columns: f.drop_columns,
             shuffle: if f.no_shuffle {
@@ -656,6 +663,7 @@ impl Command {
                 options: RunOptions {
                     runtime: a.runtime.config(),
                     batch_size: a.runtime.batch_size as usize,
+                    protocol: None,
                     resize: None,
                     skip_bad: false,
                     quiet: a.quiet,
@@ -669,6 +677,7 @@ impl Command {
                 options: RunOptions {
                     runtime: a.runtime.config(),
                     batch_size: a.runtime.batch_size as usize,
+                    protocol: None,
                     resize: a.resize,
                     skip_bad: false,
                     quiet: a.quiet,

@@ -165,7 +165,8 @@ pub struct Variant {
 pub struct Ablation {
     pub file: AblationFile,
     pub metrics: Vec<Metric>,
-    pub is_protocol: IsProtocol,
+    /// `None`: the scoring protocol's split rule.
+    pub is_protocol: Option<IsProtocol>,
     pub variants: Vec<Variant>,
 }
 
@@ -235,8 +236,9 @@ pub fn read(path: &Path) -> anyhow::Result<Ablation> {
         );
     }
     let is_protocol = match file.is.protocol.as_deref() {
-        None | Some("torch-fidelity") => IsProtocol::TorchFidelity,
-        Some("stackgan") => IsProtocol::Stackgan,
+        None => None,
+        Some("torch-fidelity") => Some(IsProtocol::TorchFidelity),
+        Some("stackgan") => Some(IsProtocol::Stackgan),
         Some(other) => bail!(
             "ablation config {config}: [is] protocol `{other}`; use torch-fidelity or stackgan"
         ),

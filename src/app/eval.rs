@@ -18,7 +18,7 @@ use super::report::ScoreReport;
 use super::score::{
     IsOptions, Metric, MetricRequest, PrdcOptions, ScoreConfig, SideLabels, compute_metrics,
 };
-use super::sides::{Scorer, Side, logits_output, provenance, stack};
+use super::sides::{Scorer, Side, logits_output, provenance, record_setup, stack};
 use super::sources::Source;
 use crate::atomic::write_bytes_atomically;
 use crate::features::Extractor;
@@ -163,13 +163,18 @@ pub fn run(config: &EvalConfig) -> anyhow::Result<EvalReport> {
                 extractor.path().display()
             )
         })?;
+    let extractor_setup = options.setup(&extractor)?;
+    let classifier_setup = match &classifier {
+        Some(model) => Some(options.setup(model)?),
+        None => None,
+    };
     let extractor_logits = match (is, &classifier) {
-        (true, None) => Some(logits_output(&extractor, &config.is)?),
+        (true, None) => Some(logits_output(&extractor, &extractor_setup.is, &config.is)?),
         _ => None,
     };
-    let classifier_logits = match &classifier {
-        Some(model) => Some(logits_output(model, &config.is)?),
-        None => None,
+    let classifier_logits = match (&classifier, &classifier_setup) {
+        (Some(model), Some(setup)) => Some(logits_output(model, &setup.is, &config.is)?),
+        _ => None,
     };
     let mut outputs: Vec<&str> = Vec::new();
     if fid || kid {
@@ -178,22 +183,21 @@ pub fn run(config: &EvalConfig) -> anyhow::Result<EvalReport> {
     if let Some(name) = &extractor_logits {
         outputs.push(name.as_str());
     }
-    let extractor_preprocess = extractor.preprocess(extractor.resize_mode(options.resize)?);
-    let classifier_preprocess = match &classifier {
-        Some(model) => Some(model.preprocess(model.resize_mode(options.resize)?)),
-        None => None,
-    };
-    base_report.extractor = Some(provenance(&extractor));
-    base_report.classifier = classifier.as_ref().map(provenance);
-    base_report.resize = Some(extractor.resize_mode(options.resize)?.to_string());
+    let extractor_preprocess = extractor_setup.preprocess.clone();
+    let classifier_preprocess = classifier_setup.as_ref().map(|s| s.preprocess.clone());
+    base_report.extractor = Some(provenance(&extractor, &extractor_setup));
+    base_report.classifier = classifier
+        .as_ref()
+        .zip(classifier_setup.as_ref())
+        .map(|(model, setup)| provenance(model, setup));
+    base_report.protocol = None;
+    base_report.resize = None;
+    record_setup(&extractor_setup, &mut base_report);
+    if let Some(setup) = &classifier_setup {
+        record_setup(setup, &mut base_report);
+    }
     base_report.provider = Some(job.generator.provider().to_string());
-    let default_drop_columns = classifier
-        .as_ref()
-        .unwrap_or(&extractor)
-        .manifest()
-        .inception_score
-        .as_ref()
-        .map(|s| s.drop_columns.clone());
+    let is_setup = classifier_setup.unwrap_or(extractor_setup).is;
 
     let mut folder = match &config.out {
         None => None,
@@ -308,7 +312,7 @@ pub fn run(config: &EvalConfig) -> anyhow::Result<EvalReport> {
             real_side.as_ref(),
             &side,
             logits,
-            default_drop_columns.clone(),
+            is_setup.clone(),
             &mut report,
         )?;
         if let Some(runtime) = &scorer.runtime {

@@ -29,10 +29,13 @@ pub fn run(config: &ExtractConfig) -> anyhow::Result<()> {
         .map(|o| o.name.clone())
         .collect();
     let outputs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let resize = extractor.resize_mode(config.options.resize)?;
+    let setup = config.options.setup(&extractor)?;
+    if let Some(note) = setup.override_note() {
+        eprintln!("warning: {note}");
+    }
     let (batches, total) = config
         .options
-        .batches(&config.images, extractor.preprocess(resize))?;
+        .batches(&config.images, setup.preprocess.clone())?;
     let bar = image_bar(total, "extract", config.options.quiet);
     let mut parts: Vec<Vec<Array2<f32>>> = vec![Vec::new(); outputs.len()];
     let mut files = Vec::new();
@@ -58,11 +61,12 @@ pub fn run(config: &ExtractConfig) -> anyhow::Result<()> {
     FeatureFile { arrays, files }.write(&config.out)?;
     if !config.options.quiet {
         println!(
-            "wrote {}: {} images, outputs {} ({} resize, {}){}",
+            "wrote {}: {} images, outputs {} (protocol {}: {} resize, {}){}",
             config.out.display(),
             summary.images,
             outputs.join(", "),
-            resize,
+            setup.protocol,
+            setup.preprocess.resize,
             extractor.provider(),
             if summary.skipped.is_empty() {
                 String::new()

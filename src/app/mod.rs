@@ -30,7 +30,9 @@ pub use score::{IsOptions, IsProtocol, Metric, PrdcOptions, ScoreConfig};
 pub use stats::StatsConfig;
 pub use tsne::TsneCommand;
 
+use crate::features::{Extractor, ProtocolSetup};
 use crate::images::{ImageBatches, Preprocess, ResizeMode, list_images};
+use crate::models::Protocol;
 use crate::runtime::RuntimeConfig;
 
 /// Options every command that runs a model shares.
@@ -39,7 +41,9 @@ pub struct RunOptions {
     pub runtime: RuntimeConfig,
     /// Images per network call.
     pub batch_size: usize,
-    /// `None`: the resize mode named by the model's manifest.
+    /// `None`: the model's default protocol (its manifest's `protocol`).
+    pub protocol: Option<Protocol>,
+    /// `None`: the protocol's resize mode; `Some` replaces it (and says so).
     pub resize: Option<ResizeMode>,
     /// Skip unreadable images (and count them) instead of stopping.
     pub skip_bad: bool,
@@ -50,6 +54,11 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
+    /// How `model` is fed under this run's `--protocol` and `--resize`.
+    fn setup(&self, model: &Extractor) -> anyhow::Result<ProtocolSetup> {
+        Ok(model.setup(self.protocol.as_ref(), self.resize)?)
+    }
+
     /// The folder's images as a stream of batches for `preprocess`, and how many there are.
     fn batches(
         &self,

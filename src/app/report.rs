@@ -71,6 +71,10 @@ pub struct ScoreReport {
     /// The classifier used for IS, when it is not the extractor.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub classifier: Option<ModelProvenance>,
+    /// Scoring protocol the images were fed under (`pytorch-fid`, `clean-fid`,
+    /// `torch-fidelity`, `stackgan-is` or the model's own); absent when no image went through a model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
     /// Resize mode used on images (`legacy-pytorch`, `clean`, `legacy-tf`, `pil-bilinear`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resize: Option<String>,
@@ -98,6 +102,7 @@ pub struct ModelProvenance {
     pub path: String,
     pub name: String,
     pub sha256: String,
+    /// The protocol this model was run under.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
 }
@@ -179,7 +184,8 @@ impl ScoreReport {
             ));
         }
         if let (Some(resize), Some(provider)) = (&self.resize, &self.provider) {
-            lines.push(format!("resize {resize}, {provider}"));
+            let protocol = self.protocol.as_deref().unwrap_or("custom");
+            lines.push(format!("protocol {protocol}: resize {resize}, {provider}"));
         }
         if self.skipped_images > 0 {
             lines.push(format!(

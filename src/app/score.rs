@@ -10,6 +10,7 @@ use super::RunOptions;
 use super::report::ScoreReport;
 use super::sides::{Needs, Scorer, Side};
 use super::sources::Source;
+use crate::features::IsSetup;
 use crate::metrics::{
     IsConfig, KidConfig, PrdcConfig, calibrate_duplicate_threshold, frechet_distance,
     inception_score, kernel_inception_distance, near_duplicate_rate, prdc,
@@ -43,20 +44,14 @@ impl Default for PrdcOptions {
     }
 }
 
-/// How the Inception Score's splits and spread are formed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IsProtocol {
-    /// torch-fidelity 0.4: contiguous splits, shuffled with seed 2020 by default.
-    TorchFidelity,
-    /// StackGAN's script: contiguous splits, batches of 64 with the remainder dropped.
-    Stackgan,
-}
+pub use crate::models::IsProtocol;
 
 /// Inception Score settings.
 #[derive(Debug, Clone)]
 pub struct IsOptions {
     pub splits: usize,
-    pub protocol: IsProtocol,
+    /// How splits are formed; `None`: the scoring protocol's rule.
+    pub protocol: Option<IsProtocol>,
     /// Output (or feature-file array) holding the logits; `None`: the model's default.
     pub logits: Option<String>,
     /// Columns dropped before the softmax; `None`: the model's default.
@@ -72,7 +67,7 @@ impl Default for IsOptions {
     fn default() -> Self {
         IsOptions {
             splits: 10,
-            protocol: IsProtocol::TorchFidelity,
+            protocol: None,
             logits: None,
             drop_columns: None,
             shuffle: None,
@@ -174,7 +169,7 @@ pub fn run(config: &ScoreConfig) -> anyhow::Result<ScoreReport> {
         real_side.as_ref(),
         &fake_side,
         is_logits,
-        scorer.default_drop_columns.clone(),
+        scorer.is_setup.clone(),
         &mut report,
     )?;
     if let Some(runtime) = &scorer.runtime {
@@ -208,14 +203,14 @@ pub(super) struct MetricRequest<'a> {
 
 /// Computes the requested metrics from what the sides yielded into `report`.
 /// `is_logits` are the evaluated images' logits (extractor or classifier);
-/// `default_drop_columns` comes from that model's manifest.
+/// `model_is` holds what that model's protocol and manifest give the IS.
 pub(super) fn compute_metrics(
     request: &MetricRequest,
     labels: &SideLabels,
     real_side: Option<&Side>,
     fake_side: &Side,
     is_logits: Option<Array2<f32>>,
-    default_drop_columns: Option<Vec<usize>>,
+    model_is: IsSetup,
     report: &mut ScoreReport,
 ) -> anyhow::Result<()> {
     let wants = |m| request.metrics.contains(&m);
@@ -274,12 +269,13 @@ pub(super) fn compute_metrics(
     }
     if is {
         let logits = is_logits.context("IS needs logits of the evaluated images")?;
-        let mut is_config = match request.is.protocol {
+        let is_protocol = request.is.protocol.unwrap_or(model_is.protocol);
+        let mut is_config = match is_protocol {
             IsProtocol::TorchFidelity => IsConfig::torch_fidelity(),
             IsProtocol::Stackgan => IsConfig::stackgan(),
         };
         is_config.splits = request.is.splits;
-        if let Some(columns) = request.is.drop_columns.clone().or(default_drop_columns) {
+        if let Some(columns) = request.is.drop_columns.clone().or(model_is.drop_columns) {
             is_config.drop_columns = columns;
         }
         if let Some(shuffle) = request.is.shuffle {
@@ -292,13 +288,7 @@ pub(super) fn compute_metrics(
         report.is_splits = Some(request.is.splits);
         report.n_images = Some(score.n);
         report.is_shuffle_seed = is_config.shuffle_seed;
-        report.is_protocol = Some(
-            match request.is.protocol {
-                IsProtocol::TorchFidelity => "torch-fidelity",
-                IsProtocol::Stackgan => "stackgan",
-            }
-            .into(),
-        );
+        report.is_protocol = Some(is_protocol.to_string());
     }
     Ok(())
 }

@@ -12,7 +12,8 @@ use super::progress::image_bar;
 use super::report::{ModelProvenance, ScoreReport};
 use super::score::{IsOptions, ScoreConfig};
 use super::sources::Source;
-use crate::features::{Extractor, FeatureFile, run_over_images};
+use crate::features::{Extractor, FeatureFile, IsSetup, ProtocolSetup, run_over_images};
+use crate::images::Preprocess;
 use crate::metrics::{FidStats, StatsAccumulator};
 use crate::models::OutputKind;
 use crate::runtime::Runtime;
@@ -40,8 +41,8 @@ pub(super) struct Scorer<'a> {
     config: &'a ScoreConfig,
     pub(super) runtime: Option<Runtime>,
     extractor: Option<Extractor>,
-    /// The `[inception_score]` drop columns of the model's manifest, if it has that section.
-    pub(super) default_drop_columns: Option<Vec<usize>>,
+    /// What the IS model's protocol and manifest give the Inception Score.
+    pub(super) is_setup: IsSetup,
 }
 
 impl<'a> Scorer<'a> {
@@ -50,7 +51,7 @@ impl<'a> Scorer<'a> {
             config,
             runtime: None,
             extractor: None,
-            default_drop_columns: None,
+            is_setup: IsSetup::default(),
         }
     }
 
@@ -141,17 +142,14 @@ impl<'a> Scorer<'a> {
             let path = self.config.extractor.clone().context(
                 "an image folder needs a model: pass --extractor MODEL.onnx (export one with models/export_inception.py)",
             )?;
-            let extractor = self.open(&path)?;
-            report.extractor = Some(provenance(&extractor));
-            self.default_drop_columns = extractor
-                .manifest()
-                .inception_score
-                .as_ref()
-                .map(|s| s.drop_columns.clone());
-            self.extractor = Some(extractor);
+            self.extractor = Some(self.open(&path)?);
         }
         let options = &self.config.options;
         let extractor = self.extractor.as_mut().expect("opened above");
+        let setup = options.setup(extractor)?;
+        report.extractor = Some(provenance(extractor, &setup));
+        record_setup(&setup, report);
+        self.is_setup = setup.is.clone();
         let pool_name = extractor
             .output_of_kind(OutputKind::Pool)
             .map(str::to_string)
@@ -162,7 +160,7 @@ impl<'a> Scorer<'a> {
                 )
             })?;
         let logits_name = if needs.logits {
-            Some(logits_output(extractor, &self.config.is)?)
+            Some(logits_output(extractor, &setup.is, &self.config.is)?)
         } else {
             None
         };
@@ -173,10 +171,16 @@ impl<'a> Scorer<'a> {
         if let Some(name) = &logits_name {
             outputs.push(name.as_str());
         }
-        let resize = extractor.resize_mode(options.resize)?;
-        report.resize = Some(resize.to_string());
         report.provider = Some(extractor.provider().to_string());
-        let (side, skipped) = pass(extractor, folder, label, resize, options, &outputs, needs)?;
+        let (side, skipped) = pass(
+            extractor,
+            folder,
+            label,
+            setup.preprocess,
+            options,
+            &outputs,
+            needs,
+        )?;
         report.skipped_images += skipped;
         Ok(side)
     }
@@ -195,16 +199,12 @@ impl<'a> Scorer<'a> {
             );
         };
         let mut classifier = self.open(path)?;
-        report.classifier = Some(provenance(&classifier));
-        self.default_drop_columns = classifier
-            .manifest()
-            .inception_score
-            .as_ref()
-            .map(|s| s.drop_columns.clone());
-        let name = logits_output(&classifier, &self.config.is)?;
         let options = &self.config.options;
-        let resize = classifier.resize_mode(options.resize)?;
-        report.resize.get_or_insert_with(|| resize.to_string());
+        let setup = options.setup(&classifier)?;
+        report.classifier = Some(provenance(&classifier, &setup));
+        record_setup(&setup, report);
+        self.is_setup = setup.is.clone();
+        let name = logits_output(&classifier, &setup.is, &self.config.is)?;
         report
             .provider
             .get_or_insert_with(|| classifier.provider().to_string());
@@ -217,7 +217,7 @@ impl<'a> Scorer<'a> {
             &mut classifier,
             folder,
             "classify",
-            resize,
+            setup.preprocess,
             options,
             &[name.as_str()],
             needs,
@@ -232,12 +232,12 @@ fn pass(
     extractor: &mut Extractor,
     folder: &Path,
     label: &str,
-    resize: crate::images::ResizeMode,
+    preprocess: Preprocess,
     options: &RunOptions,
     outputs: &[&str],
     needs: Needs,
 ) -> anyhow::Result<(Side, usize)> {
-    let (batches, total) = options.batches(folder, extractor.preprocess(resize))?;
+    let (batches, total) = options.batches(folder, preprocess)?;
     let bar = image_bar(total, label, options.quiet);
     let mut accumulator: Option<StatsAccumulator> = None;
     let mut pools = Vec::new();
@@ -308,7 +308,10 @@ pub(super) fn folder_statistics(
         .output_of_kind(OutputKind::Pool)
         .map(str::to_string)
         .with_context(|| format!("model {} has no pool output", extractor.path().display()))?;
-    let resize = extractor.resize_mode(options.resize)?;
+    let setup = options.setup(extractor)?;
+    if let Some(note) = setup.override_note() {
+        eprintln!("warning: {note}");
+    }
     let needs = Needs {
         stats: true,
         pool: false,
@@ -318,7 +321,7 @@ pub(super) fn folder_statistics(
         extractor,
         folder,
         "stats",
-        resize,
+        setup.preprocess,
         options,
         &[pool.as_str()],
         needs,
@@ -334,18 +337,17 @@ fn stats_of(pool: &Array2<f32>, path: &Path) -> anyhow::Result<FidStats> {
         .with_context(|| format!("{}: cannot form statistics", path.display()))
 }
 
-/// The output IS reads: the flag, else the manifest's choice, else unbiased logits, else logits.
-pub(super) fn logits_output(model: &Extractor, options: &IsOptions) -> anyhow::Result<String> {
+/// The output IS reads: the flag, else the protocol's (or the manifest's)
+/// choice, else unbiased logits, else logits.
+pub(super) fn logits_output(
+    model: &Extractor,
+    setup: &IsSetup,
+    options: &IsOptions,
+) -> anyhow::Result<String> {
     let name = options
         .logits
         .clone()
-        .or_else(|| {
-            model
-                .manifest()
-                .inception_score
-                .as_ref()
-                .and_then(|s| s.logits.clone())
-        })
+        .or_else(|| setup.logits.clone())
         .or_else(|| {
             model
                 .output_of_kind(OutputKind::LogitsUnbiased)
@@ -362,11 +364,27 @@ pub(super) fn logits_output(model: &Extractor, options: &IsOptions) -> anyhow::R
     Ok(name)
 }
 
-pub(super) fn provenance(model: &Extractor) -> ModelProvenance {
+pub(super) fn provenance(model: &Extractor, setup: &ProtocolSetup) -> ModelProvenance {
     ModelProvenance {
         path: model.path().display().to_string(),
         name: model.manifest().name.clone(),
         sha256: model.sha256().to_string(),
-        protocol: model.manifest().protocol.clone(),
+        protocol: Some(setup.protocol.to_string()),
+    }
+}
+
+/// The report's protocol and resize (the first model's), and a note when
+/// `--resize` replaced the protocol's.
+pub(super) fn record_setup(setup: &ProtocolSetup, report: &mut ScoreReport) {
+    report
+        .protocol
+        .get_or_insert_with(|| setup.protocol.to_string());
+    report
+        .resize
+        .get_or_insert_with(|| setup.preprocess.resize.to_string());
+    if let Some(note) = setup.override_note()
+        && !report.warnings.contains(&note)
+    {
+        report.warnings.push(note);
     }
 }

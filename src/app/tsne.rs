@@ -238,6 +238,9 @@ pub fn run(config: &TsneCommand) -> anyhow::Result<()> {
     }
 
     let table = collapse_table(&collapse, &sets[reference].name, &threshold, config);
+    let setup = extractor
+        .as_ref()
+        .and_then(|e| config.options.setup(e).ok());
     let details = JsonExporter {
         details: serde_json::json!({
             "collapse": collapse,
@@ -248,7 +251,8 @@ pub fn run(config: &TsneCommand) -> anyhow::Result<()> {
             "extractor": extractor.as_ref().map(|e| serde_json::json!({
                 "path": e.path().display().to_string(),
                 "sha256": e.sha256(),
-                "resize": e.resize_mode(config.options.resize).ok().map(|r| r.to_string()),
+                "protocol": setup.as_ref().map(|s| s.protocol.to_string()),
+                "resize": setup.as_ref().map(|s| s.preprocess.resize.to_string()),
                 "provider": e.provider().to_string(),
             })),
         }),
@@ -348,10 +352,9 @@ fn pool_features(
         .output_of_kind(OutputKind::Pool)
         .map(str::to_string)
         .with_context(|| format!("model {} has no pool output", model.path().display()))?;
-    let resize = model.resize_mode(options.resize)?;
     let batches = ImageBatches::new(
         files.to_vec(),
-        model.preprocess(resize),
+        options.setup(model)?.preprocess,
         options.batch_size,
         false,
     )?;

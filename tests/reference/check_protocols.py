@@ -45,7 +45,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import PIL
 from PIL import Image, ImageFilter
+
+# clean-fid resizes with Pillow, and Pillow 13 reorders the passes of tall downscales.
+assert PIL.__version__.startswith("12."), f"needs Pillow 12.x (pip install 'pillow==12.*'), found {PIL.__version__}"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from check_pytorch_fid import WEIGHTS_NAME, find_fid, make_fake_fid_weights  # noqa: E402

@@ -294,3 +294,20 @@ fn a_manifest_whose_input_contradicts_its_protocol_is_refused() {
         &["m.toml", "does not list the default protocol"],
     );
 }
+
+#[test]
+fn fid_under_each_tools_protocol_equals_that_tools_pipeline() {
+    // reference.json: the tools' own loaders, resizes and mappings at the tiny
+    // model's 32 × 32, onnxruntime, then their own FID code (tests/fixtures/protocols/make.py).
+    // Float32 features on both sides: measured 2.8e-7 (torch-fidelity) and 6e-8 (clean-fid).
+    let reference = json(&fixtures().join("reference.json"));
+    for protocol in ["torch-fidelity", "clean-fid"] {
+        let want = reference[protocol].as_f64().unwrap();
+        let got = fid(tiny_fid(), &["--protocol", protocol]).0["fid"]
+            .as_f64()
+            .unwrap();
+        let rel = common::relative_difference(got, want);
+        eprintln!("{protocol}: {got} vs {want}, relative {rel:e}");
+        assert!(rel < 1e-5, "{protocol}: {got} vs {want}");
+    }
+}

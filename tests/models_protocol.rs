@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use common::{assert_ok, json, root, s, tool};
 use ndarray::{Array3, Axis};
 use ndarray_npy::read_npy;
-use stackgan_eval::images::{Preprocess, decode_rgb, preprocess_into};
+use stackgan_eval::images::{decode_rgb, preprocess_into};
 use stackgan_eval::models::Protocol;
 
 fn fixtures() -> PathBuf {
@@ -25,14 +25,10 @@ fn sample() -> Vec<usize> {
 
 /// The network input of `photo` under `protocol`, at the sampled rows and columns.
 fn our_input(photo: &str, protocol: &Protocol) -> Array3<f32> {
-    let spec = protocol.spec().expect("a named protocol");
-    let p = Preprocess {
-        resize: spec.resize,
-        height: 299,
-        width: 299,
-        mean: spec.mean,
-        std: spec.std,
-    };
+    let p = protocol
+        .spec()
+        .expect("a named protocol")
+        .preprocess(299, 299);
     let mut full = Array3::zeros((3, 299, 299));
     preprocess_into(
         &decode_rgb(&fixtures().join("src").join(photo)).unwrap(),

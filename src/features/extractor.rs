@@ -166,11 +166,12 @@ impl Extractor {
         }
         let manifest_is = manifest.inception_score.as_ref();
         let drop_columns = manifest_is.map(|s| s.drop_columns.clone());
-        let (own_resize, mean, std, is) = match protocol.spec() {
+        let (height, width) = manifest
+            .input_size()
+            .ok_or_else(|| unusable("input shape is not [N, 3, H, W]".into()))?;
+        let (mut preprocess, is) = match protocol.spec() {
             Some(spec) => (
-                spec.resize,
-                spec.mean,
-                spec.std,
+                spec.preprocess(height, width),
                 IsSetup {
                     logits: self.output_of_kind(spec.is_logits).map(str::to_string),
                     drop_columns,
@@ -189,23 +190,22 @@ impl Extractor {
                     drop_columns,
                     protocol: IsProtocol::TorchFidelity,
                 };
-                (resize, manifest.input.mean, manifest.input.std, is)
+                let preprocess = Preprocess {
+                    resize,
+                    height,
+                    width,
+                    mean: manifest.input.mean,
+                    std: manifest.input.std,
+                };
+                (preprocess, is)
             }
         };
-        let (height, width) = manifest
-            .input_size()
-            .ok_or_else(|| unusable("input shape is not [N, 3, H, W]".into()))?;
-        let chosen = resize.unwrap_or(own_resize);
+        let own_resize = preprocess.resize;
+        preprocess.resize = resize.unwrap_or(own_resize);
         Ok(ProtocolSetup {
+            resize_replaced: (preprocess.resize != own_resize).then_some(own_resize),
             protocol,
-            preprocess: Preprocess {
-                resize: chosen,
-                height,
-                width,
-                mean,
-                std,
-            },
-            resize_replaced: (chosen != own_resize).then_some(own_resize),
+            preprocess,
             is,
         })
     }

@@ -16,7 +16,7 @@ pub use generator::{
 pub use manifest::{
     InputSpec, IsDefaults, Manifest, OutputKind, OutputSpec, Role, manifest_path, protocol_names,
 };
-pub use protocol::{IsProtocol, Protocol, ProtocolSpec};
+pub use protocol::{IsProtocol, PYTORCH_FID, Protocol, ProtocolSpec};
 pub use verify::{file_sha256, verify_sha256, verify_signature};
 
 #[derive(Debug, thiserror::Error)]

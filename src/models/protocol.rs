@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::images::ResizeMode;
+use crate::images::{Preprocess, ResizeMode};
 
 use super::OutputKind;
 
@@ -60,6 +60,43 @@ pub struct ProtocolSpec {
     pub is_protocol: IsProtocol,
 }
 
+/// The three FID protocols share the network and its IS; they differ before it.
+const fn fid_inception(resize: ResizeMode, mapping: [f32; 3]) -> ProtocolSpec {
+    ProtocolSpec {
+        resize,
+        mean: mapping,
+        std: mapping,
+        // torch-fidelity's IS input; pytorch-fid and clean-fid have no IS of their own.
+        is_logits: OutputKind::LogitsUnbiased,
+        is_protocol: IsProtocol::TorchFidelity,
+    }
+}
+
+/// pytorch-fid's settings.
+pub const PYTORCH_FID: ProtocolSpec = fid_inception(ResizeMode::LegacyPytorch, HALF);
+const CLEAN_FID: ProtocolSpec = fid_inception(ResizeMode::Clean, TF_128);
+const TORCH_FIDELITY: ProtocolSpec = fid_inception(ResizeMode::LegacyTf, TF_128);
+const STACKGAN_IS: ProtocolSpec = ProtocolSpec {
+    resize: ResizeMode::PilBilinear,
+    mean: HALF,
+    std: HALF,
+    is_logits: OutputKind::Logits,
+    is_protocol: IsProtocol::Stackgan,
+};
+
+impl ProtocolSpec {
+    /// The network input this protocol builds for a `height × width` model.
+    pub fn preprocess(&self, height: usize, width: usize) -> Preprocess {
+        Preprocess {
+            resize: self.resize,
+            height,
+            width,
+            mean: self.mean,
+            std: self.std,
+        }
+    }
+}
+
 impl Protocol {
     /// The named protocols, in the order `--help` lists them.
     pub const NAMED: [Protocol; 4] = [
@@ -83,25 +120,11 @@ impl Protocol {
     /// What a named protocol sets; `None` for a model's own protocol, whose
     /// settings are its manifest's.
     pub fn spec(&self) -> Option<ProtocolSpec> {
-        let fid_inception = |resize, mean: [f32; 3]| ProtocolSpec {
-            resize,
-            mean,
-            std: mean,
-            // torch-fidelity's IS input; pytorch-fid and clean-fid have no IS of their own.
-            is_logits: OutputKind::LogitsUnbiased,
-            is_protocol: IsProtocol::TorchFidelity,
-        };
         match self {
-            Protocol::PytorchFid => Some(fid_inception(ResizeMode::LegacyPytorch, HALF)),
-            Protocol::CleanFid => Some(fid_inception(ResizeMode::Clean, TF_128)),
-            Protocol::TorchFidelity => Some(fid_inception(ResizeMode::LegacyTf, TF_128)),
-            Protocol::StackganIs => Some(ProtocolSpec {
-                resize: ResizeMode::PilBilinear,
-                mean: HALF,
-                std: HALF,
-                is_logits: OutputKind::Logits,
-                is_protocol: IsProtocol::Stackgan,
-            }),
+            Protocol::PytorchFid => Some(PYTORCH_FID),
+            Protocol::CleanFid => Some(CLEAN_FID),
+            Protocol::TorchFidelity => Some(TORCH_FIDELITY),
+            Protocol::StackganIs => Some(STACKGAN_IS),
             Protocol::Custom(_) => None,
         }
     }

@@ -307,3 +307,29 @@ fn fid_under_each_tools_protocol_equals_that_tools_pipeline() {
         assert!(rel < 1e-5, "{protocol}: {got} vs {want}");
     }
 }
+
+#[test]
+fn the_exporters_protocol_table_is_the_tools() {
+    // exporter_protocols.json is models/manifest.py's PROTOCOLS (written by make.py).
+    let table = json(&fixtures().join("exporter_protocols.json"));
+    let table = table.as_object().unwrap();
+    assert_eq!(table.len(), Protocol::NAMED.len());
+    for protocol in Protocol::NAMED {
+        let spec = protocol.spec().unwrap();
+        let py = &table[protocol.name()];
+        assert_eq!(py["resize"], spec.resize.name(), "{protocol}");
+        for (key, ours) in [("mean", spec.mean), ("std", spec.std)] {
+            for (v, o) in py[key].as_array().unwrap().iter().zip(ours) {
+                assert!(
+                    (v.as_f64().unwrap() - o as f64).abs() < 1e-7,
+                    "{protocol} {key}"
+                );
+            }
+        }
+        let logits = match spec.is_logits {
+            stackgan_eval::models::OutputKind::LogitsUnbiased => "logits_unbiased",
+            _ => "logits",
+        };
+        assert_eq!(py["is_logits"], logits, "{protocol}");
+    }
+}

@@ -119,7 +119,7 @@ pub struct AblationArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
-    /// legacy-pytorch | clean | legacy-tf | pil-bilinear (default: the model's protocol).
+    /// Override only the resize of each model's protocol: legacy-pytorch | clean | legacy-tf | pil-bilinear.
     #[arg(long)]
     pub resize: Option<ResizeMode>,
     /// No progress or table on the terminal.
@@ -492,7 +492,7 @@ pub struct RunArgs {
     /// Scoring protocol: pytorch-fid | clean-fid | torch-fidelity | stackgan-is, or the model's own; sets resize, input mapping and IS logits together [default: the model manifest's].
     #[arg(long = "protocol", id = "scoring_protocol", value_name = "PROTOCOL")]
     pub protocol: Option<ScoringProtocol>,
-    /// Override only the protocol's resize: legacy-pytorch (torch) | clean (Pillow bicubic, float) | legacy-tf | pil-bilinear (Pillow ≤ 12 bilinear, 8-bit); reports say so.
+    /// Override only the protocol's resize: legacy-pytorch (torch bilinear) | clean (Pillow ≤ 12 bicubic on floats) | legacy-tf (TF1 bilinear) | pil-bilinear (Pillow ≤ 12 bilinear on 8 bits); reports say so.
     #[arg(long)]
     pub resize: Option<ResizeMode>,
     /// Skip unreadable images and report how many, instead of stopping.

@@ -3,13 +3,19 @@
     python models/export_inception.py --weights pt_inception-2015-12-05-6726825d.pth --out inception-fid.onnx
     python models/export_inception.py --kind imagenet --weights inception_v3_google-0cc3c7bd.pth --out inception-imagenet.onnx
     python models/export_inception.py --kind classifier --weights cub_inception.pth --out inception-cub.onnx \
-        --drop-columns 0 --resize pil-bilinear
+        --drop-columns 0
 
 The graph takes a resized N×3×299×299 batch already mapped to the network's
 value range (the manifest says how: value = (pixel/255 - mean[c]) / std[c]) and
 returns `pool` (N×2048), `logits` (N×C, with the fc bias) and `logits_unbiased`
 (N×C, pool @ fc.weight.T). After export, onnxruntime and torch run the same
 random batch and the export fails if they disagree.
+
+The manifest names the scoring protocols the network serves: `--kind fid`
+serves pytorch-fid, clean-fid and torch-fidelity (default pytorch-fid, or
+`--protocol`), `--kind classifier` stackgan-is (or a protocol of the model's
+own, `--protocol NAME --resize MODE`), `--kind imagenet` its own (dm-gan or
+torchvision). `[input]` describes the default protocol.
 """
 
 from __future__ import annotations
@@ -125,14 +131,28 @@ def verify_onnx(model: torch.nn.Module, out: Path, batch: int = 3, seed: int = 0
     return diff, scale
 
 
+def named_protocol(protocol: str, resize: str | None) -> dict:
+    """Input mapping, resize and IS logits of a named protocol; `--resize` may not contradict it."""
+    spec = mf.PROTOCOLS[protocol]
+    if resize is not None and resize != spec["resize"]:
+        raise ExportError(
+            f"--resize {resize} contradicts protocol {protocol} (which resizes with {spec['resize']}); "
+            "drop --resize, or give the model's own protocol with --protocol NAME"
+        )
+    return dict(protocol=protocol, mean=spec["mean"], std=spec["std"], resize=spec["resize"],
+                is_logits=spec["is_logits"])
+
+
 def kind_settings(args, num_classes: int) -> dict:
-    """Variant, manifest fields and input normalisation for each `--kind`."""
+    """Variant, manifest fields, protocols and input normalisation for each `--kind`."""
     if args.kind == "fid":
+        protocol = args.protocol or "pytorch-fid"
+        if protocol not in mf.FID_PROTOCOLS:
+            raise ExportError(f"--kind fid serves {mf.FID_PROTOCOLS}; --protocol {protocol} is not one of them")
         return dict(
             variant="fid", role="extractor", name="pytorch-fid-inception-v3",
             description="TF-2015 Inception-v3 ported by pytorch-fid (FID blocks), pool3 + 1008 logits",
-            protocol="pytorch-fid", mean=(0.5,) * 3, std=(0.5,) * 3, resize="legacy-pytorch",
-            is_logits="logits_unbiased",
+            protocols=list(mf.FID_PROTOCOLS), **named_protocol(protocol, args.resize),
         )
     if args.kind == "imagenet":
         if args.input_map == "dm-gan":
@@ -141,18 +161,27 @@ def kind_settings(args, num_classes: int) -> dict:
         else:
             mean, std = (0.5,) * 3, (0.5,) * 3
             note = "pixels mapped to [-1, 1] (what transform_input=True makes of ImageNet-normalised input)"
+        protocol = args.protocol or ("dm-gan" if args.input_map == "dm-gan" else "torchvision")
+        if protocol in mf.PROTOCOLS:
+            raise ExportError(f"--kind imagenet runs its own protocol, not {protocol}; give it a name of its own")
         return dict(
             variant="torchvision", role="extractor", name="torchvision-inception-v3-imagenet",
             description=f"torchvision ImageNet Inception-v3 ({num_classes} classes), pool3; {note}",
-            protocol="dm-gan" if args.input_map == "dm-gan" else "torchvision",
-            mean=mean, std=std, resize="pil-bilinear", is_logits="logits",
+            protocol=protocol, protocols=[protocol],
+            mean=mean, std=std, resize=args.resize or "pil-bilinear", is_logits="logits",
         )
-    return dict(
+    common = dict(
         variant=args.variant, role="classifier", name=args.name or f"inception-v3-classifier-{num_classes}",
         description=f"fine-tuned Inception-v3 classifier, {num_classes} classes ({args.variant} blocks)",
-        protocol="stackgan-inception-score", mean=(0.5,) * 3, std=(0.5,) * 3, resize="pil-bilinear",
-        is_logits="logits",
     )
+    protocol = args.protocol or "stackgan-is"
+    if protocol in mf.FID_PROTOCOLS:
+        raise ExportError(f"a fine-tuned classifier does not serve {protocol} (the TF-2015 FID Inception does)")
+    if protocol == "stackgan-is":
+        return dict(common, protocols=[protocol], **named_protocol(protocol, args.resize))
+    mf.check_protocol_name(protocol)
+    return dict(common, protocol=protocol, protocols=[protocol], mean=(0.5,) * 3, std=(0.5,) * 3,
+                resize=args.resize or "pil-bilinear", is_logits="logits")
 
 
 def parse_args(argv=None):
@@ -167,7 +196,10 @@ def parse_args(argv=None):
                    help="--kind classifier: pooling semantics of the blocks")
     p.add_argument("--drop-columns", type=int, nargs="*", default=[],
                    help="logit columns the Inception Score drops (e.g. 0 for StackGAN's background class)")
-    p.add_argument("--resize", choices=mf.RESIZE_MODES, help="override the default resize mode")
+    p.add_argument("--protocol", help="default scoring protocol: --kind fid: pytorch-fid (default), clean-fid or "
+                   "torch-fidelity; --kind classifier: stackgan-is (default) or a name of the model's own")
+    p.add_argument("--resize", choices=mf.RESIZE_MODES,
+                   help="resize of a protocol of the model's own (--kind imagenet, or classifier with --protocol NAME)")
     p.add_argument("--is-logits", choices=("logits", "logits_unbiased"), help="override the IS logits output")
     p.add_argument("--name", help="override the manifest name")
     return p.parse_args(argv)
@@ -189,6 +221,8 @@ def main(argv=None) -> int:
             "use --kind classifier for fine-tuned models"
         )
     settings = kind_settings(args, num_classes)
+    if settings["protocol"] in mf.PROTOCOLS and args.is_logits not in (None, settings["is_logits"]):
+        raise ExportError(f"protocol {settings['protocol']} reads {settings['is_logits']} for IS; drop --is-logits")
     model = build_model(state, settings["variant"], num_classes)
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -202,10 +236,10 @@ def main(argv=None) -> int:
 
     manifest = mf.build_manifest(
         out, role=settings["role"], name=args.name or settings["name"],
-        description=settings["description"], protocol=settings["protocol"],
+        description=settings["description"], protocol=settings["protocol"], protocols=settings["protocols"],
         weights=Path(args.weights).name,
         inputs=mf.input_spec("images", [-1, 3, INPUT_SIZE, INPUT_SIZE], settings["mean"], settings["std"],
-                             args.resize or settings["resize"]),
+                             settings["resize"]),
         outputs=[
             mf.output_spec("pool", "pool", [-1, 2048]),
             mf.output_spec("logits", "logits", [-1, num_classes]),

@@ -2,7 +2,9 @@
 
 `model.onnx` -> `model.toml`. The Rust tool reads the manifest to learn the
 model's role, its input (name, shape, colour, normalisation, default resize
-mode) and what each output means, and checks the ONNX file against it.
+mode), what each output means and which scoring protocols it serves
+(`protocol`: the default; `protocols`: all of them), and checks the ONNX file
+against it.
 Generators (role "generator") have several inputs instead (`[[inputs]]`:
 noise and text embedding), image outputs with a resolution, and a
 `[generator]` table with the architecture's hyper-parameters.
@@ -27,6 +29,26 @@ GENERATOR_OUTPUT_KINDS = ("image", "mu", "logvar")
 GENERATOR_VALUE_RANGE = [-1.0, 1.0]
 RESIZE_MODES = ("legacy-pytorch", "clean", "legacy-tf", "pil-bilinear")
 
+# The named scoring protocols, as src/models/protocol.rs defines them (keep the
+# two in step): resize, input mapping (pixel/255 - mean) / std, the logits the
+# Inception Score reads, and the network they run. pytorch-fid maps 2x - 1;
+# clean-fid and torch-fidelity (x - 128) / 128, i.e. mean = std = 128/255.
+_TF_128 = (128 / 255,) * 3
+PROTOCOLS = {
+    "pytorch-fid": dict(resize="legacy-pytorch", mean=(0.5,) * 3, std=(0.5,) * 3, is_logits="logits_unbiased",
+                        network="fid-inception"),
+    "clean-fid": dict(resize="clean", mean=_TF_128, std=_TF_128, is_logits="logits_unbiased",
+                      network="fid-inception"),
+    "torch-fidelity": dict(resize="legacy-tf", mean=_TF_128, std=_TF_128, is_logits="logits_unbiased",
+                           network="fid-inception"),
+    "stackgan-is": dict(resize="pil-bilinear", mean=(0.5,) * 3, std=(0.5,) * 3, is_logits="logits",
+                        network="classifier"),
+}
+# Every protocol that runs the TF-2015 FID Inception (they differ only before the network).
+FID_PROTOCOLS = [name for name, p in PROTOCOLS.items() if p["network"] == "fid-inception"]
+# Names the exporters wrote before the protocols had one spelling.
+LEGACY_PROTOCOL_NAMES = {"stackgan-inception-score": "stackgan-is"}
+
 
 class ManifestError(ValueError):
     """A manifest field has a value the tool would reject."""
@@ -44,6 +66,22 @@ def sha256_of(path: str | Path) -> str:
 def manifest_path_for(onnx_path: str | Path) -> Path:
     """`m.onnx` -> `m.toml`."""
     return Path(onnx_path).with_suffix(".toml")
+
+
+def check_protocol_name(name: str) -> None:
+    """A named protocol, or a model's own name (lowercase letters, digits, '-', '_', '.')."""
+    if name in PROTOCOLS:
+        return
+    if not name or not all(c.islower() or c.isdigit() or c in "-_." for c in name) or not name.isascii():
+        raise ManifestError(
+            f"protocol {name!r} is not a protocol name; use one of {sorted(PROTOCOLS)} or a lowercase name of the model's own"
+        )
+
+
+def protocol_input_spec(name, shape, protocol) -> dict:
+    """The `[input]` table of a named protocol (its resize and input mapping)."""
+    p = PROTOCOLS[protocol]
+    return input_spec(name, shape, p["mean"], p["std"], p["resize"])
 
 
 def input_spec(name, shape, mean, std, resize, layout="NCHW", color="RGB") -> dict:
@@ -82,10 +120,16 @@ def build_manifest(
     protocol="",
     weights="",
     inception_score: dict | None = None,
+    protocols: list | None = None,
 ) -> dict:
-    """Assemble the manifest dict for `onnx_path` (hashes the file)."""
+    """Assemble the manifest dict for `onnx_path` (hashes the file).
+
+    `protocol` is the default scoring protocol, `protocols` every one the network
+    serves (it must hold the default; only named protocols besides it). A named
+    default protocol must agree with `inputs` (its resize and input mapping)."""
     if role not in ROLES:
         raise ManifestError(f"role {role!r} is not one of {ROLES}")
+    check_protocols(protocol, protocols, inputs)
     names = [o["name"] for o in outputs]
     if len(set(names)) != len(names):
         raise ManifestError(f"output names repeat: {names}")
@@ -100,6 +144,7 @@ def build_manifest(
         "description": description,
         "onnx_sha256": sha256_of(onnx_path),
         "protocol": protocol,
+        **({"protocols": list(protocols)} if protocols is not None else {}),
         "weights": weights,
         "input": inputs,
         "outputs": outputs,
@@ -110,6 +155,29 @@ def build_manifest(
             "drop_columns": [int(c) for c in inception_score.get("drop_columns", [])],
         }
     return manifest
+
+
+def check_protocols(protocol, protocols, inputs) -> None:
+    """The same checks as the Rust reader (src/models/manifest.rs, `check_protocols`)."""
+    if protocol:
+        check_protocol_name(protocol)
+    if protocols is not None:
+        for name in protocols:
+            check_protocol_name(name)
+        if protocol not in protocols:
+            raise ManifestError(f"protocols {list(protocols)} does not list the default protocol {protocol!r}")
+        strays = [p for p in protocols if p not in PROTOCOLS and p != protocol]
+        if strays:
+            raise ManifestError(f"protocols lists {strays}: neither named protocols nor the model's own {protocol!r}")
+    spec = PROTOCOLS.get(LEGACY_PROTOCOL_NAMES.get(protocol, protocol))
+    if spec is not None:
+        close = lambda a, b: all(abs(x - y) <= 1e-6 for x, y in zip(a, b))  # noqa: E731
+        if inputs["resize"] != spec["resize"] or not close(inputs["mean"], spec["mean"]) \
+                or not close(inputs["std"], spec["std"]):
+            raise ManifestError(
+                f"protocol {protocol!r} resizes with {spec['resize']} and maps mean {spec['mean']} / std {spec['std']}, "
+                f"but [input] says {inputs['resize']}, {inputs['mean']} / {inputs['std']}; give the model's own protocol name"
+            )
 
 
 def generator_input_spec(name, kind, shape) -> dict:

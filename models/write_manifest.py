@@ -1,8 +1,13 @@
 """Write the TOML manifest for an ONNX model exported elsewhere (e.g. converted from TF).
 
     python models/write_manifest.py --onnx inception-cub.onnx --role classifier \
-        --name stackgan-cub-inception --mean 0.5 0.5 0.5 --std 0.5 0.5 0.5 --resize pil-bilinear \
+        --name stackgan-cub-inception --protocol stackgan-is --resize pil-bilinear \
         --kind logits=logits --is-logits logits --drop-columns 0
+
+`--protocol` names the default scoring protocol: a named one (pytorch-fid,
+clean-fid, torch-fidelity, stackgan-is: `--mean`, `--std` and `--resize` then
+default to, and must agree with, that protocol's) or a name of the model's own.
+`--protocols` lists every protocol the network serves (default: the one).
 
 Input and output names and shapes come from the ONNX graph (a symbolic or
 missing dimension becomes -1). Each graph output needs a kind (`--kind
@@ -50,11 +55,12 @@ def main(argv=None) -> int:
     p.add_argument("--role", choices=mf.ROLES, required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--description", default="")
-    p.add_argument("--protocol", default="")
+    p.add_argument("--protocol", default="", help="default scoring protocol (named, or the model's own name)")
+    p.add_argument("--protocols", nargs="+", help="every protocol the network serves (must include --protocol)")
     p.add_argument("--weights", default="", help="source weight file name (informational)")
-    p.add_argument("--mean", type=float, nargs=3, default=[0.5, 0.5, 0.5])
-    p.add_argument("--std", type=float, nargs=3, default=[0.5, 0.5, 0.5])
-    p.add_argument("--resize", choices=mf.RESIZE_MODES, default="legacy-pytorch")
+    p.add_argument("--mean", type=float, nargs=3, help="default: the protocol's, else 0.5 0.5 0.5")
+    p.add_argument("--std", type=float, nargs=3, help="default: the protocol's, else 0.5 0.5 0.5")
+    p.add_argument("--resize", choices=mf.RESIZE_MODES, help="default: the protocol's, else legacy-pytorch")
     p.add_argument("--color", choices=("RGB", "BGR"), default="RGB")
     p.add_argument("--kind", action="append", default=[], metavar="OUTPUT=KIND",
                    help="what an output means; repeat per output")
@@ -78,10 +84,12 @@ def main(argv=None) -> int:
     outputs = [mf.output_spec(name, kind, dims(available[name])) for name, kind in kinds.items()]
     if not outputs:
         raise mf.ManifestError(f"give each output a kind with --kind (graph outputs: {sorted(available)})")
+    spec = mf.PROTOCOLS.get(args.protocol, dict(mean=[0.5] * 3, std=[0.5] * 3, resize="legacy-pytorch"))
     manifest = mf.build_manifest(
         args.onnx, role=args.role, name=args.name, description=args.description,
-        protocol=args.protocol, weights=args.weights,
-        inputs=mf.input_spec(image.name, in_shape, args.mean, args.std, args.resize, color=args.color),
+        protocol=args.protocol, weights=args.weights, protocols=args.protocols,
+        inputs=mf.input_spec(image.name, in_shape, args.mean or spec["mean"], args.std or spec["std"],
+                             args.resize or spec["resize"], color=args.color),
         outputs=outputs,
         inception_score=(
             {"logits": args.is_logits, "drop_columns": args.drop_columns} if args.is_logits else None

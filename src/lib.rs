@@ -32,4 +32,5 @@ pub mod report;
 pub mod rng;
 pub mod runtime;
 pub mod scoring;
+mod spelling;
 pub mod synthetic;

@@ -4,6 +4,7 @@
 //! these types; neither repeats a default.
 
 use crate::images::ResizeMode;
+use crate::models::Protocol;
 use crate::runtime::RuntimeConfig;
 
 /// How models run: ONNX Runtime's set-up and the batch size.
@@ -31,9 +32,12 @@ impl Default for ExecOptions {
 }
 
 /// How image files become network input.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImageOptions {
-    /// `None`: the resize mode named by the model's manifest.
+    /// The scoring protocol (resize, input mapping, IS logits and split rule
+    /// together); `None`: the model manifest's default.
+    pub protocol: Option<Protocol>,
+    /// `None`: the protocol's resize mode; `Some` replaces it (and reports say so).
     pub resize: Option<ResizeMode>,
     /// Skip unreadable images (and count them) instead of stopping.
     pub skip_bad: bool,

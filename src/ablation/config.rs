@@ -13,10 +13,10 @@ use anyhow::bail;
 use serde::{Deserialize, Deserializer};
 
 use crate::collapse::MapOptions;
-use crate::generate::{BranchSelection, JobSpec, PlanRequest, Protocol};
+use crate::generate::{BranchSelection, JobSpec, PlanRequest, Sampling};
 use crate::images::list_images;
 use crate::metrics::KidConfig;
-use crate::models::GeneratorManifest;
+use crate::models::{GeneratorManifest, Protocol as ScoringProtocol};
 use crate::report::PaperStatus;
 use crate::scoring::{IsOptions, Metric, PrdcOptions, ScoringOptions};
 
@@ -40,6 +40,10 @@ struct AblationFile {
     seed: u32,
     #[serde(default)]
     batch_size: Option<usize>,
+    /// Scoring protocol (`pytorch-fid`, `clean-fid`, `torch-fidelity`,
+    /// `stackgan-is`, or the model's own), unless `--protocol` names one.
+    #[serde(default)]
+    protocol: Option<ScoringProtocol>,
     #[serde(default)]
     is: IsOptions,
     #[serde(default)]
@@ -69,7 +73,7 @@ struct VariantEntry {
     embeddings: Option<PathBuf>,
     /// How the samples are chosen: `plain`, `stackgan-v2-cub`, `stackgan-v2-uncond`.
     #[serde(default, deserialize_with = "sampling_protocol")]
-    sampling: Option<Protocol>,
+    sampling: Option<Sampling>,
     #[serde(default)]
     images: Option<usize>,
     #[serde(default)]
@@ -89,7 +93,7 @@ struct VariantEntry {
     paper: BTreeMap<String, PaperEntry>,
 }
 
-fn sampling_protocol<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Protocol>, D::Error> {
+fn sampling_protocol<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Sampling>, D::Error> {
     let text = String::deserialize(d)?;
     text.parse().map(Some).map_err(serde::de::Error::custom)
 }
@@ -135,6 +139,8 @@ pub struct Ablation {
     pub real: Option<PathBuf>,
     /// Overrides the batch size of the command line.
     pub batch_size: Option<usize>,
+    /// The scoring protocol, unless the command line names one.
+    pub protocol: Option<ScoringProtocol>,
     pub tsne: Option<MapOptions>,
     pub variants: Vec<Variant>,
 }
@@ -193,6 +199,7 @@ pub fn read(path: &Path) -> anyhow::Result<Ablation> {
         scoring,
         real,
         batch_size: file.batch_size,
+        protocol: file.protocol.clone(),
         tsne: file.tsne,
         variants,
     })
@@ -312,7 +319,7 @@ fn generator_variant(
         embeddings,
         noise: None,
         seed,
-        protocol: entry.sampling.unwrap_or_default(),
+        sampling: entry.sampling.unwrap_or_default(),
         plan: PlanRequest {
             images: entry.images,
             captions: entry.captions,
@@ -459,9 +466,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(is.scoring.metrics, vec![Metric::Is]);
-        assert_eq!(is.scoring.is.protocol, crate::scoring::IsProtocol::Stackgan);
+        assert_eq!(
+            is.scoring.is.protocol,
+            Some(crate::scoring::IsProtocol::Stackgan)
+        );
         assert_eq!(is.scoring.is.splits, 4);
         assert!(is.real.is_none());
+        assert_eq!(is.protocol, None, "the model's default unless named");
+        let tf = read_text(
+            dir.path(),
+            &format!("{HEAD}metrics = [\"is\"]\nprotocol = \"torch-fidelity\"\n{FOLDER}"),
+        )
+        .unwrap();
+        assert_eq!(tf.protocol, Some(ScoringProtocol::TorchFidelity));
     }
 
     #[test]
@@ -496,6 +513,10 @@ mod tests {
                 "`metrics` is empty",
             ),
             (format!("{is}batch_size = 0\n{FOLDER}"), "batch_size"),
+            (
+                format!("{is}protocol = \"Clean FID\"\n{FOLDER}"),
+                "`Clean FID` is not a protocol name",
+            ),
             (
                 format!("title = \"t\"\nextractor = \"gone.onnx\"\nmetrics = [\"is\"]\n{FOLDER}"),
                 "gone.onnx does not exist",

@@ -57,6 +57,9 @@ pub fn run(
     if let Some(batch_size) = ablation.batch_size {
         scorer.set_batch_size(batch_size);
     }
+    if let Some(protocol) = &ablation.protocol {
+        scorer.default_protocol(protocol);
+    }
     let (reference_features, real) = reference(ablation, scorer, progress)?;
     let mut variants = Vec::new();
     // The sets of the t-SNE map: the reference folder, then every variant's samples.

@@ -25,7 +25,7 @@ pub struct AblationCommand {
 pub(super) fn run(command: &AblationCommand) -> anyhow::Result<()> {
     check_folder("--out", &command.out, FolderUse::Overwrite)?;
     let ablation = crate::ablation::read(&command.config)?;
-    let mut scorer = Scorer::new(command.exec.clone(), command.images);
+    let mut scorer = Scorer::new(command.exec.clone(), command.images.clone());
     let samples = command.out.join("samples");
     let progress = Bars::new(command.quiet);
     let report = crate::ablation::run(&ablation, &mut scorer, Some(&samples), &progress)?;

@@ -30,7 +30,7 @@ pub struct EvalCommand {
 
 pub(super) fn run(command: &EvalCommand) -> anyhow::Result<()> {
     check_targets(command)?;
-    let mut scorer = Scorer::new(command.exec.clone(), command.images);
+    let mut scorer = Scorer::new(command.exec.clone(), command.images.clone());
     let report = scorer.eval(
         &command.scoring,
         command.real.as_ref(),
@@ -129,10 +129,11 @@ fn table(report: &EvalReport) -> String {
             color.result.loss
         ));
     }
-    if let Some(scores) = report.branches.first().map(|b| &b.scores)
-        && let (Some(resize), Some(provider)) = (&scores.resize, &scores.provider)
-    {
-        lines.push(format!("resize {resize}, {provider}"));
-    }
+    lines.extend(
+        report
+            .branches
+            .first()
+            .and_then(|b| super::score::setup_line(&b.scores)),
+    );
     lines.join("\n")
 }

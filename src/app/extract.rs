@@ -22,16 +22,20 @@ pub struct ExtractCommand {
 
 pub(super) fn run(command: &ExtractCommand) -> anyhow::Result<()> {
     check_file("--out", &command.out)?;
-    let mut scorer = Scorer::new(command.exec.clone(), command.images);
+    let mut scorer = Scorer::new(command.exec.clone(), command.images.clone());
     let progress = Bars::new(command.quiet);
     let extraction = scorer.extract(&command.extractor, &command.folder, &progress)?;
+    for warning in &extraction.warnings {
+        eprintln!("warning: {warning}");
+    }
     extraction.features.write(&command.out)?;
     if !command.quiet {
         println!(
-            "wrote {}: {} images, outputs {} ({} resize, {}){}",
+            "wrote {}: {} images, outputs {} (protocol {}: {} resize, {}){}",
             command.out.display(),
             extraction.features.len(),
             extraction.outputs.join(", "),
+            extraction.protocol,
             extraction.resize,
             extraction.provider,
             if extraction.skipped == 0 {

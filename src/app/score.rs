@@ -41,7 +41,7 @@ pub(super) fn run(command: &ScoreCommand) -> anyhow::Result<()> {
                 .join(", ")
         );
     }
-    let mut scorer = Scorer::new(command.exec.clone(), command.images);
+    let mut scorer = Scorer::new(command.exec.clone(), command.images.clone());
     let progress = Bars::new(command.quiet);
     let report = scorer.score(
         &command.scoring,
@@ -116,9 +116,7 @@ fn summary(report: &ScoreReport) -> String {
             ));
         }
     }
-    if let (Some(resize), Some(provider)) = (&report.resize, &report.provider) {
-        lines.push(format!("resize {resize}, {provider}"));
-    }
+    lines.extend(setup_line(report));
     if report.skipped_images > 0 {
         lines.push(format!(
             "skipped {} unreadable images (--skip-bad)",
@@ -130,4 +128,11 @@ fn summary(report: &ScoreReport) -> String {
 
 fn count(n: Option<usize>) -> String {
     n.map_or_else(|| "?".to_string(), |n| format!("{n} images"))
+}
+
+/// "protocol P: resize R, provider": how the images were fed, when any were.
+pub(super) fn setup_line(report: &ScoreReport) -> Option<String> {
+    let (resize, provider) = (report.resize.as_ref()?, report.provider.as_ref()?);
+    let protocol = report.protocol.as_deref().unwrap_or("custom");
+    Some(format!("protocol {protocol}: resize {resize}, {provider}"))
 }

@@ -23,19 +23,24 @@ pub struct StatsCommand {
 
 pub(super) fn run(command: &StatsCommand) -> anyhow::Result<()> {
     check_file("--out", &command.out)?;
-    let mut scorer = Scorer::new(command.exec.clone(), command.images);
+    let mut scorer = Scorer::new(command.exec.clone(), command.images.clone());
     let folder = Input::new("--images", &command.folder);
     let progress = Bars::new(command.quiet);
-    let (stats, skipped) = scorer.statistics(&command.extractor, &folder, &progress)?;
+    let statistics = scorer.statistics(&command.extractor, &folder, &progress)?;
+    for warning in &statistics.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let (stats, skipped) = (&statistics.stats, statistics.skipped);
     stats
         .write_npz(&command.out)
         .with_context(|| format!("--out {}", command.out.display()))?;
     if !command.quiet {
         println!(
-            "wrote {}: {}-d statistics of {} images{}",
+            "wrote {}: {}-d statistics of {} images (protocol {}){}",
             command.out.display(),
             stats.dim(),
             stats.count.unwrap_or(0),
+            statistics.protocol,
             if skipped > 0 {
                 format!(" ({skipped} unreadable skipped)")
             } else {

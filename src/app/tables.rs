@@ -68,7 +68,7 @@ fn text(value: Option<impl ToString>) -> Option<String> {
 }
 
 /// The provenance columns: key, heading, value.
-const PROVENANCE: [(&str, &str, Text); 11] = [
+const PROVENANCE: [(&str, &str, Text); 12] = [
     // IS-only reports count their images as `n_images`.
     ("n_fake", "images", |r| {
         text(r.scores.n_fake.or(r.scores.n_images))
@@ -80,6 +80,7 @@ const PROVENANCE: [(&str, &str, Text); 11] = [
     ("classifier_sha256", "classifier", |r| {
         text(r.scores.classifier.as_ref().map(|m| &m.sha256))
     }),
+    ("protocol", "protocol", |r| r.scores.protocol.clone()),
     ("resize", "resize", |r| r.scores.resize.clone()),
     ("provider", "provider", |r| r.scores.provider.clone()),
     ("kid_seed", "KID seed", |r| text(r.scores.kid_seed)),

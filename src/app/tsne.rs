@@ -23,7 +23,7 @@ pub struct TsneCommand {
 
 pub(super) fn run(command: &TsneCommand) -> anyhow::Result<()> {
     check_folder("--out", &command.out, FolderUse::Overwrite)?;
-    let mut scorer = Scorer::new(command.exec.clone(), command.images);
+    let mut scorer = Scorer::new(command.exec.clone(), command.images.clone());
     let progress = Bars::new(command.quiet);
     let report = collapse::compute(&command.collapse, &mut scorer, &progress)?;
     let features = feature_label(command.collapse.extractor.as_deref());

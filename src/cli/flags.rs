@@ -10,6 +10,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use stackgan_eval::collapse::MapOptions;
 use stackgan_eval::images::ResizeMode;
 use stackgan_eval::metrics::KidConfig;
+use stackgan_eval::models::Protocol;
 use stackgan_eval::options::{ExecOptions, ImageOptions};
 use stackgan_eval::runtime::{Device, RuntimeConfig};
 use stackgan_eval::scoring::{IsOptions, IsProtocol, Metric, PrdcOptions, ScoringOptions};
@@ -83,17 +84,21 @@ impl From<RuntimeArgs> for ExecOptions {
     }
 }
 
-/// `--resize`.
+/// `--protocol` and `--resize`: how images are fed to the models.
 #[derive(Debug, Args)]
-pub struct ResizeArg {
-    /// legacy-pytorch | clean | legacy-tf | pil-bilinear (default: the model's protocol).
+pub struct ProtocolArgs {
+    /// Scoring protocol: pytorch-fid | clean-fid | torch-fidelity | stackgan-is, or the model's own; sets resize, input mapping and IS logits and splits together [default: the model manifest's].
+    #[arg(long, value_name = "PROTOCOL")]
+    pub protocol: Option<Protocol>,
+    /// Override only the protocol's resize: legacy-pytorch (torch bilinear) | clean (Pillow ≤ 12 bicubic on floats) | legacy-tf (TF1 bilinear) | pil-bilinear (Pillow ≤ 12 bilinear on 8 bits); reports say so.
     #[arg(long)]
     pub resize: Option<ResizeMode>,
 }
 
-impl From<ResizeArg> for ImageOptions {
-    fn from(a: ResizeArg) -> Self {
+impl From<ProtocolArgs> for ImageOptions {
+    fn from(a: ProtocolArgs) -> Self {
         ImageOptions {
+            protocol: a.protocol,
             resize: a.resize,
             skip_bad: false,
         }
@@ -104,7 +109,7 @@ impl From<ResizeArg> for ImageOptions {
 #[derive(Debug, Args)]
 pub struct ImageArgs {
     #[command(flatten)]
-    pub resize: ResizeArg,
+    pub protocol: ProtocolArgs,
     /// Skip unreadable images and report how many, instead of stopping.
     #[arg(long)]
     pub skip_bad: bool,
@@ -114,7 +119,7 @@ impl From<ImageArgs> for ImageOptions {
     fn from(a: ImageArgs) -> Self {
         ImageOptions {
             skip_bad: a.skip_bad,
-            ..a.resize.into()
+            ..a.protocol.into()
         }
     }
 }
@@ -150,11 +155,10 @@ pub struct IsArgs {
     #[arg(long, allow_hyphen_values = true, value_parser = positive,
           default_value_t = IsOptions::default().splits)]
     pub splits: usize,
-    /// torch-fidelity (contiguous splits, shuffled with seed 2020) or stackgan (background column 0 dropped, batches of 64, no shuffle).
+    /// Override only the IS split rule: torch-fidelity (contiguous splits, shuffled with seed 2020) or stackgan (batches of 64, no shuffle) [default: the scoring protocol's].
     #[arg(long = "is-protocol",
-          value_parser = PossibleValuesParser::new(IsProtocol::NAMES).try_map(|s| s.parse::<IsProtocol>()),
-          default_value_t = IsOptions::default().protocol)]
-    pub protocol: IsProtocol,
+          value_parser = PossibleValuesParser::new(IsProtocol::NAMES).try_map(|s| s.parse::<IsProtocol>()))]
+    pub protocol: Option<IsProtocol>,
     /// Output (or feature-file array) with the logits; default from the manifest.
     #[arg(long)]
     pub logits: Option<String>,

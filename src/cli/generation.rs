@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::flags::{ImageArgs, JsonArg, QuietArg, RuntimeArgs, ScoringArgs, count, positive, seed};
 use stackgan_eval::app::{EvalCommand, GenerateCommand};
-use stackgan_eval::generate::{BranchSelection, GenerateConfig, JobSpec, PlanRequest, Protocol};
+use stackgan_eval::generate::{BranchSelection, GenerateConfig, JobSpec, PlanRequest, Sampling};
 use stackgan_eval::scoring::Input;
 
 /// `--captions all|K`.
@@ -41,8 +41,8 @@ pub struct SamplingArgs {
     #[arg(long, allow_hyphen_values = true, value_parser = seed, default_value_t = JobSpec::default().seed)]
     pub seed: u32,
     /// How samples are chosen: plain, stackgan-v2-cub (2,928 images × 10 captions, one z per image) or stackgan-v2-uncond (30,000 samples).
-    #[arg(long, default_value_t = Protocol::default())]
-    pub sampling: Protocol,
+    #[arg(long, default_value_t = Sampling::default())]
+    pub sampling: Sampling,
     /// Use the first K images of the embeddings.
     #[arg(long, allow_hyphen_values = true, value_parser = positive)]
     pub images: Option<usize>,
@@ -67,7 +67,7 @@ impl From<SamplingArgs> for JobSpec {
             embeddings: a.embeddings,
             noise: a.noise,
             seed: a.seed,
-            protocol: a.sampling,
+            sampling: a.sampling,
             plan: PlanRequest {
                 images: a.images,
                 captions: a.captions.and_then(|c| c.0),

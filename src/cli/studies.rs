@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::flags::{ExtractorArg, MapArgs, PrdcArgs, QuietArg, ResizeArg, RuntimeArgs};
+use super::flags::{ExtractorArg, MapArgs, PrdcArgs, ProtocolArgs, QuietArg, RuntimeArgs};
 use stackgan_eval::app::{AblationCommand, CompareCommand, DemoCommand, TsneCommand};
 use stackgan_eval::collapse::CollapseConfig;
 
@@ -20,7 +20,7 @@ pub struct AblationArgs {
     #[command(flatten)]
     pub runtime: RuntimeArgs,
     #[command(flatten)]
-    pub resize: ResizeArg,
+    pub protocol: ProtocolArgs,
     #[command(flatten)]
     pub quiet: QuietArg,
 }
@@ -29,7 +29,7 @@ impl From<AblationArgs> for AblationCommand {
     fn from(a: AblationArgs) -> Self {
         AblationCommand {
             exec: a.runtime.into(),
-            images: a.resize.into(),
+            images: a.protocol.into(),
             config: a.config,
             out: a.out,
             quiet: a.quiet.quiet,
@@ -96,7 +96,7 @@ pub struct TsneArgs {
     #[command(flatten)]
     pub runtime: RuntimeArgs,
     #[command(flatten)]
-    pub resize: ResizeArg,
+    pub protocol: ProtocolArgs,
     #[command(flatten)]
     pub quiet: QuietArg,
 }
@@ -105,7 +105,7 @@ impl From<TsneArgs> for TsneCommand {
     fn from(a: TsneArgs) -> Self {
         TsneCommand {
             exec: a.runtime.into(),
-            images: a.resize.into(),
+            images: a.protocol.into(),
             collapse: CollapseConfig {
                 sets: a.sets,
                 reference: a.reference,

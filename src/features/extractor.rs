@@ -8,7 +8,8 @@ use ndarray::{Array2, ArrayView4, Ix2};
 
 use crate::images::{ImageBatches, ImageError, Preprocess, ResizeMode};
 use crate::models::{
-    Manifest, ModelError, OutputKind, file_sha256, verify_sha256, verify_signature,
+    IsProtocol, Manifest, ModelError, OutputKind, Protocol, file_sha256, verify_sha256,
+    verify_signature,
 };
 use crate::runtime::{ModelSession, Provider, Runtime, RuntimeError};
 
@@ -32,6 +33,60 @@ pub enum ExtractError {
         name: String,
         available: String,
     },
+    #[error(
+        "model {model} cannot serve --protocol {protocol}: its manifest lists {supported}; pass one of those (or no --protocol for the model's default), or a model exported for {protocol} (models/export_inception.py --kind fid serves pytorch-fid, clean-fid and torch-fidelity; --kind classifier serves stackgan-is)"
+    )]
+    UnsupportedProtocol {
+        model: PathBuf,
+        protocol: Protocol,
+        supported: String,
+    },
+}
+
+/// How one run feeds a model and reads its Inception Score, under one protocol.
+#[derive(Debug, Clone)]
+pub struct ProtocolSetup {
+    /// The protocol in force.
+    pub protocol: Protocol,
+    /// Resize and input mapping of the protocol (or of `--resize`).
+    pub preprocess: Preprocess,
+    /// The protocol's own resize mode, when `--resize` replaced it.
+    pub resize_replaced: Option<ResizeMode>,
+    /// What the Inception Score takes unless flags say otherwise.
+    pub is: IsSetup,
+}
+
+/// The Inception Score settings a protocol and a model give.
+#[derive(Debug, Clone)]
+pub struct IsSetup {
+    /// Output holding the logits; `None`: the model's unbiased logits, else its logits.
+    pub logits: Option<String>,
+    /// Columns dropped before the softmax (the manifest's); `None`: the split rule's preset.
+    pub drop_columns: Option<Vec<usize>>,
+    /// How splits are formed.
+    pub protocol: IsProtocol,
+}
+
+impl Default for IsSetup {
+    fn default() -> Self {
+        IsSetup {
+            logits: None,
+            drop_columns: None,
+            protocol: IsProtocol::TorchFidelity,
+        }
+    }
+}
+
+impl ProtocolSetup {
+    /// The one-line note a report carries when `--resize` replaced the protocol's resize.
+    pub fn override_note(&self) -> Option<String> {
+        self.resize_replaced.map(|own| {
+            format!(
+                "--resize {} replaced the resize of protocol {} ({own}): the numbers are not that protocol's",
+                self.preprocess.resize, self.protocol
+            )
+        })
+    }
 }
 
 /// An image model (role `extractor` or `classifier`) checked against its manifest.
@@ -82,31 +137,77 @@ impl Extractor {
         self.session.path()
     }
 
-    /// The resize mode of the model's protocol, unless the user chose one.
-    pub fn resize_mode(&self, chosen: Option<ResizeMode>) -> Result<ResizeMode, ExtractError> {
-        if let Some(mode) = chosen {
-            return Ok(mode);
-        }
-        match &self.manifest.input.resize {
-            None => Ok(ResizeMode::LegacyPytorch),
-            Some(name) => name.parse().map_err(|e| ExtractError::Unusable {
+    /// How a run feeds this model under `protocol` (default: the manifest's),
+    /// with `resize` replacing the protocol's resize mode when given. A
+    /// protocol the manifest does not list is refused: its network or its
+    /// outputs would not be the ones the protocol's numbers come from.
+    pub fn setup(
+        &self,
+        protocol: Option<&Protocol>,
+        resize: Option<ResizeMode>,
+    ) -> Result<ProtocolSetup, ExtractError> {
+        let unusable = |what: String| ExtractError::Unusable {
+            model: self.path().to_path_buf(),
+            manifest: crate::models::manifest_path(self.path()),
+            what,
+        };
+        let manifest = &self.manifest;
+        let supported = manifest.supported_protocols().map_err(unusable)?;
+        let protocol = match protocol {
+            Some(p) => p.clone(),
+            None => manifest.default_protocol().map_err(unusable)?,
+        };
+        if !supported.contains(&protocol) {
+            return Err(ExtractError::UnsupportedProtocol {
                 model: self.path().to_path_buf(),
-                manifest: crate::models::manifest_path(self.path()),
-                what: format!("input.resize: {e}"),
-            }),
+                protocol,
+                supported: crate::models::protocol_names(&supported),
+            });
         }
-    }
-
-    /// How images are turned into this model's input.
-    pub fn preprocess(&self, resize: ResizeMode) -> Preprocess {
-        let (height, width) = self.manifest.input_size().expect("checked in open");
-        Preprocess {
-            resize,
-            height,
-            width,
-            mean: self.manifest.input.mean,
-            std: self.manifest.input.std,
-        }
+        let manifest_is = manifest.inception_score.as_ref();
+        let drop_columns = manifest_is.map(|s| s.drop_columns.clone());
+        let (height, width) = manifest
+            .input_size()
+            .ok_or_else(|| unusable("input shape is not [N, 3, H, W]".into()))?;
+        let (mut preprocess, is) = match protocol.spec() {
+            Some(spec) => (
+                spec.preprocess(height, width),
+                IsSetup {
+                    logits: self.output_of_kind(spec.is_logits).map(str::to_string),
+                    drop_columns,
+                    protocol: spec.is_protocol,
+                },
+            ),
+            None => {
+                let resize = match &manifest.input.resize {
+                    None => ResizeMode::LegacyPytorch,
+                    Some(name) => name
+                        .parse()
+                        .map_err(|e| unusable(format!("input.resize: {e}")))?,
+                };
+                let is = IsSetup {
+                    logits: manifest_is.and_then(|s| s.logits.clone()),
+                    drop_columns,
+                    protocol: IsProtocol::TorchFidelity,
+                };
+                let preprocess = Preprocess {
+                    resize,
+                    height,
+                    width,
+                    mean: manifest.input.mean,
+                    std: manifest.input.std,
+                };
+                (preprocess, is)
+            }
+        };
+        let own_resize = preprocess.resize;
+        preprocess.resize = resize.unwrap_or(own_resize);
+        Ok(ProtocolSetup {
+            resize_replaced: (preprocess.resize != own_resize).then_some(own_resize),
+            protocol,
+            preprocess,
+            is,
+        })
     }
 
     /// The output name of a kind (e.g. the pool features).

@@ -6,4 +6,6 @@ mod file;
 pub use file::{FeatureFile, FeatureFileError};
 mod extractor;
 
-pub use extractor::{ExtractError, Extractor, PassSummary, run_over_images};
+pub use extractor::{
+    ExtractError, Extractor, IsSetup, PassSummary, ProtocolSetup, run_over_images,
+};

@@ -8,7 +8,7 @@ use super::embeddings::Embeddings;
 use super::generator::{Branch, BranchSelection, GeneratedBatch, Generator};
 use super::noise::{InputFeed, NoiseFile, NoiseSource};
 use super::output::RunIdentity;
-use super::plan::{PlanRequest, Protocol, Sample, SamplePlan};
+use super::plan::{PlanRequest, Sample, SamplePlan, Sampling};
 use crate::models::{GeneratorManifest, file_sha256};
 use crate::runtime::Runtime;
 
@@ -21,7 +21,7 @@ pub struct JobSpec {
     /// Exact inputs, one row per sample, instead of seeded noise.
     pub noise: Option<PathBuf>,
     pub seed: u32,
-    pub protocol: Protocol,
+    pub sampling: Sampling,
     pub plan: PlanRequest,
     pub branches: BranchSelection,
 }
@@ -67,7 +67,7 @@ impl Job {
             model_sha256: self.generator.sha256().to_string(),
             inputs_sha256: self.inputs_sha256.clone(),
             seed: self.seed,
-            protocol: spec.protocol.to_string(),
+            sampling: spec.sampling.to_string(),
             plan: spec.plan.clone(),
             branches: self.branches.iter().map(|b| b.resolution).collect(),
             save_raw,
@@ -105,7 +105,7 @@ fn reject_with_noise(spec: &JobSpec) -> Result<(), GenerateError> {
     if spec.embeddings.is_some() {
         return Err(conflict("--embeddings"));
     }
-    if spec.protocol != Protocol::Plain {
+    if spec.sampling != Sampling::Plain {
         return Err(conflict("--sampling"));
     }
     if spec.plan != PlanRequest::default() {
@@ -153,7 +153,7 @@ fn check(spec: &JobSpec) -> Result<Checked, GenerateError> {
             (Some(text), Some(path)) => {
                 let embeddings = Embeddings::read(path, text.width())?;
                 let plan = SamplePlan::conditional(
-                    spec.protocol,
+                    spec.sampling,
                     &spec.plan,
                     embeddings.images(),
                     embeddings.captions(),
@@ -186,7 +186,7 @@ fn check(spec: &JobSpec) -> Result<Checked, GenerateError> {
                 });
             }
             (None, None) => {
-                let plan = SamplePlan::unconditional(spec.protocol, &spec.plan)?;
+                let plan = SamplePlan::unconditional(spec.sampling, &spec.plan)?;
                 let noise = NoiseSource::Seeded {
                     seed: spec.seed,
                     z_per_image: false,

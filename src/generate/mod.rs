@@ -18,7 +18,7 @@ pub use generator::{Branch, BranchSelection, GeneratedBatch, Generator, branch_f
 pub use job::{Job, JobSpec};
 pub use noise::{InputFeed, NoiseFile, NoiseSource, noise_key};
 pub use output::{Opened, RAW_NPZ, RUN_JSON, RawOutput, RunFolder, RunIdentity, SAMPLES_CSV};
-pub use plan::{PlanRequest, Protocol, Sample, SamplePlan, V2_BATCH, V2_UNCOND_SAMPLES};
+pub use plan::{PlanRequest, Sample, SamplePlan, Sampling, V2_BATCH, V2_UNCOND_SAMPLES};
 pub use quantize::to_rgb8;
 pub use run::{GenerateConfig, GenerateReport, generate};
 

@@ -40,7 +40,7 @@ pub struct RunIdentity {
     /// SHA-256 of the embeddings or of the noise file.
     pub inputs_sha256: Option<String>,
     pub seed: Option<u32>,
-    pub protocol: String,
+    pub sampling: String,
     pub plan: PlanRequest,
     pub branches: Vec<u32>,
     pub save_raw: bool,
@@ -487,9 +487,9 @@ fn first_difference(a: &RunIdentity, b: &RunIdentity) -> Option<(&'static str, S
         ("--seed", a.seed != b.seed, seed(a.seed), seed(b.seed)),
         (
             "--sampling",
-            a.protocol != b.protocol,
-            a.protocol.clone(),
-            b.protocol.clone(),
+            a.sampling != b.sampling,
+            a.sampling.clone(),
+            b.sampling.clone(),
         ),
         (
             "--images/--captions/--samples-per-caption/--samples",

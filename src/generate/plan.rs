@@ -10,7 +10,7 @@ use super::GenerateError;
 
 /// How the samples are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Protocol {
+pub enum Sampling {
     /// Every selected caption of every selected image, `samples_per_caption`
     /// draws each, each with its own `z`.
     #[default]
@@ -28,13 +28,13 @@ pub const V2_BATCH: usize = 24;
 /// Samples the v2 code draws from an unconditional model.
 pub const V2_UNCOND_SAMPLES: usize = 30_000;
 
-impl FromStr for Protocol {
+impl FromStr for Sampling {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
-            "plain" => Ok(Protocol::Plain),
-            "stackgan-v2-cub" => Ok(Protocol::StackganV2Cub),
-            "stackgan-v2-uncond" => Ok(Protocol::StackganV2Uncond),
+            "plain" => Ok(Sampling::Plain),
+            "stackgan-v2-cub" => Ok(Sampling::StackganV2Cub),
+            "stackgan-v2-uncond" => Ok(Sampling::StackganV2Uncond),
             other => Err(format!(
                 "unknown sampling protocol `{other}`: use plain, stackgan-v2-cub or stackgan-v2-uncond"
             )),
@@ -42,12 +42,12 @@ impl FromStr for Protocol {
     }
 }
 
-impl fmt::Display for Protocol {
+impl fmt::Display for Sampling {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Protocol::Plain => "plain",
-            Protocol::StackganV2Cub => "stackgan-v2-cub",
-            Protocol::StackganV2Uncond => "stackgan-v2-uncond",
+            Sampling::Plain => "plain",
+            Sampling::StackganV2Cub => "stackgan-v2-cub",
+            Sampling::StackganV2Uncond => "stackgan-v2-uncond",
         })
     }
 }
@@ -107,7 +107,7 @@ pub struct SamplePlan {
 impl SamplePlan {
     /// The plan for a conditional model with `images` × `captions` embeddings.
     pub fn conditional(
-        protocol: Protocol,
+        protocol: Sampling,
         request: &PlanRequest,
         images: usize,
         captions: usize,
@@ -120,12 +120,12 @@ impl SamplePlan {
             ));
         }
         match protocol {
-            Protocol::StackganV2Uncond => Err(invalid(
+            Sampling::StackganV2Uncond => Err(invalid(
                 "--sampling",
                 "stackgan-v2-uncond is for unconditional models; use stackgan-v2-cub or plain"
                     .into(),
             )),
-            Protocol::StackganV2Cub => {
+            Sampling::StackganV2Cub => {
                 for (given, flag) in [
                     (request.images, "--images"),
                     (request.captions, "--captions"),
@@ -155,7 +155,7 @@ impl SamplePlan {
                 );
                 Ok(plan)
             }
-            Protocol::Plain => {
+            Sampling::Plain => {
                 let pick =
                     |given: Option<usize>, available: usize, flag: &'static str, what: &str| {
                         match given {
@@ -197,7 +197,7 @@ impl SamplePlan {
 
     /// The plan for an unconditional model.
     pub fn unconditional(
-        protocol: Protocol,
+        protocol: Sampling,
         request: &PlanRequest,
     ) -> Result<SamplePlan, GenerateError> {
         let invalid = |flag: &'static str, reason: String| GenerateError::Flag { flag, reason };
@@ -214,27 +214,27 @@ impl SamplePlan {
             }
         }
         let (count, what) = match (protocol, request.samples) {
-            (Protocol::StackganV2Cub, _) => {
+            (Sampling::StackganV2Cub, _) => {
                 return Err(invalid(
                     "--sampling",
                     "stackgan-v2-cub is for conditional models; use stackgan-v2-uncond or plain --samples N".into(),
                 ));
             }
-            (Protocol::StackganV2Uncond, Some(_)) => {
+            (Sampling::StackganV2Uncond, Some(_)) => {
                 return Err(invalid(
                     "--samples",
                     "is fixed (30,000) by --sampling stackgan-v2-uncond; drop one of the two"
                         .into(),
                 ));
             }
-            (Protocol::StackganV2Uncond, None) => {
+            (Sampling::StackganV2Uncond, None) => {
                 (V2_UNCOND_SAMPLES, "sampling stackgan-v2-uncond")
             }
-            (Protocol::Plain, Some(0)) => {
+            (Sampling::Plain, Some(0)) => {
                 return Err(invalid("--samples", "must be at least 1".into()));
             }
-            (Protocol::Plain, Some(n)) => (n, "plain sampling"),
-            (Protocol::Plain, None) => {
+            (Sampling::Plain, Some(n)) => (n, "plain sampling"),
+            (Sampling::Plain, None) => {
                 return Err(invalid(
                     "--samples",
                     "is needed for an unconditional model: pass --samples N, or --sampling stackgan-v2-uncond for the v2 code's 30,000".into(),
@@ -292,7 +292,7 @@ mod tests {
     #[test]
     fn cub_protocol_drops_the_partial_batch_and_keeps_every_caption() {
         let plan =
-            SamplePlan::conditional(Protocol::StackganV2Cub, &PlanRequest::default(), 2933, 10)
+            SamplePlan::conditional(Sampling::StackganV2Cub, &PlanRequest::default(), 2933, 10)
                 .unwrap();
         assert_eq!(plan.len(), 29_280);
         assert!(plan.z_per_image);
@@ -316,7 +316,7 @@ mod tests {
             samples_per_caption: Some(2),
             samples: None,
         };
-        let plan = SamplePlan::conditional(Protocol::Plain, &request, 5, 10).unwrap();
+        let plan = SamplePlan::conditional(Sampling::Plain, &request, 5, 10).unwrap();
         assert_eq!(plan.len(), 12);
         assert_eq!(
             plan.samples[7],
@@ -332,14 +332,14 @@ mod tests {
             captions: Some(11),
             ..PlanRequest::default()
         };
-        assert!(SamplePlan::conditional(Protocol::Plain, &too_many, 5, 10).is_err());
+        assert!(SamplePlan::conditional(Sampling::Plain, &too_many, 5, 10).is_err());
     }
 
     #[test]
     fn unconditional_needs_a_count() {
-        assert!(SamplePlan::unconditional(Protocol::Plain, &PlanRequest::default()).is_err());
+        assert!(SamplePlan::unconditional(Sampling::Plain, &PlanRequest::default()).is_err());
         let plan =
-            SamplePlan::unconditional(Protocol::StackganV2Uncond, &PlanRequest::default()).unwrap();
+            SamplePlan::unconditional(Sampling::StackganV2Uncond, &PlanRequest::default()).unwrap();
         assert_eq!(plan.len(), V2_UNCOND_SAMPLES);
     }
 }

@@ -1,5 +1,7 @@
 //! Images: folder walk, decoding as Pillow does, the resize modes of the
-//! reference FID/IS implementations, and streaming batches of network input.
+//! reference FID/IS implementations (the Pillow ones as Pillow ≤ 12), and
+//! streaming batches of network input. Which mode and input mapping a run
+//! uses is the scoring protocol's choice ([`crate::models::Protocol`]).
 //!
 //! The pipeline for one image is [`decode_rgb`] (8-bit RGB, exactly Pillow's
 //! `Image.open(p).convert('RGB')`) → [`preprocess_into`] (resize with a

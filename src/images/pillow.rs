@@ -1,10 +1,16 @@
 //! Pillow's separable, antialiased resampling (`Image.resize` with a
-//! filter), reimplemented: the filter support grows with the downscale
-//! factor, each output pixel's weights are normalised to sum to one, rows
-//! are resampled first and columns second, and a pass whose size does not
-//! change is skipped. Float images (mode `F`) accumulate in f64 and store
-//! f32; 8-bit images use 22-bit fixed-point weights and round after each
-//! pass, as Pillow does.
+//! filter), reimplemented as Pillow ≤ 12 does it: the filter support grows
+//! with the downscale factor, each output pixel's weights are normalised to
+//! sum to one, rows are resampled first and columns second, and a pass whose
+//! size does not change is skipped. Float images (mode `F`) accumulate in
+//! f64 and store f32; 8-bit images use 22-bit fixed-point weights and round
+//! after each pass, as Pillow does.
+//!
+//! Pillow 13 (its PR 9549) runs the vertical pass first when the height
+//! shrinks much more than the width, which moves tall downscales by one
+//! level in some 8-bit values (1.5e-5 of a level in float). The horizontal-
+//! first order here is Pillow 12's, the Pillow of the StackGAN IS protocol's
+//! era; tests/images_pillow12.rs holds it to Pillow 12.3 on real photographs.
 
 /// A Pillow resampling filter: its kernel and its support at scale 1.
 #[derive(Clone, Copy, Debug)]

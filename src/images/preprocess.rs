@@ -29,13 +29,7 @@ pub struct Preprocess {
 impl Preprocess {
     /// pytorch-fid's Inception input: 299×299, legacy-pytorch, `2x − 1`.
     pub fn pytorch_fid() -> Self {
-        Preprocess {
-            resize: ResizeMode::LegacyPytorch,
-            height: 299,
-            width: 299,
-            mean: [0.5; 3],
-            std: [0.5; 3],
-        }
+        crate::models::PYTORCH_FID.preprocess(299, 299)
     }
 
     /// Checks the sizes and the standard deviations before any work.

@@ -16,13 +16,15 @@ pub enum ResizeMode {
     /// antialias, on `ToTensor()` floats in [0, 1].
     LegacyPytorch,
     /// clean-fid: Pillow's antialiased bicubic on each channel as a float
-    /// image (mode `F`, values 0..255), clipped to [0, 255], not re-quantised.
+    /// image (mode `F`, values 0..255), clipped to [0, 255], not re-quantised
+    /// (Pillow ≤ 12's pass order).
     Clean,
     /// TensorFlow 1 `resize_bilinear` (align_corners=False, no half-pixel
     /// centres) on floats 0..255, as torch-fidelity reimplements it.
     LegacyTf,
-    /// Pillow `resize(BILINEAR)` on the 8-bit RGB image (antialiased, rounded
-    /// to 8 bits): StackGAN's Inception Score protocol (`scipy.misc.imresize`).
+    /// Pillow ≤ 12 `resize(BILINEAR)` on the 8-bit RGB image (antialiased,
+    /// rounded to 8 bits): StackGAN's Inception Score protocol
+    /// (`scipy.misc.imresize`); bit-exact with Pillow 12.3.
     PilBilinear,
 }
 
@@ -178,7 +180,7 @@ fn byte_values(f: impl Fn(f32) -> f32) -> [f32; 256] {
     std::array::from_fn(|b| f(b as f32))
 }
 
-/// Resizes an 8-bit RGB image exactly as Pillow's `resize(BILINEAR)`.
+/// Resizes an 8-bit RGB image exactly as Pillow ≤ 12's `resize(BILINEAR)`.
 pub fn pil_bilinear_rgb8(img: &RgbImage, height: usize, width: usize) -> RgbImage {
     let (h, w) = (img.height() as usize, img.width() as usize);
     let mut data = vec![0u8; height * width * 3];

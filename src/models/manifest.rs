@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::ModelError;
+use super::protocol::{Protocol, ProtocolSpec};
 
 /// What a model is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -73,7 +74,7 @@ pub struct InputSpec {
     pub mean: [f32; 3],
     #[serde(default = "half")]
     pub std: [f32; 3],
-    /// The resize mode of the protocol this model follows.
+    /// The resize mode of the model's default protocol.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resize: Option<String>,
 }
@@ -108,14 +109,26 @@ pub struct Manifest {
     #[serde(default)]
     pub description: String,
     pub onnx_sha256: String,
+    /// The default scoring protocol (`--protocol` picks another it serves).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
+    /// Every protocol the network serves; absent in manifests written before
+    /// protocols had one spelling (then: the default's, see
+    /// [`Manifest::supported_protocols`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocols: Option<Vec<Protocol>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<String>,
     pub input: InputSpec,
     pub outputs: Vec<OutputSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inception_score: Option<IsDefaults>,
+}
+
+/// `[a, b, c]` for messages.
+pub fn protocol_names(list: &[Protocol]) -> String {
+    let names: Vec<&str> = list.iter().map(Protocol::name).collect();
+    format!("[{}]", names.join(", "))
 }
 
 fn nchw() -> String {
@@ -210,7 +223,66 @@ impl Manifest {
                 name.escape_debug()
             )));
         }
+        self.check_protocols().map_err(invalid)
+    }
+
+    /// The default protocol is readable, listed among `protocols`, and, when
+    /// it is a named one, agrees with `[input]` (which describes it).
+    fn check_protocols(&self) -> Result<(), String> {
+        let default = self.default_protocol()?;
+        if let Some(list) = &self.protocols {
+            if !list.contains(&default) {
+                return Err(format!(
+                    "protocols {} does not list the default protocol `{default}`; add it",
+                    protocol_names(list)
+                ));
+            }
+            if let Some(other) = list.iter().find(|p| p.spec().is_none() && **p != default) {
+                return Err(format!(
+                    "protocols lists `{other}`, which is neither a named protocol (pytorch-fid, clean-fid, torch-fidelity, stackgan-is) nor the model's own `{default}`"
+                ));
+            }
+        }
+        if let Some(spec) = default.spec() {
+            self.check_input_follows(&default, &spec)?;
+        }
         Ok(())
+    }
+
+    fn check_input_follows(&self, protocol: &Protocol, spec: &ProtocolSpec) -> Result<(), String> {
+        let close =
+            |a: &[f32; 3], b: &[f32; 3]| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-6);
+        let resize = self.input.resize.as_deref().unwrap_or(spec.resize.name());
+        if resize != spec.resize.name()
+            || !close(&self.input.mean, &spec.mean)
+            || !close(&self.input.std, &spec.std)
+        {
+            return Err(format!(
+                "protocol `{protocol}` resizes with {} and maps mean {:?} / std {:?}, but [input] says {resize}, {:?} / {:?}; write the model's own protocol name in `protocol` or re-export it",
+                spec.resize, spec.mean, spec.std, self.input.mean, self.input.std
+            ));
+        }
+        Ok(())
+    }
+
+    /// The protocol `protocol` names; a manifest without one follows its own
+    /// `[input]` and `[inception_score]` (protocol `custom`).
+    pub fn default_protocol(&self) -> Result<Protocol, String> {
+        match self.protocol.as_deref() {
+            None | Some("") => Ok(Protocol::Custom("custom".into())),
+            Some(name) => Protocol::from_manifest(name).map_err(|e| format!("protocol: {e}")),
+        }
+    }
+
+    /// Every protocol the model serves: its `protocols` list, or for an older
+    /// manifest every protocol of its default's network (the exporter wrote
+    /// `pytorch-fid` only for the TF-2015 FID Inception, which all three FID
+    /// protocols run).
+    pub fn supported_protocols(&self) -> Result<Vec<Protocol>, String> {
+        match &self.protocols {
+            Some(list) => Ok(list.clone()),
+            None => Ok(self.default_protocol()?.same_network()),
+        }
     }
 
     /// The output called `name`.

@@ -2,6 +2,7 @@
 
 mod generator;
 mod manifest;
+mod protocol;
 mod verify;
 
 use std::path::PathBuf;
@@ -12,7 +13,10 @@ pub use generator::{
     GeneratorArchitecture, GeneratorInput, GeneratorInputKind, GeneratorManifest, GeneratorOutput,
     GeneratorOutputKind,
 };
-pub use manifest::{InputSpec, IsDefaults, Manifest, OutputKind, OutputSpec, Role, manifest_path};
+pub use manifest::{
+    InputSpec, IsDefaults, Manifest, OutputKind, OutputSpec, Role, manifest_path, protocol_names,
+};
+pub use protocol::{IsProtocol, PYTORCH_FID, Protocol, ProtocolSpec, STACKGAN_IS};
 pub use verify::{file_sha256, verify_sha256, verify_signature};
 
 /// A manifest's list as TOML writes it: `[-1, 3, 299, 299]`.

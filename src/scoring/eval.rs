@@ -14,13 +14,13 @@ use ndarray::Axis;
 use rayon::prelude::*;
 
 use super::metric::Needs;
-use super::model::{Outputs, drop_columns, outputs, preparation};
+use super::model::{Outputs, outputs, setup};
 use super::options::{IsOptions, ScoringOptions};
 use super::report::{BranchReport, ColorPair, EvalReport, GeneratorProvenance, ScoreReport};
 use super::scorer::{Role, Scorer, feed, record};
 use super::side::{Side, SideAccumulator};
 use super::source::Input;
-use crate::features::Extractor;
+use crate::features::{Extractor, IsSetup};
 use crate::generate::{Job, JobSpec, Opened, RunFolder, to_rgb8};
 use crate::images::{Preprocess, preprocess_batch};
 use crate::metrics::ColorConsistencyAccumulator;
@@ -32,7 +32,8 @@ struct Streamed {
     model: PathBuf,
     outputs: Outputs,
     preprocess: Preprocess,
-    drop_columns: Option<Vec<usize>>,
+    /// What this model gives the Inception Score, when it makes the logits.
+    is: IsSetup,
 }
 
 impl Streamed {
@@ -197,14 +198,15 @@ impl Scorer {
         if let Some(folder) = folder {
             folder.finish(&job.plan.samples, job.seed)?;
         }
-        let logits_drop_columns = classifier
+        let logits_model = classifier
             .as_ref()
             .or(extractor.as_ref())
-            .and_then(|m| m.drop_columns.clone());
+            .map(|m| m.is.clone())
+            .unwrap_or_default();
         let mut reports = Vec::new();
         for (branch, side) in branches.iter().zip(sides) {
             let label = format!("the {}×{} branch", branch.resolution, branch.resolution);
-            let side = side.finish(label, logits_drop_columns.clone())?;
+            let side = side.finish(label, logits_model.clone())?;
             reports.push(BranchReport {
                 resolution: branch.resolution,
                 output: branch.output.clone(),
@@ -233,7 +235,7 @@ impl Scorer {
             },
             inputs_sha256: job.inputs_sha256.clone(),
             seed: job.seed,
-            sampling_protocol: spec.protocol.to_string(),
+            sampling_protocol: spec.sampling.to_string(),
             sampling: job.plan.description.clone(),
             samples: job.plan.len(),
             branches: reports,
@@ -254,16 +256,16 @@ impl Scorer {
         let Some(path) = path.filter(|_| needs.any()) else {
             return Ok(None);
         };
-        let resize = self.images().resize;
+        let images = self.images().clone();
         let model = self.model(path)?;
-        let outputs = outputs(model, needs, is)?;
-        let (mode, preprocess) = preparation(model, resize)?;
-        record(report, role, model, mode);
+        let setup = setup(model, &images)?;
+        let outputs = outputs(model, &setup, needs, is)?;
+        record(report, role, model, &setup);
         Ok(Some(Streamed {
             model: path.to_path_buf(),
             outputs,
-            preprocess,
-            drop_columns: drop_columns(model),
+            preprocess: setup.preprocess,
+            is: setup.is,
         }))
     }
 }

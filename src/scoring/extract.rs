@@ -8,7 +8,7 @@ use anyhow::Context;
 use ndarray::Array2;
 
 use super::metric::Needs;
-use super::model::preparation;
+use super::model::setup;
 use super::options::IsOptions;
 use super::report::ScoreReport;
 use super::scorer::{Pass, Role, Scorer};
@@ -17,6 +17,7 @@ use super::source::Input;
 use crate::features::{FeatureFile, run_over_images};
 use crate::images::{ImageBatches, ResizeMode, list_images};
 use crate::metrics::FidStats;
+use crate::models::Protocol;
 use crate::progress::Progress;
 use crate::runtime::Provider;
 
@@ -26,8 +27,23 @@ pub struct Extraction {
     /// The outputs kept, in the model's order.
     pub outputs: Vec<String>,
     pub skipped: usize,
+    /// The scoring protocol the images were fed under, and its resize (or `--resize`'s).
+    pub protocol: Protocol,
     pub resize: ResizeMode,
     pub provider: Provider,
+    /// Things a reader should know (a `--resize` that replaced the protocol's).
+    pub warnings: Vec<String>,
+}
+
+/// FID statistics of a folder (`stats`) and how they were made.
+pub struct Statistics {
+    pub stats: FidStats,
+    /// Unreadable images skipped under `--skip-bad`.
+    pub skipped: usize,
+    /// The scoring protocol the images were fed under.
+    pub protocol: String,
+    /// Things a reader should know (a `--resize` that replaced the protocol's).
+    pub warnings: Vec<String>,
 }
 
 /// A model as a run used it.
@@ -35,18 +51,20 @@ pub struct Extraction {
 pub struct ModelRun {
     pub path: String,
     pub sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
     pub resize: Option<String>,
     pub provider: String,
 }
 
 impl Scorer {
-    /// FID statistics of a folder (`stats`); returns them and the count of skipped images.
+    /// FID statistics of a folder (`stats`).
     pub fn statistics(
         &mut self,
         extractor: &Path,
         folder: &Input,
         progress: &dyn Progress,
-    ) -> anyhow::Result<(FidStats, usize)> {
+    ) -> anyhow::Result<Statistics> {
         let pass = Pass {
             role: Role::Extractor,
             model: extractor,
@@ -64,7 +82,12 @@ impl Scorer {
         let stats = side
             .stats
             .with_context(|| format!("{}: no statistics formed", folder.label()))?;
-        Ok((stats, report.skipped_images))
+        Ok(Statistics {
+            stats,
+            skipped: report.skipped_images,
+            protocol: report.protocol.unwrap_or_default(),
+            warnings: report.warnings,
+        })
     }
 
     /// The pool features of `files`, in order, none skipped (`tsne`).
@@ -99,8 +122,7 @@ impl Scorer {
         folder: &Path,
         progress: &dyn Progress,
     ) -> anyhow::Result<Extraction> {
-        let (resize, batch_size, skip_bad) =
-            (self.images.resize, self.batch_size, self.images.skip_bad);
+        let (images, batch_size) = (self.images.clone(), self.batch_size);
         let model = self.model(extractor)?;
         let names: Vec<String> = model
             .manifest()
@@ -109,10 +131,11 @@ impl Scorer {
             .map(|o| o.name.clone())
             .collect();
         let outputs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let (mode, preprocess) = preparation(model, resize)?;
+        let setup = setup(model, &images)?;
         let paths = list_images(folder)?;
         let stage = progress.stage("extract", paths.len());
-        let batches = ImageBatches::new(paths, preprocess, batch_size, skip_bad)?;
+        let batches =
+            ImageBatches::new(paths, setup.preprocess.clone(), batch_size, images.skip_bad)?;
         let mut parts: Vec<Vec<Array2<f32>>> = vec![Vec::new(); outputs.len()];
         let mut files = Vec::new();
         let summary = run_over_images(
@@ -137,19 +160,24 @@ impl Scorer {
             features: FeatureFile { arrays, files },
             outputs: names,
             skipped: summary.skipped.len(),
-            resize: mode,
+            warnings: setup.override_note().into_iter().collect(),
+            resize: setup.preprocess.resize,
+            protocol: setup.protocol,
             provider: model.provider(),
         })
     }
 
-    /// The extractor's provenance as a pass records it: path, hash, resize mode, provider.
+    /// The extractor's provenance as a pass records it: path, hash,
+    /// protocol, resize mode, provider.
     pub fn describe(&mut self, extractor: &Path) -> anyhow::Result<ModelRun> {
-        let resize = self.images.resize;
+        let images = self.images.clone();
         let model = self.model(extractor)?;
+        let setup = setup(model, &images).ok();
         Ok(ModelRun {
             path: model.path().display().to_string(),
             sha256: model.sha256().to_string(),
-            resize: model.resize_mode(resize).ok().map(|r| r.to_string()),
+            protocol: setup.as_ref().map(|s| s.protocol.to_string()),
+            resize: setup.as_ref().map(|s| s.preprocess.resize.to_string()),
             provider: model.provider().to_string(),
         })
     }

@@ -119,13 +119,13 @@ fn is(options: &ScoringOptions, fake: &Side, report: &mut ScoreReport) -> anyhow
         .logits
         .as_ref()
         .with_context(|| format!("IS needs logits of {}", fake.label))?;
-    let config = options.is.config(logits.model_drop_columns.clone());
+    let config = options.is.config(&logits.model);
     let score = inception_score(logits.values.mapv(f64::from).view(), &config)?;
     report.is_mean = Some(score.mean);
     report.is_std = Some(score.std);
     report.is_splits = Some(options.is.splits);
     report.n_images = Some(score.n);
     report.is_shuffle_seed = config.shuffle_seed;
-    report.is_protocol = Some(options.is.protocol.to_string());
+    report.is_protocol = Some(options.is.protocol(&logits.model).to_string());
     Ok(())
 }

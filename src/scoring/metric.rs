@@ -1,7 +1,7 @@
 //! The metrics, spelt one way everywhere (flags, TOML, JSON), and what each
 //! needs from the two sides of a comparison — decided here and nowhere else.
 
-use super::spelling::spelt_enum;
+use crate::spelling::spelt_enum;
 
 spelt_enum! {
     /// A metric `score`, `eval` and `ablation` compute.

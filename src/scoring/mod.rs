@@ -15,9 +15,8 @@ mod report;
 mod scorer;
 mod side;
 mod source;
-mod spelling;
 
-pub use extract::{Extraction, ModelRun};
+pub use extract::{Extraction, ModelRun, Statistics};
 pub use measure::measure;
 pub use metric::{Metric, Needs, Requirements};
 pub use options::{IsOptions, IsProtocol, PrdcOptions, ScoringOptions};

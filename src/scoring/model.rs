@@ -1,14 +1,15 @@
-//! An image model as scoring uses it: which output holds the pool features,
-//! which the IS logits, how images are prepared for it, and its provenance.
+//! An image model as scoring uses it: how images are fed to it under the
+//! scoring protocol, which output holds the pool features, which the IS
+//! logits, and its provenance.
 
 use anyhow::Context;
 
 use super::metric::Needs;
 use super::options::IsOptions;
 use super::report::ModelProvenance;
-use crate::features::Extractor;
-use crate::images::{Preprocess, ResizeMode};
+use crate::features::{Extractor, ProtocolSetup};
 use crate::models::OutputKind;
+use crate::options::ImageOptions;
 
 /// The outputs one pass fetches, and where the pool and logits are among them.
 pub(super) struct Outputs {
@@ -23,9 +24,20 @@ impl Outputs {
     }
 }
 
-/// The outputs `needs` asks of `model`: the pool output for statistics or
-/// vectors, the logits for IS.
-pub(super) fn outputs(model: &Extractor, needs: Needs, is: &IsOptions) -> anyhow::Result<Outputs> {
+/// How `model` is fed under the run's `--protocol` (default: its manifest's)
+/// and `--resize` (which replaces only the protocol's resize).
+pub(super) fn setup(model: &Extractor, images: &ImageOptions) -> anyhow::Result<ProtocolSetup> {
+    Ok(model.setup(images.protocol.as_ref(), images.resize)?)
+}
+
+/// The outputs `needs` asks of `model` fed as `setup` says: the pool output
+/// for statistics or vectors, the logits for IS.
+pub(super) fn outputs(
+    model: &Extractor,
+    setup: &ProtocolSetup,
+    needs: Needs,
+    is: &IsOptions,
+) -> anyhow::Result<Outputs> {
     let mut names = Vec::new();
     let mut pool = None;
     let mut logits = None;
@@ -35,7 +47,7 @@ pub(super) fn outputs(model: &Extractor, needs: Needs, is: &IsOptions) -> anyhow
     }
     if needs.logits {
         logits = Some(names.len());
-        names.push(logits_output(model, is)?);
+        names.push(logits_output(model, setup, is)?);
     }
     Ok(Outputs {
         names,
@@ -56,18 +68,17 @@ fn pool_output(model: &Extractor) -> anyhow::Result<String> {
         })
 }
 
-/// The output IS reads: the flag, else the manifest's choice, else unbiased logits, else logits.
-fn logits_output(model: &Extractor, is: &IsOptions) -> anyhow::Result<String> {
-    let manifest = model.manifest();
+/// The output IS reads: the flag, else the protocol's (or the manifest's)
+/// choice, else unbiased logits, else logits.
+fn logits_output(
+    model: &Extractor,
+    setup: &ProtocolSetup,
+    is: &IsOptions,
+) -> anyhow::Result<String> {
     let name = is
         .logits
         .clone()
-        .or_else(|| {
-            manifest
-                .inception_score
-                .as_ref()
-                .and_then(|s| s.logits.clone())
-        })
+        .or_else(|| setup.is.logits.clone())
         .or_else(|| {
             model
                 .output_of_kind(OutputKind::LogitsUnbiased)
@@ -84,29 +95,12 @@ fn logits_output(model: &Extractor, is: &IsOptions) -> anyhow::Result<String> {
     Ok(name)
 }
 
-/// How images are prepared for `model`: the chosen resize mode, else its protocol's.
-pub(super) fn preparation(
-    model: &Extractor,
-    resize: Option<ResizeMode>,
-) -> anyhow::Result<(ResizeMode, Preprocess)> {
-    let mode = model.resize_mode(resize)?;
-    Ok((mode, model.preprocess(mode)))
-}
-
-/// The `[inception_score]` drop columns of the model's manifest, if it has that section.
-pub(super) fn drop_columns(model: &Extractor) -> Option<Vec<usize>> {
-    model
-        .manifest()
-        .inception_score
-        .as_ref()
-        .map(|s| s.drop_columns.clone())
-}
-
-pub(super) fn provenance(model: &Extractor) -> ModelProvenance {
+/// Which model ran, exactly, and under which protocol.
+pub(super) fn provenance(model: &Extractor, setup: &ProtocolSetup) -> ModelProvenance {
     ModelProvenance {
         path: model.path().display().to_string(),
         name: model.manifest().name.clone(),
         sha256: model.sha256().to_string(),
-        protocol: model.manifest().protocol.clone(),
+        protocol: Some(setup.protocol.to_string()),
     }
 }

@@ -7,21 +7,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::metric::{Metric, Requirements};
-use super::spelling::spelt_enum;
+use crate::features::IsSetup;
 use crate::metrics::{IsConfig, KidConfig, PrdcConfig};
 
-spelt_enum! {
-    /// How the Inception Score's splits and spread are formed.
-    #[derive(Default)]
-    pub enum IsProtocol ("IS protocol") {
-        /// torch-fidelity 0.4: contiguous splits, shuffled with seed 2020 by default.
-        #[default]
-        TorchFidelity = "torch-fidelity",
-        /// StackGAN's script: background column 0 dropped, batches of 64 with
-        /// the remainder dropped, no shuffle.
-        Stackgan = "stackgan",
-    }
-}
+pub use crate::models::IsProtocol;
 
 impl IsProtocol {
     /// The metric's settings for this protocol.
@@ -39,7 +28,8 @@ impl IsProtocol {
 pub struct IsOptions {
     /// Number of splits.
     pub splits: usize,
-    pub protocol: IsProtocol,
+    /// How splits are formed; `None`: the scoring protocol's rule.
+    pub protocol: Option<IsProtocol>,
     /// Output (or feature-file array) holding the logits; `None`: the model's choice.
     pub logits: Option<String>,
     /// Columns dropped before the softmax; `None`: the model's choice.
@@ -51,11 +41,11 @@ pub struct IsOptions {
 }
 
 impl Default for IsOptions {
-    /// torch-fidelity's protocol with its 10 splits, everything else from the model.
+    /// torch-fidelity's 10 splits, everything else from the scoring protocol and the model.
     fn default() -> Self {
         IsOptions {
             splits: IsProtocol::TorchFidelity.preset().splits,
-            protocol: IsProtocol::TorchFidelity,
+            protocol: None,
             logits: None,
             drop_columns: None,
             shuffle_seed: None,
@@ -76,13 +66,18 @@ impl IsOptions {
         Ok(())
     }
 
-    /// The metric's settings: the protocol's preset with these options over
-    /// it; `model_drop_columns` (from the model's manifest) apply unless
-    /// columns were given.
-    pub fn config(&self, model_drop_columns: Option<Vec<usize>>) -> IsConfig {
-        let mut config = self.protocol.preset();
+    /// The split rule in force: the flag's, else the one `model` (the
+    /// scoring protocol and manifest of the model that made the logits) gives.
+    pub fn protocol(&self, model: &IsSetup) -> IsProtocol {
+        self.protocol.unwrap_or(model.protocol)
+    }
+
+    /// The metric's settings: the split rule's preset with these options
+    /// over it; the drop columns `model` gives apply unless columns were given.
+    pub fn config(&self, model: &IsSetup) -> IsConfig {
+        let mut config = self.protocol(model).preset();
         config.splits = self.splits;
-        if let Some(columns) = self.drop_columns.clone().or(model_drop_columns) {
+        if let Some(columns) = self.drop_columns.clone().or(model.drop_columns.clone()) {
             config.drop_columns = columns;
         }
         if self.no_shuffle {
@@ -133,9 +128,6 @@ pub struct ScoringOptions {
     pub is: IsOptions,
     pub kid: KidConfig,
     pub prdc: PrdcOptions,
-    // The scoring protocol plugs in here: `--protocol pytorch-fid|clean-fid|
-    // torch-fidelity|stackgan-is` will set the resize mode, the input mapping
-    // and the logits together, its default named by the model's manifest.
 }
 
 impl Default for ScoringOptions {
@@ -182,15 +174,19 @@ mod tests {
 
     #[test]
     fn is_options_lay_the_flags_over_the_protocol() {
+        let columns = |c: Option<Vec<usize>>| IsSetup {
+            drop_columns: c,
+            ..IsSetup::default()
+        };
         let stackgan = IsOptions {
-            protocol: IsProtocol::Stackgan,
+            protocol: Some(IsProtocol::Stackgan),
             ..IsOptions::default()
         };
-        let config = stackgan.config(None);
+        let config = stackgan.config(&columns(None));
         assert_eq!(config.drop_columns, vec![0]);
         assert_eq!(config.whole_batches_of, Some(64));
         assert_eq!(config.shuffle_seed, None);
-        let torch = IsOptions::default().config(Some(vec![3]));
+        let torch = IsOptions::default().config(&columns(Some(vec![3])));
         assert_eq!(torch.shuffle_seed, Some(2020));
         assert_eq!(torch.drop_columns, vec![3], "the model's columns");
         let given = IsOptions {
@@ -199,7 +195,7 @@ mod tests {
             splits: 4,
             ..IsOptions::default()
         };
-        let config = given.config(Some(vec![3]));
+        let config = given.config(&columns(Some(vec![3])));
         assert_eq!(
             (config.drop_columns, config.shuffle_seed, config.splits),
             (vec![1], None, 4)
@@ -209,9 +205,22 @@ mod tests {
                 shuffle_seed: Some(7),
                 ..IsOptions::default()
             }
-            .config(None)
+            .config(&columns(None))
             .shuffle_seed,
             Some(7)
+        );
+        // Without the flag, the split rule is the one the model's protocol gives.
+        let from_model = IsSetup {
+            protocol: IsProtocol::Stackgan,
+            ..IsSetup::default()
+        };
+        assert_eq!(
+            IsOptions::default().protocol(&from_model),
+            IsProtocol::Stackgan
+        );
+        assert_eq!(
+            IsOptions::default().config(&from_model).whole_batches_of,
+            Some(64)
         );
     }
 

@@ -75,6 +75,11 @@ pub struct ScoreReport {
     /// The classifier used for IS, when it is not the extractor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classifier: Option<ModelProvenance>,
+    /// Scoring protocol the images were fed under (`pytorch-fid`,
+    /// `clean-fid`, `torch-fidelity`, `stackgan-is` or the model's own);
+    /// absent when no image went through a model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
     /// Resize mode used on images (`legacy-pytorch`, `clean`, `legacy-tf`, `pil-bilinear`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resize: Option<String>,

@@ -10,14 +10,15 @@ use ndarray::Array2;
 
 use super::measure::measure;
 use super::metric::Needs;
-use super::model::{Outputs, drop_columns, outputs, preparation, provenance};
+use super::model::{Outputs, outputs, provenance, setup};
 use super::options::{IsOptions, ScoringOptions};
 use super::report::ScoreReport;
 use super::side::{Side, SideAccumulator};
 use super::source::{Input, Source};
-use crate::features::{Extractor, FeatureFile, run_over_images};
-use crate::images::{ImageBatches, ResizeMode, list_images};
+use crate::features::{Extractor, FeatureFile, ProtocolSetup, run_over_images};
+use crate::images::{ImageBatches, list_images};
 use crate::metrics::FidStats;
+use crate::models::Protocol;
 use crate::options::{ExecOptions, ImageOptions};
 use crate::progress::Progress;
 use crate::runtime::{Runtime, RuntimeConfig};
@@ -76,8 +77,14 @@ impl Scorer {
         self.batch_size = batch_size;
     }
 
-    pub fn images(&self) -> ImageOptions {
-        self.images
+    /// Feeds the models under `protocol` from here on, unless the command
+    /// line named one (an ablation config's `protocol`).
+    pub fn default_protocol(&mut self, protocol: &Protocol) {
+        self.images.protocol.get_or_insert_with(|| protocol.clone());
+    }
+
+    pub fn images(&self) -> &ImageOptions {
+        &self.images
     }
 
     /// ONNX Runtime, loaded on first use.
@@ -296,13 +303,14 @@ impl Scorer {
         progress: &dyn Progress,
         report: &mut ScoreReport,
     ) -> anyhow::Result<Side> {
-        let (resize, batch_size) = (self.images.resize, self.batch_size);
+        let (images, batch_size) = (self.images.clone(), self.batch_size);
         let model = self.model(pass.model)?;
-        let outputs = outputs(model, pass.needs, is)?;
-        let (mode, preprocess) = preparation(model, resize)?;
-        record(report, pass.role, model, mode);
+        let setup = setup(model, &images)?;
+        let outputs = outputs(model, &setup, pass.needs, is)?;
+        record(report, pass.role, model, &setup);
         let total = paths.len();
-        let batches = ImageBatches::new(paths, preprocess, batch_size, pass.skip_bad)?;
+        let batches =
+            ImageBatches::new(paths, setup.preprocess.clone(), batch_size, pass.skip_bad)?;
         let stage = progress.stage(pass.stage, total);
         let mut side = SideAccumulator::new(pass.needs);
         let names = outputs.names();
@@ -325,7 +333,7 @@ impl Scorer {
             );
         }
         report.skipped_images += summary.skipped.len();
-        side.finish(pass.name.clone(), drop_columns(model))
+        side.finish(pass.name.clone(), setup.is)
     }
 }
 
@@ -358,21 +366,39 @@ fn classify_evaluated(options: &ScoringOptions, input: &Input) -> anyhow::Result
     Ok(source)
 }
 
-/// Records in `report` that `model` ran in `role` with `mode`.
-pub(super) fn record(report: &mut ScoreReport, role: Role, model: &Extractor, mode: ResizeMode) {
+/// Records in `report` that `model` ran in `role` as `setup` says: the
+/// extractor's protocol and resize are the report's (a classifier's stand
+/// in its provenance), and a note when `--resize` replaced a protocol's.
+pub(super) fn record(
+    report: &mut ScoreReport,
+    role: Role,
+    model: &Extractor,
+    setup: &ProtocolSetup,
+) {
+    let (protocol, resize) = (
+        setup.protocol.to_string(),
+        setup.preprocess.resize.to_string(),
+    );
     match role {
         Role::Extractor => {
-            report.extractor = Some(provenance(model));
-            report.resize = Some(mode.to_string());
+            report.extractor = Some(provenance(model, setup));
+            report.protocol = Some(protocol);
+            report.resize = Some(resize);
             report.provider = Some(model.provider().to_string());
         }
         Role::Classifier => {
-            report.classifier = Some(provenance(model));
-            report.resize.get_or_insert_with(|| mode.to_string());
+            report.classifier = Some(provenance(model, setup));
+            report.protocol.get_or_insert(protocol);
+            report.resize.get_or_insert(resize);
             report
                 .provider
                 .get_or_insert_with(|| model.provider().to_string());
         }
+    }
+    if let Some(note) = setup.override_note()
+        && !report.warnings.contains(&note)
+    {
+        report.warnings.push(note);
     }
 }
 

@@ -9,15 +9,16 @@ use ndarray::{Array2, Axis, concatenate};
 
 use super::metric::Needs;
 use super::options::IsOptions;
-use crate::features::FeatureFile;
+use crate::features::{FeatureFile, IsSetup};
 use crate::metrics::{FidStats, StatsAccumulator};
 
-/// The evaluated images' logits and the drop columns named by the manifest
-/// of the model that produced them (none for a feature file).
+/// The evaluated images' logits and what the model that produced them (its
+/// scoring protocol and manifest) gives the Inception Score; the defaults for
+/// logits read from a feature file.
 #[derive(Debug, Clone)]
 pub struct IsLogits {
     pub values: Array2<f32>,
-    pub model_drop_columns: Option<Vec<usize>>,
+    pub model: IsSetup,
 }
 
 /// What one side yields.
@@ -82,7 +83,7 @@ impl Side {
             });
             side.logits = Some(IsLogits {
                 values: file.require(path, &name)?.clone(),
-                model_drop_columns: None,
+                model: IsSetup::default(),
             });
         }
         Ok(side)
@@ -133,12 +134,8 @@ impl SideAccumulator {
         self.count += samples;
     }
 
-    /// The side; `model_drop_columns` come from the model that made the logits.
-    pub fn finish(
-        self,
-        label: String,
-        model_drop_columns: Option<Vec<usize>>,
-    ) -> anyhow::Result<Side> {
+    /// The side; `model` is what the model that made the logits gives the IS.
+    pub fn finish(self, label: String, model: IsSetup) -> anyhow::Result<Side> {
         let stats = self
             .stats
             .map(|accumulator| accumulator.finish())
@@ -150,10 +147,7 @@ impl SideAccumulator {
         let logits = (!self.logits.is_empty())
             .then(|| stack(&self.logits))
             .transpose()?
-            .map(|values| IsLogits {
-                values,
-                model_drop_columns,
-            });
+            .map(|values| IsLogits { values, model });
         Ok(Side {
             label,
             count: Some(self.count),

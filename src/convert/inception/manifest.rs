@@ -1,9 +1,15 @@
-//! The manifest of each Inception kind: role, name, how pixels become the
-//! network's input, the default resize and the Inception Score's logits —
-//! the settings `models/export_inception.py` writes for the same `--kind`.
+//! The manifest of each Inception kind: role, name, the scoring protocols
+//! the network serves and the default one's input mapping, resize and
+//! Inception Score logits — what `models/export_inception.py` writes for the
+//! same `--kind`. Named protocols take their settings from
+//! [`Protocol::spec`], their one definition.
 
 use super::{INPUT_SIZE, POOL_FEATURES, Variant};
-use crate::models::{InputSpec, IsDefaults, Manifest, OutputKind, OutputSpec, Role};
+use crate::images::ResizeMode;
+use crate::models::{
+    InputSpec, IsDefaults, Manifest, OutputKind, OutputSpec, PYTORCH_FID, Protocol, ProtocolSpec,
+    Role, STACKGAN_IS,
+};
 
 /// torchvision's ImageNet normalisation.
 const IMAGENET_MEAN: [f64; 3] = [0.485, 0.456, 0.406];
@@ -83,6 +89,15 @@ impl InceptionKind {
             kind,
             shape: vec![-1, width as i64],
         };
+        let outputs = vec![
+            output("pool", OutputKind::Pool, POOL_FEATURES),
+            output("logits", OutputKind::Logits, classes),
+            output("logits_unbiased", OutputKind::LogitsUnbiased, classes),
+        ];
+        let is_logits = outputs
+            .iter()
+            .find(|o| o.kind == settings.input.is_logits)
+            .map(|o| o.name.clone());
         let side = INPUT_SIZE as i64;
         Manifest {
             format: 1,
@@ -90,47 +105,42 @@ impl InceptionKind {
             name: settings.name,
             description: settings.description,
             onnx_sha256: String::new(),
-            protocol: Some(settings.protocol.to_string()),
+            protocol: Some(settings.protocol.name().to_string()),
+            protocols: Some(settings.protocols),
             weights: Some(weights.to_string()),
             input: InputSpec {
                 name: "images".into(),
                 shape: vec![-1, 3, side, side],
                 layout: "NCHW".into(),
                 color: "RGB".into(),
-                mean: settings.mean,
-                std: settings.std,
-                resize: Some(settings.resize.to_string()),
+                mean: settings.input.mean,
+                std: settings.input.std,
+                resize: Some(settings.input.resize.name().to_string()),
             },
-            outputs: vec![
-                output("pool", OutputKind::Pool, POOL_FEATURES),
-                output("logits", OutputKind::Logits, classes),
-                output("logits_unbiased", OutputKind::LogitsUnbiased, classes),
-            ],
+            outputs,
             inception_score: Some(IsDefaults {
-                logits: Some(settings.is_logits.to_string()),
+                logits: is_logits,
                 drop_columns: settings.drop_columns,
             }),
         }
     }
 
     fn settings(&self, classes: usize) -> Settings {
-        let half = [0.5; 3];
         match self {
-            InceptionKind::Fid => Settings {
-                role: Role::Extractor,
-                name: "pytorch-fid-inception-v3".into(),
-                description:
-                    "TF-2015 Inception-v3 ported by pytorch-fid (FID blocks), pool3 + 1008 logits"
-                        .into(),
-                protocol: "pytorch-fid",
-                mean: half,
-                std: half,
-                resize: "legacy-pytorch",
-                is_logits: "logits_unbiased",
-                drop_columns: Vec::new(),
-            },
+            InceptionKind::Fid => {
+                let protocol = Protocol::PytorchFid;
+                Settings {
+                    role: Role::Extractor,
+                    name: "pytorch-fid-inception-v3".into(),
+                    description: "TF-2015 Inception-v3 ported by pytorch-fid (FID blocks), pool3 + 1008 logits".into(),
+                    input: Input::from(PYTORCH_FID),
+                    protocols: protocol.same_network(),
+                    protocol,
+                    drop_columns: Vec::new(),
+                }
+            }
             InceptionKind::Imagenet(map) => {
-                let (protocol, mean, std, note) = match map {
+                let (name, mean, std, note) = match map {
                     InputMap::DmGan => (
                         "dm-gan",
                         std::array::from_fn(|c| {
@@ -141,42 +151,47 @@ impl InceptionKind {
                     ),
                     InputMap::Tf => (
                         "torchvision",
-                        half,
-                        half,
+                        [0.5; 3],
+                        [0.5; 3],
                         "pixels mapped to [-1, 1] (what transform_input=True makes of ImageNet-normalised input)",
                     ),
                 };
+                let protocol = Protocol::Custom(name.into());
                 Settings {
                     role: Role::Extractor,
                     name: "torchvision-inception-v3-imagenet".into(),
                     description: format!(
                         "torchvision ImageNet Inception-v3 ({classes} classes), pool3; {note}"
                     ),
+                    input: Input {
+                        resize: ResizeMode::PilBilinear,
+                        mean,
+                        std,
+                        is_logits: OutputKind::Logits,
+                    },
+                    protocols: vec![protocol.clone()],
                     protocol,
-                    mean,
-                    std,
-                    resize: "pil-bilinear",
-                    is_logits: "logits",
                     drop_columns: Vec::new(),
                 }
             }
-            InceptionKind::Classifier(options) => Settings {
-                role: Role::Classifier,
-                name: options
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| format!("inception-v3-classifier-{classes}")),
-                description: format!(
-                    "fine-tuned Inception-v3 classifier, {classes} classes ({} blocks)",
-                    options.variant.name()
-                ),
-                protocol: "stackgan-inception-score",
-                mean: half,
-                std: half,
-                resize: "pil-bilinear",
-                is_logits: "logits",
-                drop_columns: options.drop_columns.clone(),
-            },
+            InceptionKind::Classifier(options) => {
+                let protocol = Protocol::StackganIs;
+                Settings {
+                    role: Role::Classifier,
+                    name: options
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("inception-v3-classifier-{classes}")),
+                    description: format!(
+                        "fine-tuned Inception-v3 classifier, {classes} classes ({} blocks)",
+                        options.variant.name()
+                    ),
+                    input: Input::from(STACKGAN_IS),
+                    protocols: vec![protocol.clone()],
+                    protocol,
+                    drop_columns: options.drop_columns.clone(),
+                }
+            }
         }
     }
 }
@@ -186,13 +201,31 @@ struct Settings {
     role: Role,
     name: String,
     description: String,
-    protocol: &'static str,
-    /// Input mapping: value = (pixel/255 − mean[c]) / std[c].
+    /// The default scoring protocol, and every one the network serves.
+    protocol: Protocol,
+    protocols: Vec<Protocol>,
+    /// The default protocol's input mapping, resize and IS logits.
+    input: Input,
+    drop_columns: Vec<usize>,
+}
+
+/// How the default protocol feeds the network and reads its logits.
+struct Input {
+    /// value = (pixel/255 − mean[c]) / std[c]
     mean: [f32; 3],
     std: [f32; 3],
-    /// The protocol's default resize mode.
-    resize: &'static str,
+    resize: ResizeMode,
     /// The output the Inception Score reads.
-    is_logits: &'static str,
-    drop_columns: Vec<usize>,
+    is_logits: OutputKind,
+}
+
+impl From<ProtocolSpec> for Input {
+    fn from(spec: ProtocolSpec) -> Input {
+        Input {
+            mean: spec.mean,
+            std: spec.std,
+            resize: spec.resize,
+            is_logits: spec.is_logits,
+        }
+    }
 }

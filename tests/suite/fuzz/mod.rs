@@ -653,7 +653,7 @@ fn identity() -> RunIdentity {
         model_sha256: "ab".repeat(32),
         inputs_sha256: Some("cd".repeat(32)),
         seed: Some(7),
-        protocol: "plain".into(),
+        sampling: "plain".into(),
         plan: PlanRequest::default(),
         branches: vec![64],
         save_raw: false,

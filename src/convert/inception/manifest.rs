@@ -10,23 +10,26 @@ use crate::models::{
     InputSpec, IsDefaults, Manifest, OutputKind, OutputSpec, PYTORCH_FID, Protocol, ProtocolSpec,
     Role, STACKGAN_IS,
 };
+use crate::spelling::spelt_enum;
 
 /// torchvision's ImageNet normalisation.
 const IMAGENET_MEAN: [f64; 3] = [0.485, 0.456, 0.406];
 const IMAGENET_STD: [f64; 3] = [0.229, 0.224, 0.225];
 
-/// How the ImageNet Inception's input is mapped from pixels (the Python
-/// exporter's `--input-map`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum InputMap {
-    /// DM-GAN's `eval/FID`: torchvision's `transform_input` formula applied
-    /// to [0, 1] pixels, `x·(s/0.5) + (m − 0.5)/0.5`, i.e. mean `(0.5 − m)/s`,
-    /// std `0.5/s` (the default: what DM-GAN and DF-GAN report).
-    #[default]
-    DmGan,
-    /// Pixels to [−1, 1], what `transform_input=True` makes of correctly
-    /// ImageNet-normalised input.
-    Tf,
+spelt_enum! {
+    /// How the ImageNet Inception's input is mapped from pixels (the Python
+    /// exporter's `--input-map`).
+    #[derive(Default)]
+    pub enum InputMap ("input map") {
+        /// DM-GAN's `eval/FID`: torchvision's `transform_input` formula applied
+        /// to [0, 1] pixels, `x·(s/0.5) + (m − 0.5)/0.5`, i.e. mean `(0.5 − m)/s`,
+        /// std `0.5/s` (the default: what DM-GAN and DF-GAN report).
+        #[default]
+        DmGan = "dm-gan",
+        /// Pixels to [−1, 1], what `transform_input=True` makes of correctly
+        /// ImageNet-normalised input.
+        Tf = "tf",
+    }
 }
 
 /// Which Inception-v3 a checkpoint holds and how it is to be used.

@@ -24,6 +24,7 @@ use std::path::Path;
 use super::onnx::{Conv2d, GraphBuilder, OnnxModel, PaddedZeros, Pool2d, Value};
 use super::output::{Converted, check_target, write_model};
 use super::{ConvertError, StateDict};
+use crate::spelling::spelt_enum;
 
 pub use manifest::{ClassifierOptions, InceptionKind, InputMap};
 
@@ -34,29 +35,20 @@ pub const POOL_FEATURES: usize = 2048;
 /// torchvision's `BasicConv2d` batch-norm epsilon.
 const BN_EPS: f32 = 0.001;
 
-/// The pooling semantics of the Mixed blocks (see the module docs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Variant {
-    Fid,
-    /// The Python exporter's default for `--kind classifier`.
-    #[default]
-    Torchvision,
-    TfSlim,
+spelt_enum! {
+    /// The pooling semantics of the Mixed blocks (see the module docs), spelt
+    /// as `models/inception_net.py` spells them.
+    #[derive(Default)]
+    pub enum Variant ("Inception variant") {
+        Fid = "fid",
+        /// The Python exporter's default for `--kind classifier`.
+        #[default]
+        Torchvision = "torchvision",
+        TfSlim = "tf-slim",
+    }
 }
 
 impl Variant {
-    /// The spelling of `models/inception_net.py` (`fid`, `torchvision`, `tf-slim`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Variant::Fid => "fid",
-            Variant::Torchvision => "torchvision",
-            Variant::TfSlim => "tf-slim",
-        }
-    }
-
-    /// Every variant, in the order help lists them.
-    pub const ALL: [Variant; 3] = [Variant::Fid, Variant::Torchvision, Variant::TfSlim];
-
     /// (pool of the A, C blocks and Mixed_7b, pool of Mixed_7c).
     fn pools(self) -> (BranchPool, BranchPool) {
         let ignored = BranchPool::Average(PaddedZeros::Ignored);
@@ -68,22 +60,6 @@ impl Variant {
             }
             Variant::TfSlim => (ignored, ignored),
         }
-    }
-}
-
-impl std::str::FromStr for Variant {
-    type Err = String;
-
-    fn from_str(name: &str) -> Result<Variant, String> {
-        Variant::ALL
-            .into_iter()
-            .find(|v| v.name() == name)
-            .ok_or_else(|| {
-                format!(
-                    "unknown Inception variant `{}`; use fid, torchvision or tf-slim",
-                    name.escape_debug()
-                )
-            })
     }
 }
 

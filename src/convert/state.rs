@@ -29,6 +29,18 @@ pub enum ConvertError {
         found: String,
         expected: String,
     },
+    /// A converted model or its manifest could not be written.
+    #[error("{path}: {reason}")]
+    Write { path: PathBuf, reason: String },
+    /// Everything that keeps the weights from fitting an architecture, at once.
+    #[error(
+        "{path}: the weights do not fit {architecture} ({problems}); is this checkpoint of the --kind given?"
+    )]
+    Layout {
+        path: PathBuf,
+        architecture: String,
+        problems: String,
+    },
 }
 
 /// The values of one tensor.

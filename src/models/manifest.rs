@@ -45,7 +45,7 @@ impl std::fmt::Display for Role {
 }
 
 /// What an output holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputKind {
     /// Pooled features (pytorch-fid's pool3, 2048-d for Inception-v3).
@@ -59,7 +59,7 @@ pub enum OutputKind {
 }
 
 /// The input tensor and how pixels become its values.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputSpec {
     pub name: String,
@@ -75,10 +75,11 @@ pub struct InputSpec {
     #[serde(default = "half")]
     pub std: [f32; 3],
     /// The resize mode of the model's default protocol.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resize: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
     pub name: String,
@@ -87,18 +88,19 @@ pub struct OutputSpec {
 }
 
 /// Defaults for the Inception Score with this model.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct IsDefaults {
     /// Output whose logits IS uses.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logits: Option<String>,
     /// Columns removed before the softmax (StackGAN's background class 0).
     #[serde(default)]
     pub drop_columns: Vec<usize>,
 }
 
-/// A parsed manifest.
-#[derive(Debug, Clone, Deserialize)]
+/// A manifest, as read (and as the native converter writes it).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub format: u32,
@@ -108,18 +110,18 @@ pub struct Manifest {
     pub description: String,
     pub onnx_sha256: String,
     /// The default scoring protocol (`--protocol` picks another it serves).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     /// Every protocol the network serves; absent in manifests written before
     /// protocols had one spelling (then: the default's, see
     /// [`Manifest::supported_protocols`]).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocols: Option<Vec<Protocol>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<String>,
     pub input: InputSpec,
     pub outputs: Vec<OutputSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inception_score: Option<IsDefaults>,
 }
 

@@ -16,7 +16,7 @@ pub use generator::{
 pub use manifest::{
     InputSpec, IsDefaults, Manifest, OutputKind, OutputSpec, Role, manifest_path, protocol_names,
 };
-pub use protocol::{IsProtocol, PYTORCH_FID, Protocol, ProtocolSpec};
+pub use protocol::{IsProtocol, PYTORCH_FID, Protocol, ProtocolSpec, STACKGAN_IS};
 pub use verify::{file_sha256, verify_sha256, verify_signature};
 
 /// A manifest's list as TOML writes it: `[-1, 3, 299, 299]`.

@@ -81,7 +81,8 @@ const fn fid_inception(resize: ResizeMode, mapping: [f32; 3]) -> ProtocolSpec {
 pub const PYTORCH_FID: ProtocolSpec = fid_inception(ResizeMode::LegacyPytorch, HALF);
 const CLEAN_FID: ProtocolSpec = fid_inception(ResizeMode::Clean, TF_128);
 const TORCH_FIDELITY: ProtocolSpec = fid_inception(ResizeMode::LegacyTf, TF_128);
-const STACKGAN_IS: ProtocolSpec = ProtocolSpec {
+/// StackGAN's Inception Score settings.
+pub const STACKGAN_IS: ProtocolSpec = ProtocolSpec {
     resize: ResizeMode::PilBilinear,
     mean: HALF,
     std: HALF,

@@ -14,6 +14,8 @@ mod cli;
 mod cli_ablation;
 mod cli_core;
 mod cli_generate;
+mod convert_graph;
+mod convert_inception;
 mod fuzz;
 mod images_batches;
 mod images_decode;

@@ -1,15 +1,18 @@
 //! What the test modules share: where the fixtures are, running the binary,
 //! the standard refusal check, the one relative-error assertion, seeded
-//! synthetic features, thread pools and temporary folders.
+//! synthetic features, thread pools and temporary folders, running a
+//! generator on a reference's inputs and comparing with its outputs, and
+//! manifests compared field by field.
 
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fmt::Debug;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use ndarray::{Array, Array2, ArrayView, Dimension};
-use ndarray_npy::{NpzReader, ReadableElement};
+use ndarray::{Array, Array2, ArrayD, ArrayView, Dimension, IxDyn};
+use ndarray_npy::{NpzReader, NpzWriter, ReadableElement};
 use serde_json::Value;
 use stackgan_eval::rng::NumpyRandomState;
 
@@ -218,4 +221,158 @@ pub fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T 
 /// A fresh temporary folder, removed when dropped.
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary folder")
+}
+
+/// Every float array of an `.npz` by name (int64 arrays converted), as the
+/// generator fixtures and `generate --save-raw` write them.
+pub fn read_npz(path: &Path) -> BTreeMap<String, ArrayD<f32>> {
+    let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut npz = NpzReader::new(file).expect("npz");
+    let mut arrays = BTreeMap::new();
+    for name in npz.names().expect("names") {
+        let key = name.trim_end_matches(".npy").to_string();
+        if let Ok(array) = npz.by_name::<ndarray::OwnedRepr<f32>, IxDyn>(&name) {
+            arrays.insert(key, array);
+        } else if let Ok(array) = npz.by_name::<ndarray::OwnedRepr<i64>, IxDyn>(&name) {
+            arrays.insert(key, array.mapv(|v| v as f32));
+        }
+    }
+    arrays
+}
+
+/// Runs `generate --noise` of `model` on a generator reference's `input_*`
+/// arrays into `dir/out` with `--save-raw`; returns the output folder and
+/// raw.npz, after checking raw.npz holds those very inputs (it is itself a
+/// noise file).
+pub fn generate_from_reference(
+    model: &Path,
+    reference: &BTreeMap<String, ArrayD<f32>>,
+    dir: &Path,
+) -> (PathBuf, BTreeMap<String, ArrayD<f32>>) {
+    let noise = dir.join("noise.npz");
+    let mut npz = NpzWriter::new(File::create(&noise).unwrap());
+    for (name, array) in reference {
+        if let Some(input) = name.strip_prefix("input_") {
+            npz.add_array(input, array).unwrap();
+        }
+    }
+    npz.finish().unwrap();
+    let out = dir.join("out");
+    assert_ok(&tool(&[
+        "generate",
+        "--model",
+        s(model),
+        "--noise",
+        s(&noise),
+        "--out",
+        s(&out),
+        "--save-raw",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]));
+    let raw = read_npz(&out.join("raw.npz"));
+    for (key, expected) in reference {
+        if let Some(input) = key.strip_prefix("input_") {
+            assert_eq!(&raw[input], expected, "input {input} in raw.npz");
+        }
+    }
+    (out, raw)
+}
+
+/// The stride a reference stores an image output at (`stride_imgR`; 1 when absent).
+fn reference_stride(reference: &BTreeMap<String, ArrayD<f32>>, output: &str) -> usize {
+    reference
+        .get(&format!("stride_{output}"))
+        .and_then(|stride| stride.iter().next().copied())
+        .map_or(1, |stride| stride as usize)
+}
+
+/// (output, max abs difference) of every `{source}_{output}` array of a
+/// generator reference against raw.npz, images taken at the reference's stride.
+pub fn output_differences(
+    raw: &BTreeMap<String, ArrayD<f32>>,
+    reference: &BTreeMap<String, ArrayD<f32>>,
+    source: &str,
+) -> Vec<(String, f32)> {
+    let prefix = format!("{source}_");
+    let differences: Vec<(String, f32)> = reference
+        .iter()
+        .filter_map(|(key, expected)| Some((key.strip_prefix(&prefix)?, expected)))
+        .map(|(output, expected)| {
+            let got = raw
+                .get(output)
+                .unwrap_or_else(|| panic!("raw.npz has no `{output}`"));
+            let step = reference_stride(reference, output) as isize;
+            let got = if got.ndim() == 4 {
+                got.slice(ndarray::s![.., .., ..;step, ..;step])
+                    .to_owned()
+                    .into_dyn()
+            } else {
+                got.clone()
+            };
+            (
+                output.to_string(),
+                max_abs_diff(got.view(), expected.view()),
+            )
+        })
+        .collect();
+    assert!(
+        !differences.is_empty(),
+        "the reference has no {source}_* arrays"
+    );
+    differences
+}
+
+/// The PNGs `generate` wrote for every image output of a generator
+/// reference are its `{source}_imgR` arrays quantised as upstream saves them
+/// (`(x + 1) / 2 · 255`, truncated), within one level.
+pub fn assert_pngs_match(out: &Path, reference: &BTreeMap<String, ArrayD<f32>>, source: &str) {
+    let prefix = format!("{source}_img");
+    for (key, expected) in reference {
+        let Some(side) = key.strip_prefix(&prefix) else {
+            continue;
+        };
+        let resolution: usize = side.parse().unwrap();
+        let step = reference_stride(reference, &format!("img{side}"));
+        for sample in 0..expected.shape()[0] {
+            let png = image::open(out.join(format!("{resolution}/{sample:06}.png")))
+                .unwrap()
+                .to_rgb8();
+            assert_eq!(png.dimensions(), (resolution as u32, resolution as u32));
+            let mut worst = 0i32;
+            for c in 0..3 {
+                for y in 0..expected.shape()[2] {
+                    for x in 0..expected.shape()[3] {
+                        let v = expected[[sample, c, y, x]];
+                        let want = (((v + 1.0) / 2.0 * 255.0).clamp(0.0, 255.0)) as i32;
+                        let have = png.get_pixel((x * step) as u32, (y * step) as u32).0[c] as i32;
+                        worst = worst.max((want - have).abs());
+                    }
+                }
+            }
+            assert!(
+                worst <= 1,
+                "img{side} sample {sample}: PNG differs from the quantised reference by {worst} levels"
+            );
+        }
+    }
+}
+
+/// A manifest as TOML values, floats as float32 (the tool reads them so),
+/// without the hash (each file has its own): manifests compared field by field.
+pub fn manifest_values(path: &Path) -> toml::Value {
+    fn to_f32(value: &mut toml::Value) {
+        match value {
+            toml::Value::Float(f) => *f = f64::from(*f as f32),
+            toml::Value::Array(items) => items.iter_mut().for_each(to_f32),
+            toml::Value::Table(table) => table.iter_mut().for_each(|(_, v)| to_f32(v)),
+            _ => {}
+        }
+    }
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut value: toml::Value = toml::from_str(&text).unwrap();
+    value.as_table_mut().unwrap().remove("onnx_sha256");
+    to_f32(&mut value);
+    value
 }

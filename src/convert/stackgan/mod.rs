@@ -152,17 +152,23 @@ fn build_with_signature(
         Widths::V1 { stage1, stage2 } => v1::network(&mut g, stage1, prefix, stage2.as_ref()),
     };
     // A Stage-I graph made from a Stage-II file uses its STAGE1_G part only.
-    let ignore = |key: &str| key.ends_with("num_batches_tracked") || !key.starts_with(prefix);
+    let part = if kind == StackganKind::V1Stage1 {
+        prefix
+    } else {
+        ""
+    };
+    let ignore = |key: &str| key.ends_with("num_batches_tracked") || !key.starts_with(part);
     let model = g.finish(&architecture(kind, &widths), ignore)?;
     Ok((model, widths, signature))
 }
 
-/// `STAGE1_G.` when a Stage-I graph is made from a Stage-II file, else nothing.
+/// Where the Stage-I keys of a v1 graph are: under `STAGE1_G.` in a
+/// Stage-II file, at the top in a Stage-I file.
 fn stage1_prefix(weights: &StateDict, kind: StackganKind) -> &'static str {
-    if kind == StackganKind::V1Stage1 && widths::nests_stage1(weights) {
-        STAGE1_PREFIX
-    } else {
-        ""
+    match kind {
+        StackganKind::V1Stage2 => STAGE1_PREFIX,
+        StackganKind::V1Stage1 if widths::nests_stage1(weights) => STAGE1_PREFIX,
+        _ => "",
     }
 }
 

@@ -16,6 +16,7 @@
 //! (`STACKGAN_FUZZ_SEED` draws other inputs, `STACKGAN_FUZZ_TIMEOUT_S` sets
 //! the hang limit, default 10 s.) Each parser prints its counts.
 
+mod checkpoints;
 mod engine;
 
 use std::path::{Path, PathBuf};

@@ -256,3 +256,22 @@ fn files_that_are_no_checkpoint_at_all_are_refused() {
         "{missing}"
     );
 }
+
+#[test]
+fn a_damaged_storage_record_fails_its_checksum() {
+    let mut bytes = std::fs::read(fixture("checkpoints/dtypes-zip.pth")).unwrap();
+    let start = zip::ZipArchive::new(std::io::Cursor::new(&bytes))
+        .unwrap()
+        .by_name("dtypes-zip/data/0")
+        .unwrap()
+        .data_start();
+    bytes[start as usize + 3] ^= 0x40;
+    let dir = temp_dir();
+    let path = dir.path().join("damaged.pth");
+    std::fs::write(&path, bytes).unwrap();
+    let message = read_checkpoint(&path).unwrap_err().to_string();
+    assert!(
+        message.contains("damaged.pth") && message.contains("checksum"),
+        "{message}"
+    );
+}

@@ -92,17 +92,16 @@ pub fn kind<R: Read + Seek>(archive: &ZipArchive<R>) -> Result<ZipKind, String> 
     }
 }
 
-/// The bytes of member `name`, its claimed size checked against the file before allocating.
-pub fn member<R: Read + Seek>(
+/// The size member `name` claims, checked against the file before anything is allocated.
+fn claimed_size<R: Read + Seek>(
     archive: &mut ZipArchive<R>,
     name: &str,
     file_len: u64,
-) -> Result<Vec<u8>, String> {
+) -> Result<u64, String> {
     let entry = archive
         .by_name(name)
         .map_err(|e| format!("cannot open {} in the archive: {e}", quoted(name)))?;
-    let size = entry.size();
-    let packed = entry.compressed_size();
+    let (size, packed) = (entry.size(), entry.compressed_size());
     let bound = match entry.compression() {
         zip::CompressionMethod::Stored => packed,
         _ => packed
@@ -115,18 +114,36 @@ pub fn member<R: Read + Seek>(
             quoted(name)
         ));
     }
-    let mut bytes = Vec::with_capacity(size as usize);
-    entry
-        .take(size)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{} is damaged: {e}", quoted(name)))?;
-    if bytes.len() as u64 != size {
-        return Err(format!(
-            "{} is truncated: {} of its {size} bytes are there",
-            quoted(name),
-            bytes.len()
-        ));
+    Ok(size)
+}
+
+/// Reads member `name` into `dest` (its claimed size), checking its CRC-32.
+fn read_into<R: Read + Seek>(
+    archive: &mut ZipArchive<R>,
+    name: &str,
+    dest: &mut [u8],
+) -> Result<(), String> {
+    let mut entry = archive
+        .by_name(name)
+        .map_err(|e| format!("cannot open {} in the archive: {e}", quoted(name)))?;
+    let damaged = |e: std::io::Error| format!("{} is damaged or truncated: {e}", quoted(name));
+    entry.read_exact(dest).map_err(damaged)?;
+    // Reading on to the end is where the zip reader compares the CRC-32.
+    match entry.read(&mut [0]).map_err(damaged)? {
+        0 => Ok(()),
+        _ => Err(format!("{} holds more bytes than it claims", quoted(name))),
     }
+}
+
+/// The bytes of member `name`.
+pub fn member<R: Read + Seek>(
+    archive: &mut ZipArchive<R>,
+    name: &str,
+    file_len: u64,
+) -> Result<Vec<u8>, String> {
+    let size = claimed_size(archive, name, file_len)?;
+    let mut bytes = vec![0; size as usize];
+    read_into(archive, name, &mut bytes)?;
     Ok(bytes)
 }
 
@@ -149,16 +166,14 @@ pub fn read_torch<R: Read + Seek>(
     for root in selection.storages() {
         let info = &machine.storages[root];
         let name = format!("{folder}/data/{}", info.key);
-        let size = archive
-            .by_name(&name)
-            .map_err(|_| {
-                format!(
-                    "has no record {} for storage {}",
-                    quoted(&name),
-                    quoted(&info.key)
-                )
-            })?
-            .size();
+        if archive.index_for_name(&name).is_none() {
+            return Err(format!(
+                "has no record {} for storage {}",
+                quoted(&name),
+                quoted(&info.key)
+            ));
+        }
+        let size = claimed_size(archive, &name, file_len)?;
         if Some(size) != info.bytes() {
             return Err(format!(
                 "record {} holds {size} bytes where its tensors declared {} {} elements",
@@ -167,8 +182,8 @@ pub fn read_torch<R: Read + Seek>(
                 info.dtype.name()
             ));
         }
-        let bytes = member(archive, &name, file_len)?;
-        selection.read_storage(root, info, &bytes, order, &mut tensors)?;
+        let fill = |dest: &mut [u8]| read_into(archive, &name, dest);
+        selection.read_storage_with(root, info, order, fill, &mut tensors)?;
     }
     Ok(tensors)
 }

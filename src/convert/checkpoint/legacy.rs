@@ -82,12 +82,11 @@ pub fn read<R: Read>(input: &mut Input<R>) -> Result<BTreeMap<String, Tensor>, S
                 info.numel
             ));
         }
-        let bytes = info.numel * info.dtype.size();
         if used.contains(&root) {
-            let data = input.bytes(bytes)?;
-            selection.read_storage(root, info, &data, ByteOrder::Little, &mut tensors)?;
+            let fill = |dest: &mut [u8]| input.fill(dest);
+            selection.read_storage_with(root, info, ByteOrder::Little, fill, &mut tensors)?;
         } else {
-            input.skip(bytes)?;
+            input.skip(info.numel * info.dtype.size())?;
         }
     }
     Ok(tensors)

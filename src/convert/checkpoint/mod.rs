@@ -38,7 +38,7 @@ use crate::convert::{ConvertError, StateDict, Tensor};
 use archive::ZipKind;
 
 /// The prefix `nn.DataParallel` puts before every key; dropped on reading.
-pub const DATA_PARALLEL_PREFIX: &str = "module.";
+const DATA_PARALLEL_PREFIX: &str = "module.";
 
 /// Reads the state dict of a PyTorch checkpoint (`.pth`, `.pt`, or a zip
 /// holding one), with `module.` prefixes dropped.

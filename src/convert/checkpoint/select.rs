@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::pickle::{Machine, Object, Value};
 use super::quoted;
-use super::tensor::{ByteOrder, StorageInfo, TensorRef};
+use super::tensor::{ByteOrder, StorageInfo, TensorRef, WholeStorage};
 use crate::convert::Tensor;
 
 /// Keys under which training scripts nest the weights (`{'state_dict': …,
@@ -108,8 +108,58 @@ impl Selection {
         Ok(())
     }
 
+    /// The key of the tensor that is all of storage `root` and its only user
+    /// (the common case), whose values can be read straight from the file.
+    pub fn sole_tensor(&self, root: usize, info: &StorageInfo) -> Option<&str> {
+        let mut users = self.tensors.iter().filter(|(_, t)| t.storage.root == root);
+        let (key, tensor) = users.next()?;
+        let whole =
+            tensor.offset == 0 && tensor.numel() as u64 == info.numel && tensor.is_contiguous();
+        (whole && users.next().is_none()).then_some(key.as_str())
+    }
+
+    /// Reads storage `root` into `out`: straight into the values of its sole
+    /// tensor where that is one copy ([`WholeStorage`]), else through its
+    /// bytes. `fill` writes the storage's bytes into the buffer it is given.
+    pub fn read_storage_with(
+        &self,
+        root: usize,
+        info: &StorageInfo,
+        order: ByteOrder,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), String>,
+        out: &mut BTreeMap<String, Tensor>,
+    ) -> Result<(), String> {
+        let whole = self.sole_tensor(root, info).and_then(|key| {
+            let tensor = &self.tensors[key];
+            Some((
+                key,
+                tensor,
+                WholeStorage::new(info.dtype, order, tensor.numel())?,
+            ))
+        });
+        if let Some((key, tensor, mut values)) = whole {
+            fill(values.bytes_mut())?;
+            out.insert(
+                key.to_string(),
+                Tensor {
+                    shape: tensor.shape.clone(),
+                    data: values.into_data(),
+                    stored_as: info.dtype.name().to_string(),
+                },
+            );
+            return Ok(());
+        }
+        let size = info
+            .bytes()
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| format!("storage {} is larger than memory", quoted(&info.key)))?;
+        let mut bytes = vec![0; size];
+        fill(&mut bytes)?;
+        self.read_storage(root, info, &bytes, order, out)
+    }
+
     /// Reads every tensor that views storage `root` out of its bytes into `out`.
-    pub fn read_storage(
+    fn read_storage(
         &self,
         root: usize,
         info: &StorageInfo,

@@ -187,7 +187,7 @@ impl TensorRef {
     }
 
     /// Whether its elements are consecutive in the storage, in row-major order.
-    fn is_contiguous(&self) -> bool {
+    pub fn is_contiguous(&self) -> bool {
         let mut expected = 1u64;
         for (&d, &s) in self.shape.iter().zip(&self.stride).rev() {
             if d != 1 && s != expected {
@@ -288,6 +288,43 @@ impl TensorRef {
         let mut out = Vec::with_capacity(self.numel());
         out.extend(self.positions().map(|i| decode(elements[i])));
         out
+    }
+}
+
+/// Tensor values that a storage's bytes can be read straight into — one
+/// copy, no intermediate buffer: float32 or int64 elements in the machine's
+/// own byte order (little-endian files on a little-endian machine).
+pub enum WholeStorage {
+    Float(Vec<f32>),
+    Int(Vec<i64>),
+}
+
+impl WholeStorage {
+    /// Room for `numel` elements of `dtype` in `order`, if they can be read straight in.
+    pub fn new(dtype: Dtype, order: ByteOrder, numel: usize) -> Option<WholeStorage> {
+        if order != ByteOrder::Little || !cfg!(target_endian = "little") {
+            return None;
+        }
+        match dtype {
+            Dtype::Float32 => Some(WholeStorage::Float(vec![0.0; numel])),
+            Dtype::Int64 => Some(WholeStorage::Int(vec![0; numel])),
+            _ => None,
+        }
+    }
+
+    /// The bytes to read the storage into.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            WholeStorage::Float(values) => bytemuck::cast_slice_mut(values),
+            WholeStorage::Int(values) => bytemuck::cast_slice_mut(values),
+        }
+    }
+
+    pub fn into_data(self) -> TensorData {
+        match self {
+            WholeStorage::Float(values) => TensorData::Float(values),
+            WholeStorage::Int(values) => TensorData::Int(values),
+        }
     }
 }
 

@@ -60,7 +60,8 @@ impl<R: Read> Input<R> {
         Ok(())
     }
 
-    fn fill(&mut self, bytes: &mut [u8]) -> Result<(), String> {
+    /// Fills `bytes` from the input, refused before reading when it does not hold them.
+    pub fn fill(&mut self, bytes: &mut [u8]) -> Result<(), String> {
         let n = bytes.len() as u64;
         if n > self.remaining() {
             return Err(self.truncated(n));

@@ -368,27 +368,30 @@ impl Machine {
     }
 
     fn list_at_top(&mut self) -> Result<&mut Vec<Value>, String> {
-        let top = self.top()?;
-        let name = self.type_name(top);
+        let (name, top) = self.top_mut()?;
         match top {
-            Value::Object(id) => match self.objects.get_mut(id) {
-                Some(Object::List(items)) => Ok(items),
-                _ => Err(format!("appends to {name}, not a list")),
-            },
+            Some(Object::List(items)) => Ok(items),
             _ => Err(format!("appends to {name}, not a list")),
         }
     }
 
     fn dict_at_top(&mut self) -> Result<&mut Vec<(Value, Value)>, String> {
-        let top = self.top()?;
-        let name = self.type_name(top);
+        let (name, top) = self.top_mut()?;
         match top {
-            Value::Object(id) => match self.objects.get_mut(id) {
-                Some(Object::Dict(items)) => Ok(items),
-                _ => Err(format!("sets items of {name}, not a dict")),
-            },
+            Some(Object::Dict(items)) => Ok(items),
             _ => Err(format!("sets items of {name}, not a dict")),
         }
+    }
+
+    /// What the top of the stack is (for messages), and the object there to change.
+    fn top_mut(&mut self) -> Result<(&'static str, Option<&mut Object>), String> {
+        let top = self.top()?;
+        let name = self.type_name(top);
+        let object = match top {
+            Value::Object(id) => self.objects.get_mut(id),
+            _ => None,
+        };
+        Ok((name, object))
     }
 
     /// The items of tuple `value`, copied (charged to the work budget).

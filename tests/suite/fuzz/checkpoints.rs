@@ -5,13 +5,12 @@
 //! archive inside a well-formed zip (so the pickle, not the zip's checksum,
 //! is what is tested), or wrap a mutated checkpoint in a release zip.
 
-use std::io::{Read, Write};
 use std::sync::Arc;
 
 use stackgan_eval::convert::read_checkpoint;
 
 use super::engine::{Rng, Target, mutate};
-use super::{root, run, tokens};
+use super::{root, run, tokens, zip_members, zip_of};
 
 const PICKLE_TOKENS: [&[u8]; 44] = [
     b"\x80\x02",
@@ -78,39 +77,11 @@ fn seeds() -> Vec<Vec<u8>> {
     paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
 
-/// The members of a zip, or `None` for any other seed.
-fn members(bytes: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
-    let mut members = Vec::new();
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).ok()?;
-        let mut data = Vec::new();
-        entry.read_to_end(&mut data).ok()?;
-        members.push((entry.name().to_string(), data));
-    }
-    Some(members)
-}
-
-fn zip_of(members: &[(String, Vec<u8>)], method: zip::CompressionMethod) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut writer = zip::ZipWriter::new(&mut out);
-        let options = zip::write::SimpleFileOptions::default().compression_method(method);
-        for (name, data) in members {
-            if writer.start_file(name.as_str(), options).is_ok() {
-                writer.write_all(data).unwrap();
-            }
-        }
-        writer.finish().unwrap();
-    }
-    out.into_inner()
-}
-
 /// A torch archive with one member (mostly data.pkl) mutated, a member
 /// dropped or doubled; or a mutated checkpoint inside a release zip.
 fn checkpoint_with_valid_zip(rng: &mut Rng, seeds: &[Vec<u8>], tokens: &[Vec<u8>]) -> Vec<u8> {
     let seed = &seeds[rng.below(seeds.len())];
-    let Some(mut members) = members(seed).filter(|m| !m.is_empty()) else {
+    let Some(mut members) = zip_members(seed).filter(|m| !m.is_empty()) else {
         let inner = mutate(rng, std::slice::from_ref(seed), tokens);
         let name = ["birds/netG_1.pth", "model.pt", "a/b/netD.pth"][rng.below(3)];
         return zip_of(

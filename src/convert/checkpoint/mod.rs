@@ -149,24 +149,40 @@ fn read_any<R: Read + Seek>(
     }
 }
 
-/// Text from a file, fit for a one-line message: in backquotes, control
-/// characters escaped, long names shortened.
+/// Text from a file, fit for a one-line message: in backquotes, long names
+/// shortened, and every character that is not part of a name (letters,
+/// digits, `_ . - / : + , = @ # ~ [ ]`, space) shown as its code
+/// (`\u{28}`), so that a hostile name can neither break the line nor pass
+/// for the message's own words.
 fn quoted(text: &str) -> String {
     const LONGEST: usize = 80;
-    let mut shown: String = text
-        .chars()
-        .take(LONGEST)
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect();
+    const NAME_PUNCTUATION: &str = " _.-/:+,=@#~[]";
+    let mut shown = String::new();
+    for c in text.chars().take(LONGEST) {
+        if c.is_alphanumeric() || NAME_PUNCTUATION.contains(c) {
+            shown.push(c);
+        } else {
+            shown.extend(c.escape_unicode());
+        }
+    }
     if text.chars().count() > LONGEST {
         shown.push('…');
     }
     format!("`{shown}`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quoted;
+
+    #[test]
+    fn names_from_files_are_shown_on_one_line_in_their_own_words() {
+        assert_eq!(quoted("module.fc.weight"), "`module.fc.weight`");
+        assert_eq!(
+            quoted("birds_3stages/netG_210000.pth"),
+            "`birds_3stages/netG_210000.pth`"
+        );
+        assert_eq!(quoted("a\nb (c)`"), "`a\\u{a}b \\u{28}c\\u{29}\\u{60}`");
+        assert!(quoted(&"x".repeat(100)).ends_with("x…`"));
+    }
 }

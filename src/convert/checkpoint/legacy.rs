@@ -69,7 +69,6 @@ pub fn read<R: Read>(input: &mut Input<R>) -> Result<BTreeMap<String, Tensor>, S
             input.remaining()
         ));
     }
-    let used = selection.storages();
     let mut tensors = BTreeMap::new();
     for root in keys {
         let info = &machine.storages[root];
@@ -82,7 +81,7 @@ pub fn read<R: Read>(input: &mut Input<R>) -> Result<BTreeMap<String, Tensor>, S
                 info.numel
             ));
         }
-        if used.contains(&root) {
+        if selection.uses(root) {
             let fill = |dest: &mut [u8]| input.fill(dest);
             selection.read_storage_with(root, info, ByteOrder::Little, fill, &mut tensors)?;
         } else {

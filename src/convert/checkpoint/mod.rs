@@ -1,22 +1,26 @@
 //! A native reader of PyTorch checkpoint files: both serialisations
-//! torch.save has written ([`legacy`]: torch < 1.6; [`archive`]: the zip
-//! archive since), release zips holding one, state dicts nested under
-//! `state_dict`/`netG`/`model`, and the `module.` prefix of
-//! `nn.DataParallel` — read into a [`StateDict`] without Python.
+//! torch.save has written (`legacy.rs`: the stream of torch < 1.6;
+//! `archive.rs`: the zip archive since, and release zips holding a `.pth`),
+//! state dicts nested under `state_dict`/`netG`/`model`, and the `module.`
+//! prefix of `nn.DataParallel` — read into a [`StateDict`] without Python.
 //!
 //! Safety: a checkpoint is a pickle, and a pickle can name and call any
-//! Python function. The [`pickle`] machine here interprets only what a state
-//! dict is made of and refuses everything else with a one-line message; it
-//! never executes anything (torch's own `weights_only=True` makes the same
-//! choice, so files it reads, this reads).
+//! Python function. The pickle machine here (`pickle/`) interprets only what
+//! a state dict is made of and refuses everything else with a one-line
+//! message; it never executes anything (torch's own `weights_only=True`
+//! loader makes the same choice). A training checkpoint that also pickles
+//! other objects (an `argparse.Namespace`, numpy scalars) is refused too;
+//! save its `state_dict()` alone.
 //!
 //! Memory is bounded by the file: every length a file claims is checked
 //! against the bytes that are really there before anything is allocated
-//! (a storage claiming 2⁶⁰ elements is refused, not allocated); the tensors
-//! may hold at most a few times what their storages hold (see
-//! [`select`]); a compressed member may claim at most deflate's maximum
-//! ratio of its packed size. Storages are read one at a time, so a file
-//! needs about the size of its float32 tensors plus one storage.
+//! (a storage claiming 2⁶⁰ elements is refused, not allocated); copies a
+//! pickle makes through its memo draw on a budget of one value per byte;
+//! the tensors may hold at most a few times what their storages hold
+//! (`select.rs`); a compressed member may claim at most deflate's maximum
+//! ratio of its packed size. Storages are read one at a time, a storage
+//! that is all of one tensor straight into that tensor's values, so reading
+//! needs about the size of the float32 tensors.
 //!
 //! Values: float16, bfloat16, float32 and float64 tensors become float32
 //! (float64 rounded to nearest, as torch's `.float()`), integer and bool

@@ -6,6 +6,7 @@
 //! Those exporters stay as the independent reference this path is tested
 //! against.
 
+pub mod checkpoint;
 pub mod inception;
 pub mod onnx;
 mod output;
@@ -16,6 +17,7 @@ mod state;
 use std::path::Path;
 use std::str::FromStr;
 
+pub use checkpoint::read_checkpoint;
 pub use inception::{ClassifierOptions, InceptionKind, InputMap, Variant};
 pub use output::Converted;
 pub use stackgan::StackganKind;

@@ -14,6 +14,7 @@ mod cli;
 mod cli_ablation;
 mod cli_core;
 mod cli_generate;
+mod convert_checkpoint;
 mod convert_graph;
 mod convert_inception;
 mod fuzz;

@@ -16,6 +16,7 @@
 //! (`STACKGAN_FUZZ_SEED` draws other inputs, `STACKGAN_FUZZ_TIMEOUT_S` sets
 //! the hang limit, default 10 s.) Each parser prints its counts.
 
+mod checkpoints;
 mod engine;
 
 use std::path::{Path, PathBuf};
@@ -133,24 +134,44 @@ fn png_with_valid_crcs(rng: &mut Rng, seeds: &[Vec<u8>], tokens: &[Vec<u8>]) -> 
     bytes
 }
 
+/// The members of a zip (name, contents), or `None` when `bytes` is none.
+fn zip_members(bytes: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+    let mut members = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).ok()?;
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).ok()?;
+        members.push((entry.name().to_string(), data));
+    }
+    Some(members)
+}
+
+/// A well-formed zip (valid checksums) of `members`, stored or deflated.
+fn zip_of(members: &[(String, Vec<u8>)], method: zip::CompressionMethod) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut writer = zip::ZipWriter::new(&mut out);
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
+        for (name, bytes) in members {
+            if writer.start_file(name.as_str(), options).is_ok() {
+                writer.write_all(bytes).unwrap();
+            }
+        }
+        writer.finish().unwrap();
+    }
+    out.into_inner()
+}
+
 /// An `.npz` whose members are mutated inside a well-formed archive (valid
 /// checksums), sometimes renamed, dropped or doubled.
 fn npz_with_mutated_member(rng: &mut Rng, seeds: &[Vec<u8>], tokens: &[Vec<u8>]) -> Vec<u8> {
-    use std::io::{Read, Write};
     let seed = &seeds[rng.below(seeds.len())];
-    let Ok(mut archive) = zip::ZipArchive::new(std::io::Cursor::new(seed)) else {
+    let Some(mut members) = zip_members(seed).filter(|m| !m.is_empty()) else {
         return mutate(rng, seeds, tokens);
     };
-    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).unwrap();
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).unwrap();
-        members.push((entry.name().to_string(), bytes));
-    }
-    if members.is_empty() {
-        return mutate(rng, seeds, tokens);
-    }
     let i = rng.below(members.len());
     match rng.below(8) {
         0 => {
@@ -173,24 +194,12 @@ fn npz_with_mutated_member(rng: &mut Rng, seeds: &[Vec<u8>], tokens: &[Vec<u8>])
         }
         _ => members[i].1 = mutate(rng, &[members[i].1.clone()], tokens),
     }
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut writer = zip::ZipWriter::new(&mut out);
-        let method = if rng.below(2) == 0 {
-            zip::CompressionMethod::Stored
-        } else {
-            zip::CompressionMethod::Deflated
-        };
-        let options = zip::write::SimpleFileOptions::default().compression_method(method);
-        for (name, bytes) in &members {
-            if writer.start_file(name.as_str(), options).is_err() {
-                continue;
-            }
-            writer.write_all(bytes).unwrap();
-        }
-        writer.finish().unwrap();
-    }
-    out.into_inner()
+    let method = if rng.below(2) == 0 {
+        zip::CompressionMethod::Stored
+    } else {
+        zip::CompressionMethod::Deflated
+    };
+    zip_of(&members, method)
 }
 
 const NPY_TOKENS: [&[u8]; 16] = [

@@ -17,6 +17,7 @@ mod cli_generate;
 mod convert_checkpoint;
 mod convert_graph;
 mod convert_inception;
+mod convert_stackgan;
 mod fuzz;
 mod images_batches;
 mod images_decode;

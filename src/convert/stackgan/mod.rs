@@ -147,10 +147,7 @@ fn build_with_signature(
     let widths = widths(weights, kind)?;
     let prefix = stage1_prefix(weights, kind);
     let mut g = GraphBuilder::new(weights);
-    let signature = match &widths {
-        Widths::V2(w) => v2::network(&mut g, w),
-        Widths::V1 { stage1, stage2 } => v1::network(&mut g, stage1, prefix, stage2.as_ref()),
-    };
+    let signature = network(&mut g, &widths, prefix);
     // A Stage-I graph made from a Stage-II file uses its STAGE1_G part only.
     let part = if kind == StackganKind::V1Stage1 {
         prefix
@@ -160,6 +157,30 @@ fn build_with_signature(
     let ignore = |key: &str| key.ends_with("num_batches_tracked") || !key.starts_with(part);
     let model = g.finish(&architecture(kind, &widths), ignore)?;
     Ok((model, widths, signature))
+}
+
+/// The generator of `widths`, a v1 Stage-I's keys under `stage1_prefix`.
+fn network(g: &mut GraphBuilder, widths: &Widths, stage1_prefix: &str) -> blocks::Signature {
+    match widths {
+        Widths::V2(w) => v2::network(g, w),
+        Widths::V1 { stage1, stage2 } => v1::network(g, stage1, stage1_prefix, stage2.as_ref()),
+    }
+}
+
+/// The weights the generator of `widths` reads, with their shapes, in the
+/// order it reads them (a Stage-II's Stage-I under `STAGE1_G.`): the layout
+/// of its checkpoint, less `num_batches_tracked`.
+pub fn layout(widths: &Widths) -> Vec<(String, Vec<usize>)> {
+    let prefix = match widths {
+        Widths::V1 {
+            stage2: Some(_), ..
+        } => STAGE1_PREFIX,
+        _ => "",
+    };
+    let empty = StateDict::default();
+    let mut g = GraphBuilder::new(&empty);
+    network(&mut g, widths, prefix);
+    g.layout().to_vec()
 }
 
 /// Where the Stage-I keys of a v1 graph are: under `STAGE1_G.` in a

@@ -30,6 +30,17 @@ pub struct V2Widths {
 }
 
 impl V2Widths {
+    /// The released CUB birds generator (upstream's `code/cfg/eval_birds.yml`).
+    pub const CUB_BIRDS: V2Widths = V2Widths {
+        gf_dim: 64,
+        z_dim: 100,
+        embedding_dim: 128,
+        text_dim: 1024,
+        r_num: 2,
+        branch_num: 3,
+        conditional: true,
+    };
+
     /// Reads the widths of a conditional (`ca_net`) or unconditional generator.
     pub fn read(weights: &StateDict, conditional: bool) -> Result<V2Widths, ConvertError> {
         let (fc_out, fc_in) = matrix(weights, "h_net1.fc.0.weight")?;
@@ -259,19 +270,7 @@ mod tests {
             ("h_net2.residual.1.block.0.weight", &[1]),
             ("h_net3.jointConv.0.weight", &[1]),
         ]);
-        let widths = V2Widths::read(&dict, true).unwrap();
-        assert_eq!(
-            widths,
-            V2Widths {
-                gf_dim: 64,
-                z_dim: 100,
-                embedding_dim: 128,
-                text_dim: 1024,
-                r_num: 2,
-                branch_num: 3,
-                conditional: true
-            }
-        );
+        assert_eq!(V2Widths::read(&dict, true).unwrap(), V2Widths::CUB_BIRDS);
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! Model manifests and the check of a model against its manifest.
+//! Model manifests and the check of a model against its manifest; the
+//! model cache, and the weights fetched into it on first use.
 
+mod cache;
+mod fetch;
 mod generator;
 mod manifest;
 mod protocol;
@@ -9,6 +12,11 @@ use std::path::PathBuf;
 
 use crate::runtime::TensorSignature;
 
+pub use cache::{CACHE_FOLDER, CachedModel, FetchRecord, ModelCache, RECORD_FILE};
+pub use fetch::{
+    ExpectedSha256, FetchError, Fetched, KnownWeights, SHA256_VAR, URL_VAR, WeightsSource,
+    default_extractor, ensure, fetch, fid_inception, known_weights,
+};
 pub use generator::{
     GeneratorArchitecture, GeneratorInput, GeneratorInputKind, GeneratorManifest, GeneratorOutput,
     GeneratorOutputKind,

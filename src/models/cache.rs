@@ -8,6 +8,7 @@
 //! leaves nothing under the entry's name.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,10 @@ pub const CACHE_FOLDER: &str = "stackgan-eval";
 
 /// The record of an entry's origin, written last into its folder.
 pub const RECORD_FILE: &str = "fetched.json";
+
+/// How long a staging folder may go untouched before it counts as left by a
+/// killed process (a download that slow would be no download).
+const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// Where the cache is and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,18 +132,41 @@ impl ModelCache {
     }
 
     /// A fresh temporary folder inside the cache, removed when dropped
-    /// unless [`ModelCache::install`] moves it into place.
+    /// unless [`ModelCache::install`] moves it into place. Staging folders
+    /// of `name` a killed process left (untouched for a day) are removed first.
     pub(super) fn staging(&self, name: &str) -> Result<tempfile::TempDir, FetchError> {
         std::fs::create_dir_all(&self.root).map_err(|e| self.unusable(&e))?;
+        self.sweep(name);
         tempfile::Builder::new()
             .prefix(&format!(".{name}-"))
             .tempdir_in(&self.root)
             .map_err(|e| self.unusable(&e))
     }
 
+    /// Removes staging folders of `name` untouched for [`STALE_AFTER`]; a
+    /// folder that cannot be removed is left for the next time.
+    fn sweep(&self, name: &str) {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return;
+        };
+        let prefix = format!(".{name}-");
+        for entry in entries.filter_map(Result::ok) {
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age > STALE_AFTER);
+            if stale && entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
     /// Moves a staged entry into place as `name`, replacing an incomplete
     /// or outdated one. The record is written last, into the staging folder,
-    /// so the rename publishes the entry whole.
+    /// so the rename publishes the entry whole. When another process cached
+    /// the same model meanwhile, that entry stays and the staged one goes.
     pub(super) fn install(
         &self,
         staged: tempfile::TempDir,
@@ -152,6 +180,11 @@ impl ModelCache {
         let record_path = staged.path().join(RECORD_FILE);
         crate::atomic::write_bytes_atomically(&record_path, format!("{text}\n").as_bytes())
             .map_err(|e| self.unusable(&e))?;
+        if let Some(cached) = self.cached(name)
+            && cached.record.weights_sha256 == record.weights_sha256
+        {
+            return Ok(cached);
+        }
         let entry = self.entry(name);
         if entry.exists() {
             std::fs::remove_dir_all(&entry).map_err(|e| FetchError::Cache {
@@ -210,6 +243,13 @@ mod tests {
         assert_eq!(cache.list().unwrap(), vec![cached]);
         let left: Vec<_> = std::fs::read_dir(cache.root()).unwrap().collect();
         assert_eq!(left.len(), 1, "the staging folder became the entry");
+        // Another process cached the same weights meanwhile: its entry stays.
+        let late = cache.staging("m").unwrap();
+        std::fs::write(late.path().join("m.onnx"), b"late").unwrap();
+        std::fs::write(late.path().join("m.toml"), b"").unwrap();
+        cache.install(late, "m", &record("m")).unwrap();
+        assert_eq!(std::fs::read(cache.onnx_path("m")).unwrap(), b"on");
+        assert_eq!(std::fs::read_dir(cache.root()).unwrap().count(), 1);
     }
 
     #[test]
@@ -220,6 +260,32 @@ mod tests {
         std::fs::write(staged.path().join("half.pth"), b"12").unwrap();
         drop(staged);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn staging_folders_a_killed_process_left_are_swept_after_a_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ModelCache::at(dir.path());
+        let (old, fresh, other) = (
+            dir.path().join(".m-killed"),
+            dir.path().join(".m-running"),
+            dir.path().join(".n-killed"),
+        );
+        for folder in [&old, &fresh, &other] {
+            std::fs::create_dir(folder).unwrap();
+        }
+        let two_days_ago = std::time::SystemTime::now() - 2 * STALE_AFTER;
+        for folder in [&old, &other] {
+            std::fs::File::open(folder)
+                .unwrap()
+                .set_modified(two_days_ago)
+                .unwrap();
+        }
+        let staged = cache.staging("m").unwrap();
+        assert!(!old.exists(), "a day old: swept");
+        assert!(fresh.exists(), "maybe another fetch under way: kept");
+        assert!(other.exists(), "another model's: kept");
+        drop(staged);
     }
 
     #[test]

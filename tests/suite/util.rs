@@ -145,7 +145,11 @@ pub fn refusal_of(command: &mut Command, args: &str) -> String {
 /// file or flag at fault), with `output` not created. Returns the error line
 /// for further checks.
 pub fn assert_refused<S: AsRef<OsStr> + Debug>(args: &[S], names: &str, output: &Path) -> String {
-    let line = refusal_line(args);
+    naming(refusal_line(args), names, output)
+}
+
+/// The refusal `line` names `names`, and `output` was not written.
+fn naming(line: String, names: &str, output: &Path) -> String {
     assert!(
         line.contains(names),
         "the error should name {names}: {line}"
@@ -181,16 +185,7 @@ impl Refusal<'_> {
         let mut command = command(&self.args);
         command.envs(env.iter().copied());
         let line = refusal_of(&mut command, &format!("{:?} with {env:?}", self.args));
-        assert!(
-            line.contains(self.names),
-            "the error should name {}: {line}",
-            self.names
-        );
-        assert!(
-            !self.output.exists(),
-            "{} was written despite the error",
-            self.output.display()
-        );
+        let line = naming(line, self.names, self.output);
         for fragment in self.also {
             assert!(
                 line.contains(fragment),

@@ -36,7 +36,7 @@ pub(crate) fn toml_list<T: std::fmt::Display>(items: &[T]) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error(
-        "model {model} has no readable manifest {manifest} ({reason}); export it with models/export_inception.py or models/export_stackgan.py, or write one with models/write_manifest.py"
+        "model {model} has no readable manifest {manifest} ({reason}); convert the checkpoint with `stackgan-eval models convert` (or models/export_inception.py, models/export_stackgan.py), or write one with models/write_manifest.py"
     )]
     ManifestMissing {
         model: PathBuf,

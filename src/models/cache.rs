@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::FetchError;
+use super::{ExpectedSha256, FetchError};
 
 /// The cache's folder under the user's cache folder.
 pub const CACHE_FOLDER: &str = "stackgan-eval";
@@ -61,13 +61,9 @@ pub struct CachedModel {
 }
 
 impl CachedModel {
-    /// Whether the weights it was made from are the ones `expected` (a hex
-    /// SHA-256 or its first digits) names.
-    pub fn made_from(&self, expected: &str) -> bool {
-        self.record
-            .weights_sha256
-            .to_ascii_lowercase()
-            .starts_with(&expected.to_ascii_lowercase())
+    /// Whether the weights it was made from are the ones `expected` names.
+    pub fn made_from(&self, expected: &ExpectedSha256) -> bool {
+        expected.matches(&self.record.weights_sha256)
     }
 }
 
@@ -238,8 +234,9 @@ mod tests {
         assert!(cache.list().unwrap().is_empty(), "staging is not listed");
         let cached = cache.install(staged, "m", &record("m")).unwrap();
         assert_eq!(cached.onnx, cache.onnx_path("m"));
-        assert!(cached.made_from("6726825D"));
-        assert!(!cached.made_from("00000000"));
+        let made_from = |hex: &str| cached.made_from(&hex.parse().unwrap());
+        assert!(made_from("6726825D"));
+        assert!(!made_from("00000000"));
         assert_eq!(cache.list().unwrap(), vec![cached]);
         let left: Vec<_> = std::fs::read_dir(cache.root()).unwrap().collect();
         assert_eq!(left.len(), 1, "the staging folder became the entry");

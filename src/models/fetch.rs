@@ -96,8 +96,9 @@ impl ExpectedSha256 {
         &self.0
     }
 
-    fn matches(&self, sha256: &str) -> bool {
-        sha256.starts_with(&self.0)
+    /// Whether `sha256` (hex) is this hash or starts with it.
+    pub fn matches(&self, sha256: &str) -> bool {
+        sha256.to_ascii_lowercase().starts_with(&self.0)
     }
 }
 
@@ -189,11 +190,16 @@ pub enum FetchError {
     #[error("{setting}: {reason}")]
     Setting { setting: String, reason: String },
     #[error(
-        "cannot download {url}: {reason}; nothing was cached. Check the connection, point {URL_VAR} (or --url) at a mirror, or download the file yourself and pass --from FILE.pth"
+        "cannot download {url}: {reason}; nothing was cached. Check the connection, point {URL_VAR} at a mirror (or `models fetch {model} --url`), or copy the file here and run `stackgan-eval models fetch {model} --from FILE.pth`"
     )]
-    Download { url: String, reason: String },
+    Download {
+        url: String,
+        reason: String,
+        /// The known weights' name, for the fix.
+        model: &'static str,
+    },
     #[error(
-        "{origin}: its SHA-256 is {found}, expected {expected}; nothing was cached. The file is not the expected weights or is damaged: fetch it again, or pass --sha256 (or set {SHA256_VAR}) if you expect another file"
+        "{origin}: its SHA-256 is {found}, expected {expected}; nothing was cached. The file is not the expected weights or is damaged: fetch it again, or set {SHA256_VAR} (or `models fetch --sha256`) if you expect another file"
     )]
     Hash {
         /// The address or file.
@@ -235,7 +241,7 @@ pub fn ensure(
     let expected = source.expected(known);
     if source.from.is_none()
         && let Some(cached) = cache.cached(known.name)
-        && cached.made_from(expected.as_str())
+        && cached.made_from(&expected)
     {
         return Ok(Fetched::Cached(cached));
     }
@@ -399,12 +405,13 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
 fn download(
     url: &str,
     file: &Path,
-    label: &str,
+    label: &'static str,
     progress: &dyn Progress,
 ) -> Result<Weights, FetchError> {
     let failed = |reason: String| FetchError::Download {
         url: url.escape_debug().to_string(),
         reason,
+        model: label,
     };
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(CONNECT_TIMEOUT))

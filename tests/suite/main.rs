@@ -29,5 +29,6 @@ mod metrics_kid;
 mod metrics_prdc;
 mod metrics_rng;
 mod metrics_stats;
+mod models_fetch;
 mod models_protocol;
 mod report_plot;

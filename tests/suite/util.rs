@@ -1,12 +1,20 @@
 //! What the test modules share: where the fixtures are, running the binary,
 //! the standard refusal check, the one relative-error assertion, seeded
-//! synthetic features, thread pools and temporary folders.
+//! synthetic features, thread pools, temporary folders and a local HTTP
+//! server.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fmt::Debug;
 use std::fs::File;
-use std::path::Path;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use ndarray::{Array, Array2, ArrayView, Dimension};
 use ndarray_npy::{NpzReader, ReadableElement};
@@ -49,10 +57,30 @@ pub fn s(path: &Path) -> &str {
 /// The `stackgan-eval` binary with `args`, run from the repository root as a
 /// user's run would be, so it finds the ONNX Runtime library the way the
 /// README says (`.venv`, or `ORT_DYLIB_PATH` when the caller sets it).
+///
+/// Hermetic about the model cache: it is [`empty_cache`], and the weights
+/// address is one nothing answers, so a command that would fetch the default
+/// extractor fails at once instead of using the user's cache or the
+/// internet. Tests of the cache set `XDG_CACHE_HOME`, `HOME` and the
+/// `STACKGAN_EVAL_WEIGHTS_*` variables themselves.
 pub fn command<S: AsRef<OsStr>>(args: &[S]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stackgan-eval"));
-    command.current_dir(root()).args(args);
     command
+        .current_dir(root())
+        .args(args)
+        .env("XDG_CACHE_HOME", empty_cache())
+        .env("STACKGAN_EVAL_WEIGHTS_URL", UNREACHABLE_WEIGHTS)
+        .env_remove("STACKGAN_EVAL_WEIGHTS_SHA256");
+    command
+}
+
+/// The weights address [`command`] gives: port 9 (discard) on this machine, closed.
+pub const UNREACHABLE_WEIGHTS: &str = "http://127.0.0.1:9/pt_inception-2015-12-05-6726825d.pth";
+
+/// The cache folder [`command`] gives: nothing is ever cached in it (every
+/// fetch from [`UNREACHABLE_WEIGHTS`] fails).
+pub fn empty_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("suite-empty-cache")
 }
 
 /// Runs the binary to completion and returns what it printed.
@@ -92,21 +120,23 @@ pub fn assert_ok(output: &Output) {
 /// one line on stderr, starting with `error:`, no panic text. Returns the
 /// error line.
 pub fn refusal_line<S: AsRef<OsStr> + Debug>(args: &[S]) -> String {
-    let run = tool(args);
+    refusal_of(&mut command(args), &format!("{args:?}"))
+}
+
+/// [`refusal_line`] of a prepared command (its own environment); `args`
+/// names it in failures.
+pub fn refusal_of(command: &mut Command, args: &str) -> String {
+    let run = command.output().expect("the binary runs");
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(
-        run.status.code(),
-        Some(2),
-        "args {args:?}\nstderr: {stderr}"
-    );
+    assert_eq!(run.status.code(), Some(2), "args {args}\nstderr: {stderr}");
     assert!(
         !stderr.contains("panicked"),
-        "args {args:?}\nstderr: {stderr}"
+        "args {args}\nstderr: {stderr}"
     );
     let lines: Vec<&str> = stderr.lines().collect();
     assert!(
         lines.len() == 1 && lines[0].starts_with("error:"),
-        "one error line expected, args {args:?}\nstderr: {stderr}"
+        "one error line expected, args {args}\nstderr: {stderr}"
     );
     lines[0].to_string()
 }
@@ -115,7 +145,11 @@ pub fn refusal_line<S: AsRef<OsStr> + Debug>(args: &[S]) -> String {
 /// file or flag at fault), with `output` not created. Returns the error line
 /// for further checks.
 pub fn assert_refused<S: AsRef<OsStr> + Debug>(args: &[S], names: &str, output: &Path) -> String {
-    let line = refusal_line(args);
+    naming(refusal_line(args), names, output)
+}
+
+/// The refusal `line` names `names`, and `output` was not written.
+fn naming(line: String, names: &str, output: &Path) -> String {
     assert!(
         line.contains(names),
         "the error should name {names}: {line}"
@@ -143,7 +177,15 @@ pub struct Refusal<'a> {
 impl Refusal<'_> {
     /// Runs the row: the standard refusal, then every `also` fragment.
     pub fn check(&self) {
-        let line = assert_refused(&self.args, self.names, self.output);
+        self.check_in(&[]);
+    }
+
+    /// [`Refusal::check`] with environment variables set for the run.
+    pub fn check_in(&self, env: &[(&str, &OsStr)]) {
+        let mut command = command(&self.args);
+        command.envs(env.iter().copied());
+        let line = refusal_of(&mut command, &format!("{:?} with {env:?}", self.args));
+        let line = naming(line, self.names, self.output);
         for fragment in self.also {
             assert!(
                 line.contains(fragment),
@@ -218,4 +260,120 @@ pub fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T 
 /// A fresh temporary folder, removed when dropped.
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary folder")
+}
+
+/// What [`TestServer`] answers on one path.
+#[derive(Clone)]
+pub enum Reply {
+    /// The whole body, with its length.
+    File(Arc<Vec<u8>>),
+    /// The headers of the whole body, its first `n` bytes, then the
+    /// connection closes: a transfer cut off mid-file.
+    CutAfter(Arc<Vec<u8>>, usize),
+    /// A redirect (302) to another path of the server, as GitHub's releases redirect.
+    Redirect(String),
+}
+
+/// A small HTTP/1.1 server on 127.0.0.1 for the fetch tests: it answers each
+/// path as its [`Reply`] says (404 otherwise), one connection at a time,
+/// counts the requests, and stops when dropped, whatever the test did.
+pub struct TestServer {
+    address: SocketAddr,
+    requests: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Listens on a free port of 127.0.0.1.
+    pub fn start(routes: Vec<(&str, Reply)>) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a local port");
+        let address = listener.local_addr().expect("its address");
+        let routes: HashMap<String, Reply> = routes
+            .into_iter()
+            .map(|(p, r)| (p.to_string(), r))
+            .collect();
+        let (requests, stop) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let (counter, stopped) = (requests.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    answer(stream, &routes, address, &counter);
+                }
+            }
+        });
+        TestServer {
+            address,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The address of `path` (`/file.pth`) on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Requests answered so far.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so that it sees the flag.
+        let _ = TcpStream::connect(self.address);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Reads one request and answers it; a client that hangs up is no error.
+fn answer(
+    stream: TcpStream,
+    routes: &HashMap<String, Reply>,
+    address: SocketAddr,
+    requests: &AtomicUsize,
+) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(&stream);
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+        return;
+    }
+    let mut header = String::new();
+    while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+        header.clear();
+    }
+    requests.fetch_add(1, Ordering::SeqCst);
+    let path = request_line.split_whitespace().nth(1).unwrap_or("");
+    let head = |status: &str, length: usize, extra: &str| {
+        format!("HTTP/1.1 {status}\r\nContent-Length: {length}\r\n{extra}Connection: close\r\n\r\n")
+    };
+    let mut out = &stream;
+    let _ = match routes.get(path) {
+        Some(Reply::File(body)) => out
+            .write_all(head("200 OK", body.len(), "").as_bytes())
+            .and_then(|_| out.write_all(body)),
+        Some(Reply::CutAfter(body, n)) => out
+            .write_all(head("200 OK", body.len(), "").as_bytes())
+            .and_then(|_| out.write_all(&body[..*n])),
+        Some(Reply::Redirect(to)) => {
+            let location = format!("Location: http://{address}{to}\r\n");
+            out.write_all(head("302 Found", 0, &location).as_bytes())
+        }
+        None => out.write_all(head("404 Not Found", 0, "").as_bytes()),
+    };
+    let _ = out.flush();
+    let _ = stream.shutdown(std::net::Shutdown::Both);
 }

@@ -7,6 +7,14 @@ pub trait Progress {
     /// A stage of `total` items (images, samples) called `label` begins; it
     /// ends when the returned handle is dropped.
     fn stage(&self, label: &str, total: usize) -> Box<dyn Stage>;
+    /// A transfer of `bytes` bytes (`None`: not known) called `label`
+    /// begins (a download); its handle advances by bytes.
+    fn transfer(&self, label: &str, bytes: Option<u64>) -> Box<dyn Stage> {
+        self.stage(
+            label,
+            bytes.map_or(0, |b| usize::try_from(b).unwrap_or(usize::MAX)),
+        )
+    }
     /// One line for the user about what runs next.
     fn note(&self, message: &str);
 }

@@ -25,8 +25,10 @@ use crate::scoring::{IsOptions, Metric, PrdcOptions, ScoringOptions};
 #[serde(deny_unknown_fields)]
 struct AblationFile {
     title: String,
-    /// Feature extractor for FID, KID, PR-DC (and IS unless `classifier` is given).
-    extractor: PathBuf,
+    /// Feature extractor for FID, KID, PR-DC (and IS unless `classifier` is
+    /// given); default: pytorch-fid's FID Inception from the model cache.
+    #[serde(default)]
+    extractor: Option<PathBuf>,
     /// A separate IS classifier (StackGAN's fine-tuned Inception).
     #[serde(default)]
     classifier: Option<PathBuf>,
@@ -207,8 +209,10 @@ pub fn read(path: &Path) -> anyhow::Result<Ablation> {
 
 /// The scoring settings, models resolved and present, settings consistent.
 fn scoring_options(file: &AblationFile, base: &Path) -> anyhow::Result<ScoringOptions> {
-    let extractor = resolve(base, &file.extractor);
-    must_exist("extractor", &extractor)?;
+    let extractor = file.extractor.as_ref().map(|e| resolve(base, e));
+    if let Some(extractor) = &extractor {
+        must_exist("extractor", extractor)?;
+    }
     let classifier = file.classifier.as_ref().map(|c| resolve(base, c));
     if let Some(classifier) = &classifier {
         must_exist("classifier", classifier)?;
@@ -225,7 +229,7 @@ fn scoring_options(file: &AblationFile, base: &Path) -> anyhow::Result<ScoringOp
     }
     Ok(ScoringOptions {
         metrics: file.metrics.clone(),
-        extractor: Some(extractor),
+        extractor,
         classifier,
         is: file.is.clone(),
         kid: file.kid.clone(),
@@ -424,6 +428,15 @@ mod tests {
 
     const HEAD: &str = "title = \"t\"\nextractor = \"e.onnx\"\n";
     const FOLDER: &str = "[[variant]]\nname = \"a\"\nfolder = \"samples\"\n";
+
+    #[test]
+    fn without_extractor_the_default_one_is_used() {
+        let dir = workspace();
+        let body = format!("title = \"t\"\nreal = \"samples\"\n{FOLDER}");
+        let ablation = read_text(dir.path(), &body).unwrap();
+        // `None`: the scorer's default, pytorch-fid's FID Inception from the model cache.
+        assert_eq!(ablation.scoring.extractor, None);
+    }
 
     #[test]
     fn sections_take_the_defaults_of_the_flags() {

@@ -147,16 +147,11 @@ fn reference(
         let side = scorer.reference(&ablation.scoring, Some(&input), progress, &mut report)?;
         return Ok((None, side));
     }
-    let extractor = ablation
-        .scoring
-        .extractor
-        .as_deref()
-        .context("an image folder as `real` needs `extractor`")?;
     progress.note(&format!(
         "ablation: features of the reference set {}",
         real.display()
     ));
-    let extraction = scorer.extract(extractor, real, progress)?;
+    let extraction = scorer.extract(ablation.scoring.extractor.as_deref(), real, progress)?;
     let side = Side::from_features(
         input.label(),
         &extraction.features,

@@ -16,7 +16,7 @@ use anyhow::Context;
 
 use super::progress::Bars;
 use super::tables::{ScoreRow, score_table};
-use super::write::{ablation_folder, collapse_folder, feature_label};
+use super::write::{ablation_folder, collapse_folder};
 use crate::atomic::write_bytes_atomically;
 use crate::collapse::{self, CollapseConfig, MapOptions};
 use crate::generate::JobSpec;
@@ -257,9 +257,8 @@ impl Demo<'_> {
             prdc: Default::default(),
         };
         let report = collapse::compute(&config, &mut self.scorer, &self.progress)?;
-        let features = feature_label(Some(&self.extractor));
         let dir = self.command.out.join("tsne");
-        let table = collapse_folder(&dir, &report, &config.map, &features)?;
+        let table = collapse_folder(&dir, &report, &config.map)?;
         Ok(format!(
             "{}\n![t-SNE of the four sets](tsne/tsne-scatter.png)\n\n![image map](tsne/tsne-map-all.png)\n\n\
              One PCA-50 + Barnes-Hut t-SNE map (perplexity 30, seed 0) of all four sets; the collapsed set forms a few tight clusters. \

@@ -12,7 +12,8 @@ use crate::scoring::Scorer;
 pub struct ExtractCommand {
     pub exec: ExecOptions,
     pub images: ImageOptions,
-    pub extractor: PathBuf,
+    /// `None`: the default extractor.
+    pub extractor: Option<PathBuf>,
     /// The image folder (`--images`).
     pub folder: PathBuf,
     /// `.npz` (all outputs and file names) or `.npy` (pool features).
@@ -24,7 +25,7 @@ pub(super) fn run(command: &ExtractCommand) -> anyhow::Result<()> {
     check_file("--out", &command.out)?;
     let mut scorer = Scorer::new(command.exec.clone(), command.images.clone());
     let progress = Bars::new(command.quiet);
-    let extraction = scorer.extract(&command.extractor, &command.folder, &progress)?;
+    let extraction = scorer.extract(command.extractor.as_deref(), &command.folder, &progress)?;
     for warning in &extraction.warnings {
         eprintln!("warning: {warning}");
     }

@@ -11,6 +11,7 @@ mod eval;
 mod extract;
 mod figures;
 mod generate;
+mod models;
 mod progress;
 mod score;
 mod stats;
@@ -24,6 +25,7 @@ pub use demo::DemoCommand;
 pub use eval::EvalCommand;
 pub use extract::ExtractCommand;
 pub use generate::GenerateCommand;
+pub use models::{ConvertCommand, FetchCommand, ListCommand, ModelsCommand};
 pub use score::ScoreCommand;
 pub use stats::StatsCommand;
 pub use tsne::TsneCommand;
@@ -41,6 +43,8 @@ pub enum Command {
     Compare(CompareCommand),
     Tsne(TsneCommand),
     Demo(DemoCommand),
+    /// `models fetch`, `models list`, `models convert`.
+    Models(ModelsCommand),
 }
 
 /// Runs a command to completion.
@@ -55,5 +59,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Compare(command) => compare::run(&command),
         Command::Tsne(command) => tsne::run(&command),
         Command::Demo(command) => demo::run(&command),
+        Command::Models(command) => models::run(&command),
     }
 }

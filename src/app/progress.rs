@@ -46,6 +46,28 @@ impl Progress for Bars {
         Box::new(Bar(bar))
     }
 
+    fn transfer(&self, label: &str, bytes: Option<u64>) -> Box<dyn Stage> {
+        if self.quiet {
+            return Box::new(Bar(ProgressBar::hidden()));
+        }
+        let (bar, template) = match bytes {
+            Some(total) => (
+                ProgressBar::new(total),
+                "{prefix:>8} [{bar:30}] {bytes}/{total_bytes}, {bytes_per_sec}, eta {eta}",
+            ),
+            None => (
+                ProgressBar::no_length(),
+                "{prefix:>8} {spinner} {bytes}, {bytes_per_sec}",
+            ),
+        };
+        let style = ProgressStyle::with_template(template)
+            .map(|style| style.progress_chars("=> "))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.set_prefix(label.to_string());
+        Box::new(Bar(bar))
+    }
+
     fn note(&self, message: &str) {
         if !self.quiet {
             eprintln!("{message}");

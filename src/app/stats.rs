@@ -13,7 +13,8 @@ use crate::scoring::{Input, Scorer};
 pub struct StatsCommand {
     pub exec: ExecOptions,
     pub images: ImageOptions,
-    pub extractor: PathBuf,
+    /// `None`: the default extractor.
+    pub extractor: Option<PathBuf>,
     /// The image folder (`--images`).
     pub folder: PathBuf,
     /// The `.npz` to write.
@@ -26,7 +27,7 @@ pub(super) fn run(command: &StatsCommand) -> anyhow::Result<()> {
     let mut scorer = Scorer::new(command.exec.clone(), command.images.clone());
     let folder = Input::new("--images", &command.folder);
     let progress = Bars::new(command.quiet);
-    let statistics = scorer.statistics(&command.extractor, &folder, &progress)?;
+    let statistics = scorer.statistics(command.extractor.as_deref(), &folder, &progress)?;
     for warning in &statistics.warnings {
         eprintln!("warning: {warning}");
     }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::progress::Bars;
-use super::write::{collapse_folder, feature_label};
+use super::write::collapse_folder;
 use crate::collapse::{self, CollapseConfig};
 use crate::options::{ExecOptions, ImageOptions};
 use crate::report::markdown;
@@ -26,8 +26,7 @@ pub(super) fn run(command: &TsneCommand) -> anyhow::Result<()> {
     let mut scorer = Scorer::new(command.exec.clone(), command.images.clone());
     let progress = Bars::new(command.quiet);
     let report = collapse::compute(&command.collapse, &mut scorer, &progress)?;
-    let features = feature_label(command.collapse.extractor.as_deref());
-    let table = collapse_folder(&command.out, &report, &command.collapse.map, &features)?;
+    let table = collapse_folder(&command.out, &report, &command.collapse.map)?;
     if !command.quiet {
         println!("{}", markdown(&table, 2));
         println!("wrote {}", command.out.display());

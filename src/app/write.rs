@@ -59,8 +59,7 @@ pub(super) fn ablation_folder(
     let mut written = report::write_all(&table, out, "ablation", &exporters)?;
     if let (Some(tsne), Some(map)) = (&report.tsne, &ablation.tsne) {
         let dir = out.join("tsne");
-        let features = feature_label(ablation.scoring.extractor.as_deref());
-        collapse_folder(&dir, tsne, map, &features)?;
+        collapse_folder(&dir, tsne, map)?;
         written.push(dir);
     }
     Ok((table, written))
@@ -83,11 +82,10 @@ pub(super) fn collapse_folder(
     dir: &Path,
     report: &CollapseReport,
     map: &MapOptions,
-    features: &str,
 ) -> anyhow::Result<Table> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create {}; choose a writable --out", dir.display()))?;
-    write_maps(dir, report, map, features)?;
+    write_maps(dir, report, map, &feature_label(report))?;
     let table = collapse_table(report);
     let details = JsonExporter::new(&CollapseDetails {
         collapse: &report.collapse,
@@ -102,10 +100,13 @@ pub(super) fn collapse_folder(
     Ok(table)
 }
 
-/// The extractor's file stem, which names the features in figure titles.
-pub(super) fn feature_label(extractor: Option<&Path>) -> String {
-    extractor
-        .and_then(|p| p.file_stem())
+/// The file stem of the extractor that ran (the default one included), which
+/// names the features in figure titles; `stored` when every set was a feature file.
+fn feature_label(report: &CollapseReport) -> String {
+    report
+        .extractor
+        .as_ref()
+        .and_then(|model| Path::new(&model.path).file_stem())
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "stored".into())
 }

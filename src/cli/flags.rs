@@ -140,10 +140,10 @@ pub struct QuietArg {
     pub quiet: bool,
 }
 
-/// `--extractor`, where a command can do without it (statistics and feature files).
+/// `--extractor`: the model that reads images, with the one default.
 #[derive(Debug, Args)]
 pub struct ExtractorArg {
-    /// Feature extractor (ONNX with its manifest), e.g. from models/export_inception.py.
+    /// Feature extractor (ONNX with its manifest) [default: pytorch-fid's FID Inception from the model cache, fetched on first use; see `models fetch`].
     #[arg(long)]
     pub extractor: Option<PathBuf>,
 }

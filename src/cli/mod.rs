@@ -5,6 +5,7 @@
 
 mod flags;
 mod generation;
+mod models;
 mod scoring;
 mod studies;
 
@@ -50,6 +51,8 @@ pub enum Command {
     Tsne(studies::TsneArgs),
     /// Run the whole pipeline on the bundled demo models and images.
     Demo(studies::DemoArgs),
+    /// The model cache and conversion without Python: fetch, list, convert.
+    Models(models::ModelsArgs),
 }
 
 impl From<Command> for AppCommand {
@@ -67,6 +70,7 @@ impl From<Command> for AppCommand {
             Command::Compare(a) => AppCommand::Compare(a.into()),
             Command::Tsne(a) => AppCommand::Tsne(a.into()),
             Command::Demo(a) => AppCommand::Demo(a.into()),
+            Command::Models(a) => AppCommand::Models(a.into()),
         }
     }
 }

@@ -92,7 +92,7 @@ pub struct IsCommandArgs {
     /// Feature file from `extract` holding logits.
     #[arg(long)]
     pub features: Option<PathBuf>,
-    /// Classifier model (its manifest names the logits and any background column).
+    /// Classifier model (its manifest names the logits and any background column) [default: pytorch-fid's FID Inception from the model cache, fetched on first use].
     #[arg(long, visible_alias = "extractor")]
     pub classifier: Option<PathBuf>,
     #[command(flatten)]
@@ -162,9 +162,8 @@ pub struct FolderArgs {
     /// The image folder (searched recursively).
     #[arg(long)]
     pub images: PathBuf,
-    /// Feature extractor (ONNX with its manifest), e.g. from models/export_inception.py.
-    #[arg(long)]
-    pub extractor: PathBuf,
+    #[command(flatten)]
+    pub extractor: ExtractorArg,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
     #[command(flatten)]
@@ -188,7 +187,7 @@ impl From<StatsArgs> for StatsCommand {
         StatsCommand {
             exec: f.runtime.into(),
             images: f.image_args.into(),
-            extractor: f.extractor,
+            extractor: f.extractor.extractor,
             folder: f.images,
             out: a.out,
             quiet: f.quiet.quiet,
@@ -211,7 +210,7 @@ impl From<ExtractArgs> for ExtractCommand {
         ExtractCommand {
             exec: f.runtime.into(),
             images: f.image_args.into(),
-            extractor: f.extractor,
+            extractor: f.extractor.extractor,
             folder: f.images,
             out: a.out,
             quiet: f.quiet.quiet,

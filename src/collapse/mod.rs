@@ -160,12 +160,6 @@ fn plan(config: &CollapseConfig) -> anyhow::Result<Plan> {
             set.len()
         );
     }
-    let images = sets.iter().any(|(_, p)| matches!(p, SetPlan::Images(_)));
-    if images && config.extractor.is_none() {
-        bail!(
-            "image sets need a model: pass --extractor MODEL.onnx (export one with models/export_inception.py)"
-        );
-    }
     Ok(Plan {
         sets,
         reference,
@@ -189,11 +183,12 @@ fn features(
     for (name, set) in plan.sets {
         let (files, features) = match set {
             SetPlan::Images(files) => {
-                let extractor = config
-                    .extractor
-                    .as_deref()
-                    .context("image sets need a model: pass --extractor MODEL.onnx")?;
-                let features = scorer.pool_features(extractor, files.clone(), &name, progress)?;
+                let features = scorer.pool_features(
+                    config.extractor.as_deref(),
+                    files.clone(),
+                    &name,
+                    progress,
+                )?;
                 extracted = true;
                 (files.into_iter().map(Some).collect(), features)
             }
@@ -255,9 +250,9 @@ pub fn compute(
             points,
         });
     }
-    let extractor = match (&config.extractor, extracted) {
-        (Some(path), true) => Some(scorer.describe(path)?),
-        _ => None,
+    let extractor = match extracted {
+        true => Some(scorer.describe(config.extractor.as_deref())?),
+        false => None,
     };
     Ok(CollapseReport {
         reference: mapped[reference].name.clone(),

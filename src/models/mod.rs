@@ -1,5 +1,8 @@
-//! Model manifests and the check of a model against its manifest.
+//! Model manifests and the check of a model against its manifest; the
+//! model cache, and the weights fetched into it on first use.
 
+mod cache;
+mod fetch;
 mod generator;
 mod manifest;
 mod protocol;
@@ -9,6 +12,11 @@ use std::path::PathBuf;
 
 use crate::runtime::TensorSignature;
 
+pub use cache::{CACHE_FOLDER, CachedModel, FetchRecord, ModelCache, RECORD_FILE};
+pub use fetch::{
+    ExpectedSha256, FetchError, Fetched, KnownWeights, SHA256_VAR, URL_VAR, WeightsSource,
+    default_extractor, ensure, fetch, fid_inception, known_weights,
+};
 pub use generator::{
     GeneratorArchitecture, GeneratorInput, GeneratorInputKind, GeneratorManifest, GeneratorOutput,
     GeneratorOutputKind,
@@ -28,7 +36,7 @@ pub(crate) fn toml_list<T: std::fmt::Display>(items: &[T]) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error(
-        "model {model} has no readable manifest {manifest} ({reason}); export it with models/export_inception.py or models/export_stackgan.py, or write one with models/write_manifest.py"
+        "model {model} has no readable manifest {manifest} ({reason}); convert the checkpoint with `stackgan-eval models convert` (or models/export_inception.py, models/export_stackgan.py), or write one with models/write_manifest.py"
     )]
     ManifestMissing {
         model: PathBuf,

@@ -107,11 +107,6 @@ impl Scorer {
         progress: &dyn Progress,
     ) -> anyhow::Result<Job> {
         options.check()?;
-        if options.requirements().fake.any() && options.extractor.is_none() {
-            bail!(
-                "eval scores the generated images: pass --extractor MODEL.onnx (export one with models/export_inception.py)"
-            );
-        }
         let job = Job::prepare(self.runtime()?, spec)?;
         progress.note(&format!("eval: {}", job.plan.description));
         Ok(job)
@@ -127,8 +122,12 @@ impl Scorer {
     ) -> anyhow::Result<EvalReport> {
         let Generation { spec, mut job, out } = generation;
         let requirements = options.requirements();
+        let extractor_path = match requirements.fake.any() {
+            true => Some(self.extractor(options.extractor.as_deref(), progress)?),
+            false => None,
+        };
         let extractor = self.streamed(
-            options.extractor.as_deref(),
+            extractor_path.as_deref(),
             Role::Extractor,
             requirements.fake,
             &options.is,

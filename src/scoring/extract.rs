@@ -18,7 +18,7 @@ use crate::features::{FeatureFile, run_over_images};
 use crate::images::{ImageBatches, ResizeMode, list_images};
 use crate::metrics::FidStats;
 use crate::models::Protocol;
-use crate::progress::Progress;
+use crate::progress::{Progress, Silent};
 use crate::runtime::Provider;
 
 /// Every output of the extractor for every image of a folder (`extract`).
@@ -58,16 +58,17 @@ pub struct ModelRun {
 }
 
 impl Scorer {
-    /// FID statistics of a folder (`stats`).
+    /// FID statistics of a folder (`stats`); `extractor` `None`: the default.
     pub fn statistics(
         &mut self,
-        extractor: &Path,
+        extractor: Option<&Path>,
         folder: &Input,
         progress: &dyn Progress,
     ) -> anyhow::Result<Statistics> {
+        let extractor = self.extractor(extractor, progress)?;
         let pass = Pass {
             role: Role::Extractor,
-            model: extractor,
+            model: &extractor,
             name: folder.label(),
             stage: "stats",
             needs: Needs {
@@ -90,17 +91,19 @@ impl Scorer {
         })
     }
 
-    /// The pool features of `files`, in order, none skipped (`tsne`).
+    /// The pool features of `files`, in order, none skipped (`tsne`);
+    /// `extractor` `None`: the default.
     pub fn pool_features(
         &mut self,
-        extractor: &Path,
+        extractor: Option<&Path>,
         files: Vec<PathBuf>,
         name: &str,
         progress: &dyn Progress,
     ) -> anyhow::Result<Array2<f32>> {
+        let extractor = self.extractor(extractor, progress)?;
         let pass = Pass {
             role: Role::Extractor,
-            model: extractor,
+            model: &extractor,
             name: name.to_string(),
             stage: name,
             needs: Needs {
@@ -115,15 +118,17 @@ impl Scorer {
             .with_context(|| format!("--set {name}: no features were computed"))
     }
 
-    /// Every output of the extractor for every image of a folder (`extract`).
+    /// Every output of the extractor for every image of a folder
+    /// (`extract`); `extractor` `None`: the default.
     pub fn extract(
         &mut self,
-        extractor: &Path,
+        extractor: Option<&Path>,
         folder: &Path,
         progress: &dyn Progress,
     ) -> anyhow::Result<Extraction> {
         let (images, batch_size) = (self.images.clone(), self.batch_size);
-        let model = self.model(extractor)?;
+        let extractor = self.extractor(extractor, progress)?;
+        let model = self.model(&extractor)?;
         let names: Vec<String> = model
             .manifest()
             .outputs
@@ -168,10 +173,11 @@ impl Scorer {
     }
 
     /// The extractor's provenance as a pass records it: path, hash,
-    /// protocol, resize mode, provider.
-    pub fn describe(&mut self, extractor: &Path) -> anyhow::Result<ModelRun> {
+    /// protocol, resize mode, provider; `extractor` `None`: the default.
+    pub fn describe(&mut self, extractor: Option<&Path>) -> anyhow::Result<ModelRun> {
         let images = self.images.clone();
-        let model = self.model(extractor)?;
+        let extractor = self.extractor(extractor, &Silent)?;
+        let model = self.model(&extractor)?;
         let setup = setup(model, &images).ok();
         Ok(ModelRun {
             path: model.path().display().to_string(),

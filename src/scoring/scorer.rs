@@ -23,8 +23,6 @@ use crate::options::{ExecOptions, ImageOptions};
 use crate::progress::Progress;
 use crate::runtime::{Runtime, RuntimeConfig};
 
-const NEEDS_EXTRACTOR: &str = "an image folder needs a model: pass --extractor MODEL.onnx (export one with models/export_inception.py)";
-
 /// Which model a pass runs, and so where the report records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Role {
@@ -54,6 +52,8 @@ pub struct Scorer {
     pub(super) images: ImageOptions,
     /// Every model opened so far.
     pub(super) models: Vec<Extractor>,
+    /// The default extractor, once it was looked up in the model cache.
+    default_extractor: Option<PathBuf>,
 }
 
 impl Scorer {
@@ -65,6 +65,7 @@ impl Scorer {
             batch_size: exec.batch_size,
             images,
             models: Vec::new(),
+            default_extractor: None,
         }
     }
 
@@ -95,6 +96,22 @@ impl Scorer {
     /// The ONNX Runtime version, when it was loaded.
     pub fn onnxruntime(&self) -> Option<String> {
         self.runtime.as_ref().map(Runtime::version)
+    }
+
+    /// The extractor that reads images: `given` (`--extractor`, a config's
+    /// `extractor`), else the default every command shares — pytorch-fid's
+    /// FID Inception from the model cache, fetched on first use. Asked only
+    /// when images are to be read, so statistics and feature files fetch nothing.
+    pub fn extractor(
+        &mut self,
+        given: Option<&Path>,
+        progress: &dyn Progress,
+    ) -> anyhow::Result<PathBuf> {
+        if let Some(path) = given.or(self.default_extractor.as_deref()) {
+            return Ok(path.to_path_buf());
+        }
+        let path = crate::models::default_extractor(progress)?;
+        Ok(self.default_extractor.insert(path).clone())
     }
 
     /// The model at `path`, opened on first use.
@@ -183,9 +200,6 @@ impl Scorer {
         )?;
         let source = Source::classify(real)?;
         source.check(needs)?;
-        if matches!(source, Source::Folder(_)) && options.extractor.is_none() {
-            bail!("{NEEDS_EXTRACTOR}");
-        }
         Ok(Some((real.clone(), source)))
     }
 
@@ -227,10 +241,10 @@ impl Scorer {
                 Side::from_features(name, &FeatureFile::read(path)?, path, needs, &options.is)
             }
             Source::Folder(folder) => {
-                let model = options.extractor.as_deref().context(NEEDS_EXTRACTOR)?;
+                let model = self.extractor(options.extractor.as_deref(), progress)?;
                 let pass = Pass {
                     role: Role::Extractor,
-                    model,
+                    model: &model,
                     name,
                     stage,
                     needs,
@@ -354,9 +368,6 @@ fn classify_evaluated(options: &ScoringOptions, input: &Input) -> anyhow::Result
     let requirements = options.requirements();
     source.check(requirements.fake)?;
     let folder = matches!(source, Source::Folder(_));
-    if folder && requirements.fake.any() && options.extractor.is_none() {
-        bail!("{NEEDS_EXTRACTOR}");
-    }
     if requirements.classifier && !folder {
         bail!(
             "--classifier runs on images: pass an image folder, or drop --classifier to use the logits stored in {}",

@@ -6,6 +6,7 @@
 //! script committed beside its fixture (`tests/fixtures/*/make*.py`); each
 //! module's doc comment names its references and tolerances.
 
+mod server;
 mod util;
 
 mod analysis_tsne;
@@ -30,5 +31,6 @@ mod metrics_kid;
 mod metrics_prdc;
 mod metrics_rng;
 mod metrics_stats;
+mod models_fetch;
 mod models_protocol;
 mod report_plot;

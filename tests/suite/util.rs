@@ -52,10 +52,30 @@ pub fn s(path: &Path) -> &str {
 /// The `stackgan-eval` binary with `args`, run from the repository root as a
 /// user's run would be, so it finds the ONNX Runtime library the way the
 /// README says (`.venv`, or `ORT_DYLIB_PATH` when the caller sets it).
+///
+/// Hermetic about the model cache: it is [`empty_cache`], and the weights
+/// address is one nothing answers, so a command that would fetch the default
+/// extractor fails at once instead of using the user's cache or the
+/// internet. Tests of the cache set `XDG_CACHE_HOME`, `HOME` and the
+/// `STACKGAN_EVAL_WEIGHTS_*` variables themselves.
 pub fn command<S: AsRef<OsStr>>(args: &[S]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stackgan-eval"));
-    command.current_dir(root()).args(args);
     command
+        .current_dir(root())
+        .args(args)
+        .env("XDG_CACHE_HOME", empty_cache())
+        .env("STACKGAN_EVAL_WEIGHTS_URL", UNREACHABLE_WEIGHTS)
+        .env_remove("STACKGAN_EVAL_WEIGHTS_SHA256");
+    command
+}
+
+/// The weights address [`command`] gives: port 9 (discard) on this machine, closed.
+pub const UNREACHABLE_WEIGHTS: &str = "http://127.0.0.1:9/pt_inception-2015-12-05-6726825d.pth";
+
+/// The cache folder [`command`] gives: nothing is ever cached in it (every
+/// fetch from [`UNREACHABLE_WEIGHTS`] fails).
+pub fn empty_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("suite-empty-cache")
 }
 
 /// Runs the binary to completion and returns what it printed.
@@ -95,21 +115,23 @@ pub fn assert_ok(output: &Output) {
 /// one line on stderr, starting with `error:`, no panic text. Returns the
 /// error line.
 pub fn refusal_line<S: AsRef<OsStr> + Debug>(args: &[S]) -> String {
-    let run = tool(args);
+    refusal_of(&mut command(args), &format!("{args:?}"))
+}
+
+/// [`refusal_line`] of a prepared command (its own environment); `args`
+/// names it in failures.
+pub fn refusal_of(command: &mut Command, args: &str) -> String {
+    let run = command.output().expect("the binary runs");
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(
-        run.status.code(),
-        Some(2),
-        "args {args:?}\nstderr: {stderr}"
-    );
+    assert_eq!(run.status.code(), Some(2), "args {args}\nstderr: {stderr}");
     assert!(
         !stderr.contains("panicked"),
-        "args {args:?}\nstderr: {stderr}"
+        "args {args}\nstderr: {stderr}"
     );
     let lines: Vec<&str> = stderr.lines().collect();
     assert!(
         lines.len() == 1 && lines[0].starts_with("error:"),
-        "one error line expected, args {args:?}\nstderr: {stderr}"
+        "one error line expected, args {args}\nstderr: {stderr}"
     );
     lines[0].to_string()
 }
@@ -118,7 +140,11 @@ pub fn refusal_line<S: AsRef<OsStr> + Debug>(args: &[S]) -> String {
 /// file or flag at fault), with `output` not created. Returns the error line
 /// for further checks.
 pub fn assert_refused<S: AsRef<OsStr> + Debug>(args: &[S], names: &str, output: &Path) -> String {
-    let line = refusal_line(args);
+    naming(refusal_line(args), names, output)
+}
+
+/// The refusal `line` names `names`, and `output` was not written.
+fn naming(line: String, names: &str, output: &Path) -> String {
     assert!(
         line.contains(names),
         "the error should name {names}: {line}"
@@ -146,7 +172,15 @@ pub struct Refusal<'a> {
 impl Refusal<'_> {
     /// Runs the row: the standard refusal, then every `also` fragment.
     pub fn check(&self) {
-        let line = assert_refused(&self.args, self.names, self.output);
+        self.check_in(&[]);
+    }
+
+    /// [`Refusal::check`] with environment variables set for the run.
+    pub fn check_in(&self, env: &[(&str, &OsStr)]) {
+        let mut command = command(&self.args);
+        command.envs(env.iter().copied());
+        let line = refusal_of(&mut command, &format!("{:?} with {env:?}", self.args));
+        let line = naming(line, self.names, self.output);
         for fragment in self.also {
             assert!(
                 line.contains(fragment),

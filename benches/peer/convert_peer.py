@@ -1,19 +1,22 @@
-"""Side by side: converting the FID Inception's weights natively vs with the Python exporter.
+"""Side by side: `stackgan-eval models convert` vs the Python exporters, on full-size weights.
 
-    cargo build --release --example convert_stand_in
-    python benches/peer/convert_peer.py [repeats]    # torch, torchvision, onnx, onnxruntime, numpy
+    cargo build --release
+    python benches/peer/convert_peer.py [repeats] [kind ...]   # torch, torchvision, onnx, onnxruntime, numpy
 
-The weights are the full-size stand-ins of tests/fixtures/convert/fid.json
-(23.9 M values, 96 MB: the real file's layout, seeded values), saved with
-`torch.save` for the exporter. Each tool runs as its own process under
-`/usr/bin/time` (wall seconds, peak resident memory):
+Kinds (default: all): `fid` — the FID Inception's full-size stand-in
+(tests/fixtures/convert/fid.json: the real file's 23.9 M values' layout,
+seeded values, 96 MB); `v2-birds`, `v1-stage2` — StackGAN generators at the
+released CUB widths (upstream's eval_birds.yml and the v1 birds config,
+`models/stackgan_nets.py` defaults), torch's seeded initial values. Each
+weight file is written with torch.save's legacy serialisation, as the
+released files of 2015–2018 were. Each tool runs as its own process under
+`/usr/bin/time` (wall seconds, peak resident memory), as users run it:
 
-* python: `models/export_inception.py --weights X.pth --out Y.onnx` as users
-  run it (import torch, load, export, verify against torch with onnxruntime,
-  manifest); its phases are timed apart in one more in-process run;
-* native: `convert_stand_in fid.json Y.onnx` (draws the same weights from
-  numpy's RandomState in place of reading the file, converts, writes
-  `.onnx` + `.toml`); it prints its own phases.
+* python: `models/export_inception.py --weights X.pth` or
+  `models/export_stackgan.py --checkpoint X.pth --config K` (import torch,
+  load, export, verify against torch with onnxruntime, manifest);
+* native: `stackgan-eval models convert --checkpoint X.pth --kind K`
+  (read, check, build, write `.onnx` + `.toml`).
 
 Prints the minimum over `repeats` runs of each and the ratios.
 """
@@ -24,60 +27,70 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "fixtures" / "convert"))
 sys.path.insert(0, str(REPO / "models"))
 
-PHASES = """
-import sys, time
-t = time.perf_counter()
-import torch
-sys.path.insert(0, {models!r})
-import export_inception as ex
-marks = [("import torch", time.perf_counter() - t)]
-t = time.perf_counter(); state = ex.load_state_dict({weights!r}); marks.append(("torch.load", time.perf_counter() - t))
-t = time.perf_counter(); model = ex.build_model(state, "fid", 1008); marks.append(("build", time.perf_counter() - t))
-t = time.perf_counter(); ex.export_onnx(model, __import__("pathlib").Path({out!r}), 17); marks.append(("torch.onnx.export", time.perf_counter() - t))
-t = time.perf_counter(); ex.verify_onnx(model, __import__("pathlib").Path({out!r})); marks.append(("verify", time.perf_counter() - t))
-print("; ".join(f"{{k}} {{v:.2f}} s" for k, v in marks))
-"""
+KINDS = ("fid", "v2-birds", "v1-stage2")
 
 
-def timed(cmd: list[str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS in MiB, stdout) of one process under /usr/bin/time."""
-    done = subprocess.run(["/usr/bin/time", "-f", "%e %M", *cmd], capture_output=True, text=True, check=True)
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MiB) of one process under /usr/bin/time."""
+    done = subprocess.run(["/usr/bin/time", "-f", "%e %M", *cmd], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr}")
     wall, kib = done.stderr.strip().splitlines()[-1].split()
-    return float(wall), float(kib) / 1024, done.stdout.strip()
+    return float(wall), float(kib) / 1024
+
+
+def save_weights(kind: str, path: Path) -> int:
+    """Writes the weights of `kind` to `path` (legacy serialisation); returns their count."""
+    import torch
+
+    if kind == "fid":
+        from make import stand_in
+
+        spec = json.loads((REPO / "tests" / "fixtures" / "convert" / "fid.json").read_text())
+        state = {k: torch.from_numpy(v) for k, v in stand_in(spec["layout"], spec["seed"]).items()}
+    else:
+        from stackgan_nets import V1Config, V1Stage2, V2Config, V2Generator
+
+        torch.manual_seed(0)
+        net = V2Generator(V2Config()) if kind == "v2-birds" else V1Stage2(V1Config())
+        state = net.state_dict()
+    torch.save(state, path, _use_new_zipfile_serialization=False)
+    return sum(t.numel() for t in state.values())
+
+
+def commands(kind: str, weights: Path, tmp: Path) -> dict[str, list[str]]:
+    if kind == "fid":
+        python = [sys.executable, str(REPO / "models" / "export_inception.py"), "--weights", str(weights)]
+    else:
+        python = [sys.executable, str(REPO / "models" / "export_stackgan.py"), "--checkpoint", str(weights),
+                  "--config", kind]
+    native = [str(REPO / "target" / "release" / "stackgan-eval"), "models", "convert", "--checkpoint", str(weights),
+              "--kind", kind]
+    return {"python": python + ["--out", str(tmp / "python.onnx")], "native": native + ["--out", str(tmp / "native.onnx")]}
 
 
 def main() -> int:
-    import torch
-    from make import stand_in
-
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    fixture = REPO / "tests" / "fixtures" / "convert" / "fid.json"
-    spec = json.loads(fixture.read_text())
-    example = REPO / "target" / "release" / "examples" / "convert_stand_in"
-    with tempfile.TemporaryDirectory() as tmp:
-        weights = Path(tmp) / spec["weights"]
-        torch.save({k: torch.from_numpy(v) for k, v in stand_in(spec["layout"], spec["seed"]).items()}, weights)
-        python = [sys.executable, str(REPO / "models" / "export_inception.py"), "--weights", str(weights),
-                  "--out", str(Path(tmp) / "python.onnx")]
-        native = [str(example), str(fixture), str(Path(tmp) / "native.onnx")]
-        runs = {"python": [timed(python) for _ in range(repeats)], "native": [timed(native) for _ in range(repeats)]}
-        phases = subprocess.run([sys.executable, "-c", PHASES.format(models=str(REPO / "models"), weights=str(weights),
-                                                                    out=str(Path(tmp) / "phases.onnx"))],
-                                capture_output=True, text=True, check=True).stdout.strip()
-    best = {tool: (min(r[0] for r in rs), min(r[1] for r in rs)) for tool, rs in runs.items()}
-    for tool, (wall, peak) in best.items():
-        print(f"{tool}: {wall:.2f} s wall, peak {peak:.0f} MiB (min of {repeats})")
-    print(f"python exporter phases: {phases}")
-    print(f"native run: {runs['native'][-1][2]}")
-    print(f"ratio python/native: wall {best['python'][0] / best['native'][0]:.1f}x, "
-          f"peak memory {best['python'][1] / best['native'][1]:.1f}x")
+    kinds = sys.argv[2:] or list(KINDS)
+    for kind in kinds:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            weights = tmp / f"{kind}.pth"
+            count = save_weights(kind, weights)
+            size = weights.stat().st_size / 2**20
+            runs = {tool: [timed(cmd) for _ in range(repeats)] for tool, cmd in commands(kind, weights, tmp).items()}
+        best = {tool: (min(r[0] for r in rs), min(r[1] for r in rs)) for tool, rs in runs.items()}
+        print(f"{kind}: {count / 1e6:.1f} M weights, {size:.0f} MiB file")
+        for tool, (wall, peak) in best.items():
+            print(f"  {tool}: {wall:.2f} s wall, peak {peak:.0f} MiB (min of {repeats})")
+        print(f"  ratio python/native: wall {best['python'][0] / best['native'][0]:.1f}x, "
+              f"peak memory {best['python'][1] / best['native'][1]:.1f}x")
     return 0
 
 

@@ -4,13 +4,13 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::manifest::{Role, manifest_path, read_manifest};
 use super::{ModelError, TensorSignature, toml_list, verify::check_tensor};
 
 /// What a generator input is fed with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GeneratorInputKind {
     /// The latent noise `z` (standard normal).
@@ -33,7 +33,7 @@ impl GeneratorInputKind {
 }
 
 /// What a generator output holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GeneratorOutputKind {
     /// An image branch, NCHW RGB in `value_range`.
@@ -44,14 +44,14 @@ pub enum GeneratorOutputKind {
     Logvar,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GeneratorInput {
     pub name: String,
     pub kind: GeneratorInputKind,
     /// `[-1, dim]`: batch first.
     pub shape: Vec<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distribution: Option<String>,
 }
 
@@ -62,19 +62,19 @@ impl GeneratorInput {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GeneratorOutput {
     pub name: String,
     pub kind: GeneratorOutputKind,
     pub shape: Vec<i64>,
     /// Side of the square image, for image outputs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<u32>,
 }
 
 /// The `[generator]` table: which architecture and its hyper-parameters.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GeneratorArchitecture {
     pub family: String,
@@ -86,13 +86,13 @@ pub struct GeneratorArchitecture {
     pub text_dim: u32,
     pub r_num: u32,
     pub branch_num: u32,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage1_gf_dim: Option<u32>,
     pub resolutions: Vec<u32>,
 }
 
-/// A parsed generator manifest.
-#[derive(Debug, Clone, Deserialize)]
+/// A generator manifest, as read (and as the native converter writes it).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GeneratorManifest {
     pub format: u32,
@@ -101,9 +101,9 @@ pub struct GeneratorManifest {
     #[serde(default)]
     pub description: String,
     pub onnx_sha256: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<String>,
     /// The images' value range, `[-1, 1]` for StackGAN.
     pub value_range: [f32; 2],

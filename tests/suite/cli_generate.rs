@@ -6,44 +6,17 @@
 //! holds numpy's draws for the documented noise keys (make_noise.py).
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use ndarray::{ArrayD, Axis, Ix2, IxDyn, s as slice};
-use ndarray_npy::{NpzReader, NpzWriter};
+use ndarray::{ArrayD, Axis, Ix2, s as slice};
 
 use crate::util::{
-    Refusal, assert_ok, command, demo_model, fixture, generate_demo, json, max_abs_diff, s,
-    temp_dir, tiny_extractor, tool,
+    Refusal, assert_ok, assert_pngs_match, command, demo_model, fixture, generate_demo,
+    generate_from_reference, json, output_differences, read_npz, s, temp_dir, tiny_extractor, tool,
 };
 
 /// Absolute tolerance on float outputs against the upstream networks.
 const OUTPUT_TOLERANCE: f32 = 1e-4;
-
-fn read_npz(path: &Path) -> BTreeMap<String, ArrayD<f32>> {
-    let mut npz = NpzReader::new(File::open(path).expect("npz exists")).expect("npz");
-    let mut arrays = BTreeMap::new();
-    for name in npz.names().expect("names") {
-        let key = name.trim_end_matches(".npy").to_string();
-        if let Ok(array) = npz.by_name::<ndarray::OwnedRepr<f32>, IxDyn>(&name) {
-            arrays.insert(key, array);
-        } else if let Ok(array) = npz.by_name::<ndarray::OwnedRepr<i64>, IxDyn>(&name) {
-            arrays.insert(key, array.mapv(|v| v as f32));
-        }
-    }
-    arrays
-}
-
-/// Writes the fixture's `input_<name>` arrays as a `--noise` file.
-fn noise_file_from_fixture(fixture_arrays: &BTreeMap<String, ArrayD<f32>>, path: &Path) {
-    let mut npz = NpzWriter::new(File::create(path).unwrap());
-    for (name, array) in fixture_arrays {
-        if let Some(input) = name.strip_prefix("input_") {
-            npz.add_array(input, array).unwrap();
-        }
-    }
-    npz.finish().unwrap();
-}
 
 fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut files = BTreeMap::new();
@@ -74,89 +47,15 @@ fn exported_generators_reproduce_the_upstream_networks_at_every_branch() {
     ] {
         let dir = temp_dir();
         let reference = read_npz(Path::new(fixture(&format!("generators/{name}.npz"))));
-        let noise = dir.path().join("noise.npz");
-        noise_file_from_fixture(&reference, &noise);
-        let out = dir.path().join("out");
-        let model = fixture(&format!("generators/{name}.onnx"));
-        assert_ok(&tool(&[
-            "generate",
-            "--model",
-            model,
-            "--noise",
-            s(&noise),
-            "--out",
-            s(&out),
-            "--save-raw",
-            "--device",
-            "cpu",
-            "--quiet",
-        ]));
-        let raw = read_npz(&out.join("raw.npz"));
-        for (key, expected) in &reference {
-            let Some(output) = key.strip_prefix("output_") else {
-                continue;
-            };
-            let got = &raw[output];
-            let got = match reference.get(&format!("stride_{output}")) {
-                Some(stride) => {
-                    let step = stride.iter().next().copied().unwrap() as isize;
-                    got.slice(slice![.., .., ..;step, ..;step])
-                        .to_owned()
-                        .into_dyn()
-                }
-                None => got.clone(),
-            };
-            let difference = max_abs_diff(got.view(), expected.view());
+        let model = Path::new(fixture(&format!("generators/{name}.onnx")));
+        let (out, raw) = generate_from_reference(model, &reference, dir.path());
+        for (output, difference) in output_differences(&raw, &reference, "output") {
             assert!(
                 difference <= OUTPUT_TOLERANCE,
                 "{name} {output}: max abs difference {difference:e}"
             );
-            if reference.contains_key(&format!("stride_{output}")) {
-                check_pngs_against(&out, output, &reference, expected);
-            }
         }
-        // raw.npz also holds the inputs it was made from: it is itself a noise file.
-        for (key, expected) in &reference {
-            if let Some(input) = key.strip_prefix("input_") {
-                assert_eq!(&raw[input], expected, "{name}: input {input} in raw.npz");
-            }
-        }
-    }
-}
-
-/// The written PNGs are the references quantised as upstream saves them, within one level.
-fn check_pngs_against(
-    out: &Path,
-    output: &str,
-    reference: &BTreeMap<String, ArrayD<f32>>,
-    expected: &ArrayD<f32>,
-) {
-    let resolution: usize = output.trim_start_matches("img").parse().unwrap();
-    let step = reference[&format!("stride_{output}")]
-        .iter()
-        .next()
-        .copied()
-        .unwrap() as usize;
-    for sample in 0..expected.shape()[0] {
-        let png = image::open(out.join(format!("{resolution}/{sample:06}.png")))
-            .unwrap()
-            .to_rgb8();
-        assert_eq!(png.dimensions(), (resolution as u32, resolution as u32));
-        let mut worst = 0i32;
-        for c in 0..3 {
-            for y in 0..expected.shape()[2] {
-                for x in 0..expected.shape()[3] {
-                    let v = expected[[sample, c, y, x]];
-                    let want = (((v + 1.0) / 2.0 * 255.0).clamp(0.0, 255.0)) as i32;
-                    let have = png.get_pixel((x * step) as u32, (y * step) as u32).0[c] as i32;
-                    worst = worst.max((want - have).abs());
-                }
-            }
-        }
-        assert!(
-            worst <= 1,
-            "{output} sample {sample}: PNG differs from the quantised reference by {worst} levels"
-        );
+        assert_pngs_match(&out, &reference, "output");
     }
 }
 

@@ -26,7 +26,7 @@ use stackgan_eval::features::Extractor;
 use stackgan_eval::rng::NumpyRandomState;
 use stackgan_eval::runtime::{Runtime, RuntimeConfig};
 
-use crate::util::{fixture, npz_array, temp_dir};
+use crate::util::{fixture, manifest_values, npz_array, temp_dir};
 
 const OUTPUTS: [&str; 3] = ["pool", "logits", "logits_unbiased"];
 
@@ -109,23 +109,6 @@ fn assert_close(what: &str, got: ArrayView2<f32>, want: ArrayView2<f32>) {
         max_abs <= 1e-5 * magnitude && rel_rms <= 2e-6,
         "{what}: max abs {max_abs:e} (magnitude {magnitude}), relative RMS {rel_rms:e}"
     );
-}
-
-/// The manifest as TOML values, floats as float32 (the tool reads them so),
-/// without the hash (each file has its own).
-fn manifest_values(path: &Path) -> toml::Value {
-    fn to_f32(value: &mut toml::Value) {
-        match value {
-            toml::Value::Float(f) => *f = f64::from(*f as f32),
-            toml::Value::Array(items) => items.iter_mut().for_each(to_f32),
-            toml::Value::Table(table) => table.iter_mut().for_each(|(_, v)| to_f32(v)),
-            _ => {}
-        }
-    }
-    let mut value: toml::Value = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    value.as_table_mut().unwrap().remove("onnx_sha256");
-    to_f32(&mut value);
-    value
 }
 
 /// Converts the fixture's weights and checks file, manifest and outputs.

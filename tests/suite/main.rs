@@ -6,6 +6,7 @@
 //! script committed beside its fixture (`tests/fixtures/*/make*.py`); each
 //! module's doc comment names its references and tolerances.
 
+mod server;
 mod util;
 
 mod analysis_tsne;
@@ -17,6 +18,7 @@ mod cli_generate;
 mod convert_checkpoint;
 mod convert_graph;
 mod convert_inception;
+mod convert_stackgan;
 mod fuzz;
 mod images_batches;
 mod images_decode;

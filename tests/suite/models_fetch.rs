@@ -16,7 +16,8 @@ use std::sync::{Arc, OnceLock};
 
 use sha2::{Digest, Sha256};
 
-use crate::util::{Refusal, Reply, TestServer, assert_ok, command, fixture, json, s, temp_dir};
+use crate::server::{Reply, TestServer};
+use crate::util::{Refusal, assert_ok, command, fixture, json, s, temp_dir};
 
 /// The name pytorch-fid's weight file has.
 const WEIGHTS: &str = "pt_inception-2015-12-05-6726825d.pth";

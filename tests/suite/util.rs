@@ -1,23 +1,18 @@
 //! What the test modules share: where the fixtures are, running the binary,
 //! the standard refusal check, the one relative-error assertion, seeded
-//! synthetic features, thread pools, temporary folders and a local HTTP
-//! server.
+//! synthetic features, thread pools and temporary folders, running a
+//! generator on a reference's inputs and comparing with its outputs, and
+//! manifests compared field by field.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fmt::Debug;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
-use ndarray::{Array, Array2, ArrayView, Dimension};
-use ndarray_npy::{NpzReader, ReadableElement};
+use ndarray::{Array, Array2, ArrayD, ArrayView, Dimension, IxDyn};
+use ndarray_npy::{NpzReader, NpzWriter, ReadableElement};
 use serde_json::Value;
 use stackgan_eval::rng::NumpyRandomState;
 
@@ -262,118 +257,156 @@ pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary folder")
 }
 
-/// What [`TestServer`] answers on one path.
-#[derive(Clone)]
-pub enum Reply {
-    /// The whole body, with its length.
-    File(Arc<Vec<u8>>),
-    /// The headers of the whole body, its first `n` bytes, then the
-    /// connection closes: a transfer cut off mid-file.
-    CutAfter(Arc<Vec<u8>>, usize),
-    /// A redirect (302) to another path of the server, as GitHub's releases redirect.
-    Redirect(String),
+/// Every float array of an `.npz` by name (int64 arrays converted), as the
+/// generator fixtures and `generate --save-raw` write them.
+pub fn read_npz(path: &Path) -> BTreeMap<String, ArrayD<f32>> {
+    let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut npz = NpzReader::new(file).expect("npz");
+    let mut arrays = BTreeMap::new();
+    for name in npz.names().expect("names") {
+        let key = name.trim_end_matches(".npy").to_string();
+        if let Ok(array) = npz.by_name::<ndarray::OwnedRepr<f32>, IxDyn>(&name) {
+            arrays.insert(key, array);
+        } else if let Ok(array) = npz.by_name::<ndarray::OwnedRepr<i64>, IxDyn>(&name) {
+            arrays.insert(key, array.mapv(|v| v as f32));
+        }
+    }
+    arrays
 }
 
-/// A small HTTP/1.1 server on 127.0.0.1 for the fetch tests: it answers each
-/// path as its [`Reply`] says (404 otherwise), one connection at a time,
-/// counts the requests, and stops when dropped, whatever the test did.
-pub struct TestServer {
-    address: SocketAddr,
-    requests: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+/// Runs `generate --noise` of `model` on a generator reference's `input_*`
+/// arrays into `dir/out` with `--save-raw`; returns the output folder and
+/// raw.npz, after checking raw.npz holds those very inputs (it is itself a
+/// noise file).
+pub fn generate_from_reference(
+    model: &Path,
+    reference: &BTreeMap<String, ArrayD<f32>>,
+    dir: &Path,
+) -> (PathBuf, BTreeMap<String, ArrayD<f32>>) {
+    let noise = dir.join("noise.npz");
+    let mut npz = NpzWriter::new(File::create(&noise).unwrap());
+    for (name, array) in reference {
+        if let Some(input) = name.strip_prefix("input_") {
+            npz.add_array(input, array).unwrap();
+        }
+    }
+    npz.finish().unwrap();
+    let out = dir.join("out");
+    assert_ok(&tool(&[
+        "generate",
+        "--model",
+        s(model),
+        "--noise",
+        s(&noise),
+        "--out",
+        s(&out),
+        "--save-raw",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]));
+    let raw = read_npz(&out.join("raw.npz"));
+    for (key, expected) in reference {
+        if let Some(input) = key.strip_prefix("input_") {
+            assert_eq!(&raw[input], expected, "input {input} in raw.npz");
+        }
+    }
+    (out, raw)
 }
 
-impl TestServer {
-    /// Listens on a free port of 127.0.0.1.
-    pub fn start(routes: Vec<(&str, Reply)>) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a local port");
-        let address = listener.local_addr().expect("its address");
-        let routes: HashMap<String, Reply> = routes
-            .into_iter()
-            .map(|(p, r)| (p.to_string(), r))
-            .collect();
-        let (requests, stop) = (
-            Arc::new(AtomicUsize::new(0)),
-            Arc::new(AtomicBool::new(false)),
-        );
-        let (counter, stopped) = (requests.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stopped.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    answer(stream, &routes, address, &counter);
+/// The stride a reference stores an image output at (`stride_imgR`; 1 when absent).
+fn reference_stride(reference: &BTreeMap<String, ArrayD<f32>>, output: &str) -> usize {
+    reference
+        .get(&format!("stride_{output}"))
+        .and_then(|stride| stride.iter().next().copied())
+        .map_or(1, |stride| stride as usize)
+}
+
+/// (output, max abs difference) of every `{source}_{output}` array of a
+/// generator reference against raw.npz, images taken at the reference's stride.
+pub fn output_differences(
+    raw: &BTreeMap<String, ArrayD<f32>>,
+    reference: &BTreeMap<String, ArrayD<f32>>,
+    source: &str,
+) -> Vec<(String, f32)> {
+    let prefix = format!("{source}_");
+    let differences: Vec<(String, f32)> = reference
+        .iter()
+        .filter_map(|(key, expected)| Some((key.strip_prefix(&prefix)?, expected)))
+        .map(|(output, expected)| {
+            let got = raw
+                .get(output)
+                .unwrap_or_else(|| panic!("raw.npz has no `{output}`"));
+            let step = reference_stride(reference, output) as isize;
+            let got = if got.ndim() == 4 {
+                got.slice(ndarray::s![.., .., ..;step, ..;step])
+                    .to_owned()
+                    .into_dyn()
+            } else {
+                got.clone()
+            };
+            (
+                output.to_string(),
+                max_abs_diff(got.view(), expected.view()),
+            )
+        })
+        .collect();
+    assert!(
+        !differences.is_empty(),
+        "the reference has no {source}_* arrays"
+    );
+    differences
+}
+
+/// The PNGs `generate` wrote for every image output of a generator
+/// reference are its `{source}_imgR` arrays quantised as upstream saves them
+/// (`(x + 1) / 2 · 255`, truncated), within one level.
+pub fn assert_pngs_match(out: &Path, reference: &BTreeMap<String, ArrayD<f32>>, source: &str) {
+    let prefix = format!("{source}_img");
+    for (key, expected) in reference {
+        let Some(side) = key.strip_prefix(&prefix) else {
+            continue;
+        };
+        let resolution: usize = side.parse().unwrap();
+        let step = reference_stride(reference, &format!("img{side}"));
+        for sample in 0..expected.shape()[0] {
+            let png = image::open(out.join(format!("{resolution}/{sample:06}.png")))
+                .unwrap()
+                .to_rgb8();
+            assert_eq!(png.dimensions(), (resolution as u32, resolution as u32));
+            let mut worst = 0i32;
+            for c in 0..3 {
+                for y in 0..expected.shape()[2] {
+                    for x in 0..expected.shape()[3] {
+                        let v = expected[[sample, c, y, x]];
+                        let want = (((v + 1.0) / 2.0 * 255.0).clamp(0.0, 255.0)) as i32;
+                        let have = png.get_pixel((x * step) as u32, (y * step) as u32).0[c] as i32;
+                        worst = worst.max((want - have).abs());
+                    }
                 }
             }
-        });
-        TestServer {
-            address,
-            requests,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    /// The address of `path` (`/file.pth`) on this server.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-
-    /// Requests answered so far.
-    pub fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accept loop so that it sees the flag.
-        let _ = TcpStream::connect(self.address);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            assert!(
+                worst <= 1,
+                "img{side} sample {sample}: PNG differs from the quantised reference by {worst} levels"
+            );
         }
     }
 }
 
-/// Reads one request and answers it; a client that hangs up is no error.
-fn answer(
-    stream: TcpStream,
-    routes: &HashMap<String, Reply>,
-    address: SocketAddr,
-    requests: &AtomicUsize,
-) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut reader = BufReader::new(&stream);
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-        return;
-    }
-    let mut header = String::new();
-    while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-        header.clear();
-    }
-    requests.fetch_add(1, Ordering::SeqCst);
-    let path = request_line.split_whitespace().nth(1).unwrap_or("");
-    let head = |status: &str, length: usize, extra: &str| {
-        format!("HTTP/1.1 {status}\r\nContent-Length: {length}\r\n{extra}Connection: close\r\n\r\n")
-    };
-    let mut out = &stream;
-    let _ = match routes.get(path) {
-        Some(Reply::File(body)) => out
-            .write_all(head("200 OK", body.len(), "").as_bytes())
-            .and_then(|_| out.write_all(body)),
-        Some(Reply::CutAfter(body, n)) => out
-            .write_all(head("200 OK", body.len(), "").as_bytes())
-            .and_then(|_| out.write_all(&body[..*n])),
-        Some(Reply::Redirect(to)) => {
-            let location = format!("Location: http://{address}{to}\r\n");
-            out.write_all(head("302 Found", 0, &location).as_bytes())
+/// A manifest as TOML values, floats as float32 (the tool reads them so),
+/// without the hash (each file has its own): manifests compared field by field.
+pub fn manifest_values(path: &Path) -> toml::Value {
+    fn to_f32(value: &mut toml::Value) {
+        match value {
+            toml::Value::Float(f) => *f = f64::from(*f as f32),
+            toml::Value::Array(items) => items.iter_mut().for_each(to_f32),
+            toml::Value::Table(table) => table.iter_mut().for_each(|(_, v)| to_f32(v)),
+            _ => {}
         }
-        None => out.write_all(head("404 Not Found", 0, "").as_bytes()),
-    };
-    let _ = out.flush();
-    let _ = stream.shutdown(std::net::Shutdown::Both);
+    }
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut value: toml::Value = toml::from_str(&text).unwrap();
+    value.as_table_mut().unwrap().remove("onnx_sha256");
+    to_f32(&mut value);
+    value
 }

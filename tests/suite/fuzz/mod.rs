@@ -18,6 +18,7 @@
 
 mod checkpoints;
 mod engine;
+mod stackgan;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

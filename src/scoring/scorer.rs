@@ -16,7 +16,7 @@ use super::report::ScoreReport;
 use super::side::{Side, SideAccumulator};
 use super::source::{Input, Source};
 use crate::features::{Extractor, FeatureFile, ProtocolSetup, run_over_images};
-use crate::images::{ImageBatches, list_images};
+use crate::images::ImageBatches;
 use crate::metrics::FidStats;
 use crate::models::Protocol;
 use crate::options::{ExecOptions, ImageOptions};
@@ -240,7 +240,7 @@ impl Scorer {
             Source::Features(path) => {
                 Side::from_features(name, &FeatureFile::read(path)?, path, needs, &options.is)
             }
-            Source::Folder(folder) => {
+            Source::Folder { images, .. } => {
                 let model = self.extractor(options.extractor.as_deref(), progress)?;
                 let pass = Pass {
                     role: Role::Extractor,
@@ -250,7 +250,7 @@ impl Scorer {
                     needs,
                     skip_bad: self.images.skip_bad,
                 };
-                self.pass(&pass, list_images(folder)?, &options.is, progress, report)
+                self.pass(&pass, images.clone(), &options.is, progress, report)
             }
         }
     }
@@ -274,7 +274,7 @@ impl Scorer {
             progress,
             report,
         )?;
-        if let (true, Source::Folder(folder), Some(classifier)) =
+        if let (true, Source::Folder { images, .. }, Some(classifier)) =
             (requirements.classifier, source, &options.classifier)
         {
             let pass = Pass {
@@ -288,8 +288,7 @@ impl Scorer {
                 },
                 skip_bad: self.images.skip_bad,
             };
-            let classified =
-                self.pass(&pass, list_images(folder)?, &options.is, progress, report)?;
+            let classified = self.pass(&pass, images.clone(), &options.is, progress, report)?;
             side.logits = classified.logits;
         }
         Ok(side)
@@ -367,7 +366,7 @@ fn classify_evaluated(options: &ScoringOptions, input: &Input) -> anyhow::Result
     let source = Source::classify(input)?;
     let requirements = options.requirements();
     source.check(requirements.fake)?;
-    let folder = matches!(source, Source::Folder(_));
+    let folder = matches!(source, Source::Folder { .. });
     if requirements.classifier && !folder {
         bail!(
             "--classifier runs on images: pass an image folder, or drop --classifier to use the logits stored in {}",

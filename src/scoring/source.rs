@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use super::metric::Needs;
+use crate::images::list_images;
 
 /// A path and the flag (or config key) it came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +36,12 @@ impl Input {
 /// One side of a comparison, classified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    Folder(PathBuf),
+    /// A folder and the images found in it, listed when classified so that
+    /// an empty folder is refused before the other side is read.
+    Folder {
+        path: PathBuf,
+        images: Vec<PathBuf>,
+    },
     Stats(PathBuf),
     Features(PathBuf),
 }
@@ -45,7 +51,11 @@ impl Source {
     pub fn classify(input: &Input) -> anyhow::Result<Source> {
         let (path, flag) = (input.path.as_path(), input.flag.as_str());
         if path.is_dir() {
-            return Ok(Source::Folder(path.to_path_buf()));
+            let images = list_images(path)?;
+            return Ok(Source::Folder {
+                path: path.to_path_buf(),
+                images,
+            });
         }
         if !path.exists() {
             bail!(
@@ -69,7 +79,7 @@ impl Source {
 
     pub fn path(&self) -> &Path {
         match self {
-            Source::Folder(p) | Source::Stats(p) | Source::Features(p) => p,
+            Source::Folder { path: p, .. } | Source::Stats(p) | Source::Features(p) => p,
         }
     }
 

@@ -326,6 +326,15 @@ mod bad_input {
                 names: "nothing-here",
                 also: &[],
             },
+            // Without --extractor, an empty folder is refused before the
+            // default extractor is fetched (the suite's address answers
+            // nothing) or the other side is read.
+            Refusal {
+                args: vec!["fid", "--real", real, "--fake", s(&empty_folder)],
+                output: &out,
+                names: "nothing-here",
+                also: &["no images found"],
+            },
             // `stats` leaves no output behind either.
             Refusal {
                 args: stats_args(s(&empty_file), &stats),

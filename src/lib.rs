@@ -32,5 +32,6 @@ pub mod report;
 pub mod rng;
 pub mod runtime;
 pub mod scoring;
+pub mod shard;
 mod spelling;
 pub mod synthetic;

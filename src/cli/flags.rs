@@ -14,6 +14,7 @@ use stackgan_eval::models::Protocol;
 use stackgan_eval::options::{ExecOptions, ImageOptions};
 use stackgan_eval::runtime::{Device, RuntimeConfig};
 use stackgan_eval::scoring::{IsOptions, IsProtocol, Metric, PrdcOptions, ScoringOptions};
+use stackgan_eval::shard::Shard;
 
 /// A count (images, samples, splits …): a whole number; the flag is named by clap.
 pub fn count(text: &str) -> Result<usize, String> {
@@ -120,6 +121,24 @@ impl From<ImageArgs> for ImageOptions {
         ImageOptions {
             skip_bad: a.skip_bad,
             ..a.protocol.into()
+        }
+    }
+}
+
+/// `--shard I/N`: this process's part of a run split over many.
+#[derive(Debug, Args)]
+pub struct ShardArg {
+    /// Do only part I of N (I counted from 0) and write a partial result for `stackgan-eval merge` [default: the Slurm job array's task, else the whole run].
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+}
+
+impl ShardArg {
+    /// The flag, else the Slurm job array's task, else the whole run.
+    pub fn resolve(&self) -> Result<Shard, String> {
+        match self.shard {
+            Some(shard) => Ok(shard),
+            None => Ok(Shard::from_slurm(|name| std::env::var(name).ok())?.unwrap_or_default()),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::flags::{
-    ExtractorArg, ImageArgs, IsArgs, JsonArg, KidArgs, QuietArg, RuntimeArgs, ScoringArgs,
+    ExtractorArg, ImageArgs, IsArgs, JsonArg, KidArgs, QuietArg, RuntimeArgs, ScoringArgs, ShardArg,
 };
 use stackgan_eval::app::{ExtractCommand, ScoreCommand, StatsCommand};
 use stackgan_eval::metrics::KidConfig;
@@ -170,6 +170,8 @@ pub struct FolderArgs {
     pub image_args: ImageArgs,
     #[command(flatten)]
     pub quiet: QuietArg,
+    #[command(flatten)]
+    pub shard: ShardArg,
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +193,7 @@ impl From<StatsArgs> for StatsCommand {
             folder: f.images,
             out: a.out,
             quiet: f.quiet.quiet,
+            shard: f.shard.resolve(),
         }
     }
 }
@@ -214,6 +217,7 @@ impl From<ExtractArgs> for ExtractCommand {
             folder: f.images,
             out: a.out,
             quiet: f.quiet.quiet,
+            shard: f.shard.resolve(),
         }
     }
 }

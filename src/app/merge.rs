@@ -1,0 +1,79 @@
+//! `merge`: the partial results of a run's shards → what the single run
+//! writes (the statistics `.npz`, the feature file, the report).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+use crate::report::target::check_file;
+use crate::shard::{PartialKind, ShardSet};
+
+#[derive(Debug, Clone)]
+pub struct MergeCommand {
+    /// Every shard's partial result, in any order.
+    pub parts: Vec<PathBuf>,
+    /// What the single run writes with `--out`: statistics, features.
+    pub out: Option<PathBuf>,
+    /// What the single run writes with `--json`: the report.
+    pub json: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+pub(super) fn run(command: &MergeCommand) -> anyhow::Result<()> {
+    for (flag, target) in [("--out", &command.out), ("--json", &command.json)] {
+        if let Some(path) = target {
+            check_file(flag, path)?;
+        }
+    }
+    let shards = ShardSet::open(&command.parts)?;
+    let header = shards.header();
+    let (kind, count, items) = (shards.kind, header.shard.count, header.items);
+    let out = || {
+        command.out.as_ref().with_context(|| {
+            format!("merging `{kind}` shards writes what `{kind} --out` writes: pass --out FILE")
+        })
+    };
+    match kind {
+        PartialKind::Stats => {
+            let out = out()?;
+            let stats = shards.statistics()?;
+            stats
+                .write_npz(out)
+                .with_context(|| format!("--out {}", out.display()))?;
+            if !command.quiet {
+                println!(
+                    "wrote {}: {}-d statistics of {} images from {count} shards ({items} listed{})",
+                    out.display(),
+                    stats.dim(),
+                    stats.count.unwrap_or(0),
+                    skipped(shards.skipped()),
+                );
+            }
+        }
+        PartialKind::Extract => {
+            let out = out()?;
+            let features = shards.features()?;
+            features.write(out)?;
+            if !command.quiet {
+                println!(
+                    "wrote {}: features of {} images from {count} shards ({items} listed{})",
+                    out.display(),
+                    features.len(),
+                    skipped(shards.skipped()),
+                );
+            }
+        }
+        PartialKind::Score | PartialKind::Eval => {
+            bail!("merging `{kind}` shards is not supported by this build; run `{kind}` whole")
+        }
+    }
+    Ok(())
+}
+
+fn skipped(count: usize) -> String {
+    if count > 0 {
+        format!(", {count} unreadable skipped")
+    } else {
+        String::new()
+    }
+}

@@ -17,6 +17,7 @@
 //! Before any data is read every header is checked: the same command, shard
 //! count, plan and provenance, each shard once, none missing.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, Axis, concatenate};
@@ -25,6 +26,9 @@ use super::Shard;
 use super::partial::{Partial, PartialError, PartialHeader, PartialKind};
 use crate::features::FeatureFile;
 use crate::metrics::{FidStats, StatsAccumulator, StatsError};
+
+/// How many missing shards an error names.
+const SHOWN: usize = 10;
 
 /// Why shards cannot be merged.
 #[derive(Debug, thiserror::Error)]
@@ -96,8 +100,8 @@ pub enum MergeError {
     },
     #[error("{path}: {reason}; run its shard again")]
     Data { path: String, reason: String },
-    #[error("the merged statistics: {0}")]
-    Stats(#[from] StatsError),
+    #[error("the statistics merged from {parts}: {source}")]
+    Stats { parts: String, source: StatsError },
 }
 
 /// The partial results of one run, checked, in shard order.
@@ -128,23 +132,27 @@ impl ShardSet {
             compare(first_path, first, path, header)?;
         }
         let count = first.shard.count;
-        let mut slots: Vec<Option<&PathBuf>> = vec![None; count];
+        let mut given: BTreeMap<usize, &PathBuf> = BTreeMap::new();
         for (path, header) in &parts {
-            if let Some(seen) = slots[header.shard.index] {
+            if let Some(seen) = given.insert(header.shard.index, path) {
                 return Err(MergeError::Duplicate {
                     first: name(seen),
                     other: name(path),
                     shard: header.shard,
                 });
             }
-            slots[header.shard.index] = Some(path);
         }
-        let missing: Vec<String> = (0..count)
-            .filter(|&i| slots[i].is_none())
-            .map(|i| i.to_string())
-            .collect();
-        if !missing.is_empty() {
+        if given.len() < count {
+            // At most `given.len() + SHOWN` steps, whatever the count claims.
+            let mut missing: Vec<String> = (0..count)
+                .filter(|i| !given.contains_key(i))
+                .take(SHOWN + 1)
+                .map(|i| i.to_string())
+                .collect();
             let many = missing.len() > 1;
+            if missing.len() > SHOWN {
+                missing[SHOWN] = format!("… ({} in all)", count - given.len());
+            }
             return Err(MergeError::Missing {
                 plural: if many { "s" } else { "" },
                 verb: if many { "are" } else { "is" },
@@ -165,6 +173,15 @@ impl ShardSet {
     /// The first shard's header: what they all share.
     pub fn header(&self) -> &PartialHeader {
         &self.parts[0].1
+    }
+
+    /// The shards' files, for messages.
+    fn names(&self) -> String {
+        self.parts
+            .iter()
+            .map(|(p, _)| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Unreadable items all shards skipped.
@@ -205,7 +222,10 @@ impl ShardSet {
             Ok(())
         })?;
         let accumulator = accumulator.unwrap_or_else(|| StatsAccumulator::new(0));
-        Ok(accumulator.finish()?)
+        accumulator.finish().map_err(|source| MergeError::Stats {
+            parts: self.names(),
+            source,
+        })
     }
 
     /// The feature file of the whole run (`extract`): every shard's arrays
@@ -245,8 +265,8 @@ impl ShardSet {
             }
             let views: Vec<_> = part.iter().map(|a| a.view()).collect();
             let joined = concatenate(Axis(0), &views).map_err(|e| MergeError::Data {
-                path: format!("the shards' `{name}` arrays"),
-                reason: format!("their widths differ ({e})"),
+                path: self.names(),
+                reason: format!("their `{name}` arrays differ in width ({e})"),
             })?;
             arrays.push((name, joined));
         }

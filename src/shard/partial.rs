@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use super::Shard;
 use crate::atomic::write_atomically;
 use crate::features::{FeatureFile, MatrixError, matrix};
-use crate::npy::{self, Npz, NpzError};
+use crate::npy::{self, NpyHeader, Npz, NpzError};
 
 /// What the header's `format` says, so that any other `.npz` is told apart.
 pub const FORMAT: &str = "stackgan-eval partial result";
@@ -209,14 +209,25 @@ impl Partial {
             })?;
             data.arrays.push((name.clone(), array));
         }
-        let rows = header.end - header.start - header.skipped.min(header.end - header.start);
-        if let Some((name, array)) = data.arrays.iter().find(|(_, a)| a.nrows() > rows) {
+        let items = header.end - header.start;
+        if let Some((name, array)) = data.arrays.iter().find(|(_, a)| a.nrows() > items) {
             return Err(damaged(format!(
-                "array `{}` has {} rows for the {rows} items of shard {}",
+                "array `{}` has {} rows for the {items} items of shard {}",
                 npy::printable(name),
                 array.nrows(),
                 header.shard
             )));
+        }
+        if header.kind != PartialKind::Score && header.kind != PartialKind::Eval {
+            let rows = items.saturating_sub(header.skipped);
+            let counts = data.arrays.iter().map(|(_, a)| a.nrows());
+            let files = (!data.files.is_empty()).then_some(data.files.len());
+            if let Some(wrong) = counts.chain(files).find(|&n| n != rows) {
+                return Err(damaged(format!(
+                    "it holds {wrong} rows where its {items} items less {} skipped make {rows}",
+                    header.skipped
+                )));
+            }
         }
         Ok(Partial { header, data })
     }
@@ -243,8 +254,15 @@ fn open(path: &Path) -> Result<(Npz, PartialHeader), PartialError> {
         return Err(not_partial(format!("it has no `{HEADER}` header")));
     }
     let bytes = npz.bytes(HEADER).map_err(&damaged)?;
+    let npy_header = NpyHeader::parse(&bytes).map_err(&damaged)?;
+    if npy_header.descr != "|u1" || npy_header.shape.len() != 1 {
+        return Err(not_partial(format!(
+            "its `{HEADER}` array holds {}, not JSON bytes",
+            npy_header.describe()
+        )));
+    }
     let json = Array1::<u8>::read_npy(&bytes[..])
-        .map_err(|e| not_partial(format!("its `{HEADER}` array is not JSON bytes ({e})")))?;
+        .map_err(|_| damaged(format!("its `{HEADER}` array cannot be read")))?;
     let value: serde_json::Value = serde_json::from_slice(json.as_slice().unwrap_or(&[]))
         .map_err(|e| not_partial(format!("its header is not JSON ({e})")))?;
     if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
+use super::score::summary;
+use super::write::json_or_stdout;
+use crate::report::json_text;
 use crate::report::target::check_file;
+use crate::scoring::merge_score;
 use crate::shard::{PartialKind, ShardSet};
 
 #[derive(Debug, Clone)]
@@ -63,7 +67,20 @@ pub(super) fn run(command: &MergeCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        PartialKind::Score | PartialKind::Eval => {
+        PartialKind::Score => {
+            let report = merge_score(&shards)?;
+            for warning in &report.warnings {
+                eprintln!("warning: {warning}");
+            }
+            if !command.quiet {
+                println!("{}", summary(&report));
+            }
+            match &command.json {
+                Some(json) => json_or_stdout("--json", json, &report)?,
+                None => print!("{}", json_text(&report)?),
+            }
+        }
+        PartialKind::Eval => {
             bail!("merging `{kind}` shards is not supported by this build; run `{kind}` whole")
         }
     }

@@ -23,6 +23,8 @@ pub struct ScoreRunArgs {
     pub json: JsonArg,
     #[command(flatten)]
     pub quiet: QuietArg,
+    #[command(flatten)]
+    pub shard: ShardArg,
 }
 
 impl ScoreRunArgs {
@@ -35,6 +37,7 @@ impl ScoreRunArgs {
             fake,
             json: self.json.json,
             quiet: self.quiet.quiet,
+            shard: self.shard.resolve(),
         }
     }
 }

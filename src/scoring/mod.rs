@@ -11,6 +11,7 @@ mod measure;
 mod metric;
 mod model;
 mod options;
+mod partial;
 mod report;
 mod scorer;
 mod side;
@@ -20,6 +21,7 @@ pub use extract::{Extraction, ModelRun, Statistics};
 pub use measure::measure;
 pub use metric::{Metric, Needs, Requirements};
 pub use options::{IsOptions, IsProtocol, PrdcOptions, ScoringOptions};
+pub use partial::{ScoreContext, merge_score};
 pub use report::{
     BranchReport, ColorPair, EvalReport, GeneratorProvenance, ModelProvenance, ReportFile,
     ScoreReport,

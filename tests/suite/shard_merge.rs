@@ -110,6 +110,80 @@ fn extract_merged_from_4_and_from_3_shards_equals_the_single_run() {
     assert_merge_is_exact("extract", &folder, dir.path(), 3, "npy");
 }
 
+/// `score` over `real` and the 601 images, whole and as 4 and 3 shards:
+/// the merged report equals the single run's, every number with `==`.
+fn assert_score_merge_is_exact(dir: &Path, real: &Path, fake: &Path, metrics: &[&str], tag: &str) {
+    let score = |json: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "score",
+            "--real",
+            s(real),
+            "--fake",
+            s(fake),
+            "--extractor",
+            tiny_extractor(),
+            "--json",
+            s(json),
+            "--quiet",
+        ];
+        args.extend(CPU);
+        args.extend(metrics);
+        args.extend(extra);
+        assert_ok(&tool(&args));
+    };
+    let whole = dir.join(format!("{tag}-whole.json"));
+    score(&whole, &[]);
+    let expected = crate::util::json(&whole);
+    for count in [4, 3] {
+        let mut args = vec!["merge".to_string()];
+        for index in 0..count {
+            let part = dir.join(format!("{tag}-{index}-of-{count}.part"));
+            score(&part, &["--shard", &format!("{index}/{count}")]);
+            args.push(s(&part).to_string());
+        }
+        let merged = dir.join(format!("{tag}-merged-{count}.json"));
+        args.extend(["--json".into(), s(&merged).into(), "--quiet".into()]);
+        assert_ok(&tool(&args));
+        let got = crate::util::json(&merged);
+        assert!(
+            expected["fid"].is_f64() || expected["is_mean"].is_f64(),
+            "{expected}"
+        );
+        assert_eq!(got, expected, "{tag}: score over {count} shards");
+    }
+}
+
+#[test]
+fn score_merged_from_4_and_from_3_shards_equals_the_single_run() {
+    let dir = temp_dir();
+    let folder = big_folder(dir.path());
+    let real = Path::new(fixture("e2e/real"));
+    let all = [
+        "--metrics",
+        "fid,is,kid,prdc",
+        "--kid-subset-size",
+        "15",
+        "--kid-subsets",
+        "7",
+        "--splits",
+        "3",
+    ];
+    // 20 reference images then 601 evaluated: shard 0 holds both sides.
+    assert_score_merge_is_exact(dir.path(), real, &folder, &all, "folders");
+    // Reference statistics from a file (read again by the merge), IS from a separate classifier.
+    let stats = dir.path().join("real.npz");
+    run("stats", real, &stats, &[]);
+    let classifier = [
+        "--metrics",
+        "fid,is",
+        "--classifier",
+        demo_model("demo-extractor.onnx"),
+        "--splits",
+        "4",
+    ];
+    assert_score_merge_is_exact(dir.path(), &stats, &folder, &classifier, "stats-file");
+}
+
 #[test]
 fn more_shards_than_images_leave_empty_shards_that_merge() {
     let dir = temp_dir();
@@ -210,6 +284,21 @@ fn shards_of_other_runs_duplicated_missing_or_damaged_are_refused_naming_them() 
     other_model.extend([s(&s1_demo), "--shard", "1/3", "--quiet"]);
     other_model.extend(CPU);
     assert_ok(&tool(&other_model));
+    let score2 = part("score2");
+    let mut score = vec![
+        "score",
+        "--real",
+        s(real),
+        "--fake",
+        s(fake),
+        "--extractor",
+        tiny_extractor(),
+        "--metrics",
+        "fid",
+    ];
+    score.extend(["--json", s(&score2), "--shard", "2/3", "--quiet"]);
+    score.extend(CPU);
+    assert_ok(&tool(&score));
     let not_partial = d.join("stats.npz");
     run("stats", fake, &not_partial, &[]);
     let truncated = part("s2-truncated");

@@ -3,13 +3,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
+use super::eval::table;
 use super::score::summary;
 use super::write::json_or_stdout;
 use crate::report::json_text;
 use crate::report::target::check_file;
-use crate::scoring::merge_score;
+use crate::scoring::{merge_eval, merge_score};
 use crate::shard::{PartialKind, ShardSet};
 
 #[derive(Debug, Clone)]
@@ -81,7 +82,22 @@ pub(super) fn run(command: &MergeCommand) -> anyhow::Result<()> {
             }
         }
         PartialKind::Eval => {
-            bail!("merging `{kind}` shards is not supported by this build; run `{kind}` whole")
+            let report = merge_eval(&shards)?;
+            for branch in &report.branches {
+                for warning in &branch.scores.warnings {
+                    eprintln!(
+                        "warning: {}×{}: {warning}",
+                        branch.resolution, branch.resolution
+                    );
+                }
+            }
+            if !command.quiet {
+                println!("{}", table(&report));
+            }
+            match &command.json {
+                Some(json) => json_or_stdout("--json", json, &report)?,
+                None => print!("{}", json_text(&report)?),
+            }
         }
     }
     Ok(())

@@ -6,6 +6,7 @@
 //! `eval`, `ablation`, `tsne` and the demo all compute through it.
 
 mod eval;
+mod eval_partial;
 mod extract;
 mod measure;
 mod metric;
@@ -17,6 +18,7 @@ mod scorer;
 mod side;
 mod source;
 
+pub use eval_partial::{EvalContext, merge_eval};
 pub use extract::{Extraction, ModelRun, Statistics};
 pub use measure::measure;
 pub use metric::{Metric, Needs, Requirements};

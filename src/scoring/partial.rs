@@ -429,7 +429,7 @@ fn finish(plan: &SidePlan, accumulator: SideAccumulator) -> anyhow::Result<Side>
 }
 
 /// A side given as a statistics or feature file, checked against the hash the shards recorded.
-fn read_file(plan: &SidePlan, options: &ScoringOptions) -> anyhow::Result<Side> {
+pub(super) fn read_file(plan: &SidePlan, options: &ScoringOptions) -> anyhow::Result<Side> {
     let path = &plan.input.path;
     let sha256 = file_sha256(path)?;
     if Some(&sha256) != plan.file_sha256.as_ref() {

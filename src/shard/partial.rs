@@ -84,6 +84,10 @@ pub struct PartialHeader {
     /// the same in every shard.
     #[serde(default)]
     pub context: serde_json::Value,
+    /// Float64 values per item that the merge sums in order (colour
+    /// consistency's distances), exact in JSON.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, Vec<f64>>,
 }
 
 impl PartialHeader {
@@ -104,6 +108,7 @@ impl PartialHeader {
             provenance,
             skipped: 0,
             context: serde_json::Value::Null,
+            values: BTreeMap::new(),
         }
     }
 }

@@ -185,6 +185,83 @@ fn score_merged_from_4_and_from_3_shards_equals_the_single_run() {
 }
 
 #[test]
+fn eval_merged_from_4_and_from_3_shards_equals_the_single_run() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let real = d.join("real.npz");
+    run("extract", Path::new(fixture("e2e/real")), &real, &[]);
+    // 80 samples (8 images × 10 captions); batches of 7 cross every shard edge.
+    let eval = |json: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--model",
+            demo_model("demo-generator.onnx"),
+            "--embeddings",
+            demo_model("demo-embeddings.npy"),
+            "--extractor",
+            tiny_extractor(),
+            "--real",
+            s(&real),
+            "--metrics",
+            "fid,is,kid,prdc",
+            "--kid-subset-size",
+            "10",
+            "--kid-subsets",
+            "3",
+            "--splits",
+            "3",
+            "--batch-size",
+            "7",
+            "--json",
+            s(json),
+            "--quiet",
+        ];
+        args.extend(CPU);
+        args.extend(extra);
+        if !extra.contains(&"--seed") {
+            args.extend(["--seed", "3"]);
+        }
+        assert_ok(&tool(&args));
+    };
+    let whole = d.join("eval-whole.json");
+    eval(&whole, &[]);
+    let expected = crate::util::json(&whole);
+    assert!(expected["branches"][0]["fid"].is_f64(), "{expected}");
+    assert!(
+        expected["color_consistency"][0]["loss"].is_f64(),
+        "{expected}"
+    );
+    for count in [4, 3] {
+        let mut args = vec!["merge".to_string()];
+        for index in 0..count {
+            let part = d.join(format!("eval-{index}-of-{count}.part"));
+            eval(&part, &["--shard", &format!("{index}/{count}")]);
+            args.push(s(&part).to_string());
+        }
+        let merged = d.join(format!("eval-merged-{count}.json"));
+        args.extend(["--json".into(), s(&merged).into(), "--quiet".into()]);
+        assert_ok(&tool(&args));
+        assert_eq!(
+            crate::util::json(&merged),
+            expected,
+            "eval over {count} shards"
+        );
+    }
+    // A shard of another seed is refused.
+    let other = d.join("eval-seed-4.part");
+    eval(&other, &["--shard", "1/3", "--seed", "4"]);
+    let out = d.join("never.json");
+    let (p0, p2) = (d.join("eval-0-of-3.part"), d.join("eval-2-of-3.part"));
+    Refusal {
+        args: vec!["merge", s(&p0), s(&other), s(&p2), "--json", s(&out)],
+        output: &out,
+        names: s(&other),
+        also: &["seed"],
+    }
+    .check();
+}
+
+#[test]
 fn more_shards_than_images_leave_empty_shards_that_merge() {
     let dir = temp_dir();
     let folder = dir.path().join("three");

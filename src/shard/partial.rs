@@ -15,7 +15,7 @@
 //! SHA-256, protocol, resize mode, provider, options, seed, model, tool
 //! version), flat `name → value` pairs so that a disagreement is named.
 //! The data is kept as the network gave it, never reduced: see
-//! [`super::merge`] for why that makes the merge exact.
+//! the `merge` module beside this one for why that makes the merge exact.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

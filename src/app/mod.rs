@@ -6,6 +6,7 @@
 
 mod ablation;
 mod compare;
+mod curve;
 mod demo;
 mod eval;
 mod extract;
@@ -21,6 +22,7 @@ mod write;
 
 pub use ablation::AblationCommand;
 pub use compare::CompareCommand;
+pub use curve::CurveCommand;
 pub use demo::DemoCommand;
 pub use eval::EvalCommand;
 pub use extract::ExtractCommand;
@@ -39,6 +41,7 @@ pub enum Command {
     Extract(ExtractCommand),
     Generate(GenerateCommand),
     Eval(EvalCommand),
+    Curve(CurveCommand),
     Ablation(AblationCommand),
     Compare(CompareCommand),
     Tsne(TsneCommand),
@@ -55,6 +58,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Extract(command) => extract::run(&command),
         Command::Generate(command) => generate::run(&command),
         Command::Eval(command) => eval::run(&command),
+        Command::Curve(command) => curve::run(&command),
         Command::Ablation(command) => ablation::run(&command),
         Command::Compare(command) => compare::run(&command),
         Command::Tsne(command) => tsne::run(&command),

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use serde::Serialize;
 
 use super::progress::Bars;
@@ -41,7 +41,7 @@ const PLOTTED: [&str; 3] = ["fid", "is", "kid"];
 pub(super) fn run(command: &CurveCommand) -> anyhow::Result<()> {
     let shard = command.shard.clone().map_err(anyhow::Error::msg)?;
     check_folder("--out", &command.out, FolderUse::Overwrite)?;
-    let store = CurveStore::open(&command.out)?;
+    let store = CurveStore::open(&command.out);
     let mut scorer = Scorer::new(command.exec.clone(), command.images.clone());
     let progress = Bars::new(command.quiet);
     let run = crate::curve::run(&command.curve, shard, &store, &mut scorer, &progress)?;
@@ -104,6 +104,12 @@ struct CurveJson<'a> {
 
 /// `curve.csv`, `curve.json` and the plots.
 fn write_curve(out: &Path, run: &CurveRun, quiet: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| {
+        format!(
+            "cannot create --out {}; choose a writable folder",
+            out.display()
+        )
+    })?;
     let table = curve_table(&run.rows);
     let mut written = CsvExporter.write(&table, out, "curve")?;
     let json = CurveJson {

@@ -46,7 +46,8 @@ impl Progress for Bars {
             return Box::new(Bar(ProgressBar::hidden()));
         }
         let bar = self.bars.add(ProgressBar::new(total as u64));
-        let template = format!("{{prefix:>8}} [{{bar:30}}] {{pos}}/{{len}} {unit}, {{per_sec}}, eta {{eta}}");
+        let template =
+            format!("{{prefix:>8}} [{{bar:30}}] {{pos}}/{{len}} {unit}, {{per_sec}}, eta {{eta}}");
         let style = ProgressStyle::with_template(&template)
             .map(|style| style.progress_chars("=> "))
             .unwrap_or_else(|_| ProgressStyle::default_bar());

@@ -310,8 +310,16 @@ pub(super) fn curve_table(rows: &[CurveRow]) -> Table {
             }
             table.set(index, "samples", Cell::text(row.report.samples.to_string()));
             table.set(index, "seed", Cell::optional(row.report.seed));
-            table.set(index, "generator_sha256", Cell::text(&row.report.generator.sha256));
-            table.set(index, "checkpoint_sha256", Cell::text(&row.checkpoint_sha256));
+            table.set(
+                index,
+                "generator_sha256",
+                Cell::text(&row.report.generator.sha256),
+            );
+            table.set(
+                index,
+                "checkpoint_sha256",
+                Cell::text(&row.checkpoint_sha256),
+            );
         }
     }
     table

@@ -113,8 +113,8 @@ fn expand(source: &Path) -> Result<Vec<PathBuf>, CurveError> {
         reason,
     };
     if source.is_dir() {
-        let entries = std::fs::read_dir(source)
-            .map_err(|e| fail(format!("cannot read the folder ({e})")))?;
+        let entries =
+            std::fs::read_dir(source).map_err(|e| fail(format!("cannot read the folder ({e})")))?;
         let mut files = Vec::new();
         for entry in entries {
             let path = entry
@@ -143,8 +143,11 @@ fn expand(source: &Path) -> Result<Vec<PathBuf>, CurveError> {
             "no such file or folder; give a folder, a file or a quoted pattern such as 'runs/netG_*.pth'".into(),
         ));
     }
-    let matches = glob::glob(&text)
-        .map_err(|e| fail(format!("not a valid pattern ({e}); quote it, e.g. 'runs/netG_*.pth'")))?;
+    let matches = glob::glob(&text).map_err(|e| {
+        fail(format!(
+            "not a valid pattern ({e}); quote it, e.g. 'runs/netG_*.pth'"
+        ))
+    })?;
     let mut files = Vec::new();
     for entry in matches {
         let path = entry.map_err(|e| fail(format!("cannot read {}", e.path().display())))?;
@@ -217,6 +220,9 @@ mod tests {
         let none = discover(&[dir.path().join("nothing_*.pth")])
             .unwrap_err()
             .to_string();
-        assert!(error.lines().count() == 1 && none.contains("matches no"), "{none}");
+        assert!(
+            error.lines().count() == 1 && none.contains("matches no"),
+            "{none}"
+        );
     }
 }

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 pub use checkpoints::{Checkpoint, CheckpointFormat, discover, iteration};
 pub use run::{CurveConfig, CurveRun, Failure, run};
-pub use settings::Settings;
+pub use settings::{Settings, SettingsOf};
 pub use store::{CurveRow, CurveStore};
 
 /// Why a curve cannot be computed; each message names the file or flag and the fix.

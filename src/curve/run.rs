@@ -142,7 +142,16 @@ pub fn run(
         let Some((side, base)) = &reference else {
             continue;
         };
-        match score(config, store, scorer, checkpoint, &sha256, side.as_ref(), base, progress) {
+        match score(
+            config,
+            store,
+            scorer,
+            checkpoint,
+            &sha256,
+            side.as_ref(),
+            base,
+            progress,
+        ) {
             Ok((report, converted)) => {
                 let row = CurveRow {
                     iteration: checkpoint.iteration,
@@ -201,12 +210,9 @@ fn score(
     let converted = match (checkpoint.format, config.kind) {
         (CheckpointFormat::Onnx, _) => None,
         (CheckpointFormat::PyTorch, Some(kind)) => {
-            let onnx = store.converted_path(checkpoint, sha256, kind);
+            let onnx = store.converted_path(checkpoint, sha256, kind)?;
             if !CurveStore::is_converted(&onnx) {
-                progress.note(&format!(
-                    "curve: converting {} ({kind})",
-                    checkpoint.name()
-                ));
+                progress.note(&format!("curve: converting {} ({kind})", checkpoint.name()));
                 let weights = read_checkpoint(&checkpoint.path)?;
                 convert(&weights, &ModelKind::Stackgan(kind), &onnx)?;
             }

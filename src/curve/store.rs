@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::CurveError;
 use super::checkpoints::Checkpoint;
 use super::settings::Settings;
-use super::CurveError;
 use crate::atomic::write_bytes_atomically;
 use crate::convert::StackganKind;
 use crate::models::manifest_path;
@@ -42,16 +42,19 @@ pub struct CurveStore {
 }
 
 impl CurveStore {
-    /// The store in `root`, its folders created.
-    pub fn open(root: &Path) -> Result<CurveStore, CurveError> {
-        for dir in [root.join(ROWS), root.join(CONVERTED)] {
-            std::fs::create_dir_all(&dir).map_err(|e| CurveError::Write {
-                path: dir.clone(),
-                reason: e.to_string(),
-            })?;
-        }
-        Ok(CurveStore {
+    /// The store in `root`; its folders are made when first written to, so
+    /// a refused run leaves nothing behind.
+    pub fn open(root: &Path) -> CurveStore {
+        CurveStore {
             root: root.to_path_buf(),
+        }
+    }
+
+    /// Makes `dir` (a folder of the store) if it is missing.
+    fn make(dir: &Path) -> Result<(), CurveError> {
+        std::fs::create_dir_all(dir).map_err(|e| CurveError::Write {
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
         })
     }
 
@@ -90,23 +93,25 @@ impl CurveStore {
             path: path.clone(),
             reason,
         };
+        Self::make(&self.root.join(ROWS))?;
         let mut text = serde_json::to_string_pretty(row).map_err(|e| unwritable(e.to_string()))?;
         text.push('\n');
         write_bytes_atomically(&path, text.as_bytes()).map_err(|e| unwritable(e.to_string()))
     }
 
     /// Where the ONNX conversion of a PyTorch checkpoint with this content
-    /// (`sha256`) and `kind` goes: a changed file or kind gets a new name.
+    /// (`sha256`) and `kind` goes (its folder made): a changed file or kind
+    /// gets a new name.
     pub fn converted_path(
         &self,
         checkpoint: &Checkpoint,
         sha256: &str,
         kind: StackganKind,
-    ) -> PathBuf {
+    ) -> Result<PathBuf, CurveError> {
+        let dir = self.root.join(CONVERTED);
+        Self::make(&dir)?;
         let digest = &sha256[..sha256.len().min(12)];
-        self.root
-            .join(CONVERTED)
-            .join(format!("{}-{kind}-{digest}.onnx", checkpoint.stem()))
+        Ok(dir.join(format!("{}-{kind}-{digest}.onnx", checkpoint.stem())))
     }
 
     /// Whether a conversion is complete: its manifest is written last.

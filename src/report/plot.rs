@@ -171,8 +171,9 @@ pub fn line_chart_png(
                 .map_err(|e| e.to_string())?
                 .label(line.name.clone())
                 .legend(move |(x, y)| {
-                    PathElement::new(vec![(x - 4, y), (x + 16, y)], stroke)
-                        + Circle::new((x + 6, y), 5, color.filled())
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(-4, 0), (16, 0)], stroke)
+                        + Circle::new((6, 0), 5, color.filled())
                 });
             chart
                 .draw_series(xy().map(|p| Circle::new(p, 6, color.filled())))

@@ -49,8 +49,9 @@ pub enum CurveError {
     )]
     NoKind { path: PathBuf },
     #[error(
-        "--out: {} was scored with other settings ({setting} differs); use the first run's flags, another --out, or delete it to score again",
-        path.display()
+        "--out: {} was scored with other settings ({setting}); use the first run's flags, another --out, or delete {} to score every checkpoint again",
+        path.display(),
+        path.parent().unwrap_or(path).display()
     )]
     OtherSettings { path: PathBuf, setting: String },
     #[error("--out: {} is not a curve row ({reason}); delete it to score its checkpoint again", path.display())]

@@ -13,7 +13,7 @@ use crate::convert::{ModelKind, StackganKind, convert, read_checkpoint};
 use crate::generate::JobSpec;
 use crate::models::file_sha256;
 use crate::progress::Progress;
-use crate::scoring::{Input, ScoreReport, Scorer, ScoringOptions, Side};
+use crate::scoring::{EvalReport, Input, ScoreReport, Scorer, ScoringOptions, Side};
 use crate::shard::Shard;
 
 /// What a curve evaluates, and which part of it this process does.
@@ -57,9 +57,6 @@ pub struct CurveRun {
     pub rows: Vec<CurveRow>,
 }
 
-/// The reference side, computed when the first checkpoint needs it.
-type Reference = (Option<Side>, ScoreReport);
-
 /// Scores the checkpoints of `shard` that have no row with these settings.
 pub fn run(
     config: &CurveConfig,
@@ -93,89 +90,163 @@ pub fn run(
     for checkpoint in &checkpoints {
         kept.push(kept_row(store, checkpoint, &settings)?);
     }
-    let mine = shard.range(checkpoints.len());
     let mut run = CurveRun {
-        settings: settings.clone(),
-        checkpoints: checkpoints.clone(),
+        settings,
+        checkpoints,
         shard,
         scored: Vec::new(),
         skipped: Vec::new(),
         failed: Vec::new(),
         rows: Vec::new(),
     };
-    let mut reference: Option<Reference> = None;
+    let mine = shard.range(run.checkpoints.len());
+    let mut session = Session {
+        config,
+        store,
+        scorer,
+        settings: &run.settings,
+        progress,
+        reference: None,
+    };
     let stage = progress.stage_of("curve", mine.len(), "checkpoints");
     for (n, index) in mine.clone().enumerate() {
-        let checkpoint = &checkpoints[index];
-        let name = checkpoint.name();
-        let sha256 = match file_sha256(&checkpoint.path) {
-            Ok(sha256) => sha256,
-            Err(error) => {
-                run.failed.push(failure(checkpoint, &error.into()));
-                stage.advance(1);
-                continue;
-            }
-        };
-        match &kept[index] {
-            Some(row) if row.checkpoint_sha256 == sha256 => {
-                run.skipped.push(name);
-                stage.advance(1);
-                continue;
-            }
-            Some(_) => progress.note(&format!(
-                "curve: {name} changed since it was scored; scoring it again"
-            )),
-            None => {}
-        }
+        let checkpoint = &run.checkpoints[index];
         progress.note(&format!(
-            "curve: [{}/{}] {name} (iteration {})",
+            "curve: [{}/{}] {} (iteration {})",
             n + 1,
             mine.len(),
+            checkpoint.name(),
             checkpoint.iteration
         ));
-        if reference.is_none() {
-            let mut base = ScoreReport::new(scorer.batch_size());
-            let side =
-                scorer.reference(&config.scoring, config.real.as_ref(), progress, &mut base)?;
-            reference = Some((side, base));
-        }
-        let Some((side, base)) = &reference else {
-            continue;
-        };
-        match score(
-            config,
-            store,
-            scorer,
-            checkpoint,
-            &sha256,
-            side.as_ref(),
-            base,
-            progress,
-        ) {
-            Ok((report, converted)) => {
-                let row = CurveRow {
-                    iteration: checkpoint.iteration,
-                    checkpoint: checkpoint.path.display().to_string(),
-                    checkpoint_sha256: sha256,
-                    converted: converted.map(|p| p.display().to_string()),
-                    settings: settings.clone(),
-                    report,
-                };
-                store.write_row(checkpoint, &row)?;
-                run.scored.push(name);
-            }
-            Err(error) => run.failed.push(failure(checkpoint, &error)),
+        match session.checkpoint(checkpoint, kept[index].as_ref())? {
+            Outcome::Scored => run.scored.push(checkpoint.name()),
+            Outcome::Skipped => run.skipped.push(checkpoint.name()),
+            Outcome::Failed(failure) => run.failed.push(failure),
         }
         stage.advance(1);
     }
     drop(stage);
-    for checkpoint in &checkpoints {
+    for checkpoint in &run.checkpoints {
         let failed = run.failed.iter().any(|f| f.checkpoint == checkpoint.name());
-        if let (false, Some(row)) = (failed, kept_row(store, checkpoint, &settings)?) {
+        if let (false, Some(row)) = (failed, kept_row(store, checkpoint, &run.settings)?) {
             run.rows.push(row);
         }
     }
     Ok(run)
+}
+
+/// What became of one checkpoint.
+enum Outcome {
+    Scored,
+    /// Kept from before, its file unchanged.
+    Skipped,
+    Failed(Failure),
+}
+
+/// What every checkpoint of a run is scored with, and the reference side
+/// once the first checkpoint has needed it.
+struct Session<'a> {
+    config: &'a CurveConfig,
+    store: &'a CurveStore,
+    scorer: &'a mut Scorer,
+    settings: &'a Settings,
+    progress: &'a dyn Progress,
+    reference: Option<(Option<Side>, ScoreReport)>,
+}
+
+impl Session<'_> {
+    /// Skips a checkpoint whose kept row has its content, else scores it
+    /// and keeps its row. A failure of the checkpoint is an outcome; one of
+    /// the reference or the output folder ends the run.
+    fn checkpoint(
+        &mut self,
+        checkpoint: &Checkpoint,
+        kept: Option<&CurveRow>,
+    ) -> anyhow::Result<Outcome> {
+        let sha256 = match file_sha256(&checkpoint.path) {
+            Ok(sha256) => sha256,
+            Err(error) => return Ok(Outcome::Failed(failure(checkpoint, &error.into()))),
+        };
+        match kept {
+            Some(row) if row.checkpoint_sha256 == sha256 => return Ok(Outcome::Skipped),
+            Some(_) => self.progress.note(&format!(
+                "curve: {} changed since it was scored; scoring it again",
+                checkpoint.name()
+            )),
+            None => {}
+        }
+        let (report, converted) = match self.score(checkpoint, &sha256)? {
+            Ok(scored) => scored,
+            Err(error) => return Ok(Outcome::Failed(failure(checkpoint, &error))),
+        };
+        let row = CurveRow {
+            iteration: checkpoint.iteration,
+            checkpoint: checkpoint.path.display().to_string(),
+            checkpoint_sha256: sha256,
+            converted: converted.map(|p| p.display().to_string()),
+            settings: self.settings.clone(),
+            report,
+        };
+        self.store.write_row(checkpoint, &row)?;
+        Ok(Outcome::Scored)
+    }
+
+    /// One checkpoint through `eval` (converted first when it is a PyTorch
+    /// one): the report and the converted generator, or why the checkpoint
+    /// failed. The outer error is the reference's.
+    fn score(
+        &mut self,
+        checkpoint: &Checkpoint,
+        sha256: &str,
+    ) -> anyhow::Result<anyhow::Result<(EvalReport, Option<PathBuf>)>> {
+        if self.reference.is_none() {
+            let mut base = ScoreReport::new(self.scorer.batch_size());
+            let (options, real) = (&self.config.scoring, self.config.real.as_ref());
+            let side = self
+                .scorer
+                .reference(options, real, self.progress, &mut base)?;
+            self.reference = Some((side, base));
+        }
+        let converted = match self.convert(checkpoint, sha256) {
+            Ok(converted) => converted,
+            Err(error) => return Ok(Err(error)),
+        };
+        let spec = JobSpec {
+            model: converted.clone().unwrap_or_else(|| checkpoint.path.clone()),
+            ..self.config.job.clone()
+        };
+        let Some((side, base)) = &self.reference else {
+            return Ok(Err(anyhow::anyhow!("the reference side is missing")));
+        };
+        let report = self.scorer.eval_with_reference(
+            &self.config.scoring,
+            side.as_ref(),
+            base,
+            &spec,
+            None,
+            self.progress,
+        );
+        Ok(report.map(|report| (report, converted)))
+    }
+
+    /// The ONNX generator of a PyTorch checkpoint, converted unless a
+    /// conversion of the same file and kind is kept; `None` for an ONNX checkpoint.
+    fn convert(&self, checkpoint: &Checkpoint, sha256: &str) -> anyhow::Result<Option<PathBuf>> {
+        if checkpoint.format == CheckpointFormat::Onnx {
+            return Ok(None);
+        }
+        let kind = self.config.kind.ok_or_else(|| CurveError::NoKind {
+            path: checkpoint.path.clone(),
+        })?;
+        let onnx = self.store.converted_path(checkpoint, sha256, kind)?;
+        if !CurveStore::is_converted(&onnx) {
+            self.progress
+                .note(&format!("curve: converting {} ({kind})", checkpoint.name()));
+            let weights = read_checkpoint(&checkpoint.path)?;
+            convert(&weights, &ModelKind::Stackgan(kind), &onnx)?;
+        }
+        Ok(Some(onnx))
+    }
 }
 
 /// A checkpoint's kept row, refused when it was scored with other settings.
@@ -185,53 +256,13 @@ fn kept_row(
     settings: &Settings,
 ) -> Result<Option<CurveRow>, CurveError> {
     let row = store.read_row(checkpoint)?;
-    if let Some(setting) = row.as_ref().and_then(|r| r.settings.difference(settings)) {
+    if let Some(setting) = row.as_ref().and_then(|r| settings.difference(&r.settings)) {
         return Err(CurveError::OtherSettings {
             path: store.row_path(checkpoint),
             setting,
         });
     }
     Ok(row)
-}
-
-/// One checkpoint through `eval`; returns the report and the converted
-/// generator when the checkpoint was a PyTorch one.
-#[allow(clippy::too_many_arguments)]
-fn score(
-    config: &CurveConfig,
-    store: &CurveStore,
-    scorer: &mut Scorer,
-    checkpoint: &Checkpoint,
-    sha256: &str,
-    reference: Option<&Side>,
-    base: &ScoreReport,
-    progress: &dyn Progress,
-) -> anyhow::Result<(crate::scoring::EvalReport, Option<PathBuf>)> {
-    let converted = match (checkpoint.format, config.kind) {
-        (CheckpointFormat::Onnx, _) => None,
-        (CheckpointFormat::PyTorch, Some(kind)) => {
-            let onnx = store.converted_path(checkpoint, sha256, kind)?;
-            if !CurveStore::is_converted(&onnx) {
-                progress.note(&format!("curve: converting {} ({kind})", checkpoint.name()));
-                let weights = read_checkpoint(&checkpoint.path)?;
-                convert(&weights, &ModelKind::Stackgan(kind), &onnx)?;
-            }
-            Some(onnx)
-        }
-        (CheckpointFormat::PyTorch, None) => {
-            return Err(CurveError::NoKind {
-                path: checkpoint.path.clone(),
-            }
-            .into());
-        }
-    };
-    let spec = JobSpec {
-        model: converted.clone().unwrap_or_else(|| checkpoint.path.clone()),
-        ..config.job.clone()
-    };
-    let report =
-        scorer.eval_with_reference(&config.scoring, reference, base, &spec, None, progress)?;
-    Ok((report, converted))
 }
 
 fn failure(checkpoint: &Checkpoint, error: &anyhow::Error) -> Failure {

@@ -72,18 +72,19 @@ impl Settings {
         }
     }
 
-    /// The first setting that differs from `other`, by name; `None` when equal.
-    pub fn difference(&self, other: &Settings) -> Option<String> {
+    /// The first setting in which these (now) differ from `kept` (a kept
+    /// row's), in words; `None` when equal.
+    pub fn difference(&self, kept: &Settings) -> Option<String> {
         let (Ok(serde_json::Value::Object(mine)), Ok(serde_json::Value::Object(theirs))) =
-            (serde_json::to_value(self), serde_json::to_value(other))
+            (serde_json::to_value(self), serde_json::to_value(kept))
         else {
-            return (self != other).then(|| "the settings".to_string());
+            return (self != kept).then(|| "the settings differ".to_string());
         };
         mine.iter()
             .find(|(key, value)| theirs.get(*key) != Some(value))
             .map(|(key, value)| {
-                let theirs = theirs.get(key).cloned().unwrap_or_default();
-                format!("{key}: {theirs} then, {value} now")
+                let then = theirs.get(key).cloned().unwrap_or_default();
+                format!("{key} was {then}, is {value} now")
             })
     }
 }

@@ -464,12 +464,7 @@ fn bad_checkpoints_flags_and_changed_settings_are_refused_in_one_line() {
             "--shard",
             &["I/N"],
         ),
-        (
-            args(&one, &under_a_file, &[]),
-            &under_a_file,
-            "--out",
-            &[],
-        ),
+        (args(&one, &under_a_file, &[]), &under_a_file, "--out", &[]),
         (
             args(&one, &out, &["--kind", "v3"]),
             &out,

@@ -104,9 +104,15 @@ fn eval(model: &Path, evaluation: &[String], json_path: &Path) -> Value {
 
 const METRICS: [&str; 5] = ["fid", "is_mean", "is_std", "kid_mean", "kid_std"];
 
-/// Every metric of every branch of `row` (a `curve.json` row's report)
-/// equals `eval`'s, to the last bit.
+/// Every metric of every branch of `report` (a `curve.json` row's) equals
+/// `eval`'s to the last bit, and so does the rest of each branch's report
+/// (sample counts, models, protocol) and the colour consistency.
 fn assert_equal_to_eval(report: &Value, eval: &Value, what: &str) {
+    assert_eq!(report["branches"], eval["branches"], "{what}");
+    assert_eq!(
+        report["color_consistency"], eval["color_consistency"],
+        "{what}"
+    );
     let (ours, theirs) = (
         report["branches"].as_array().unwrap(),
         eval["branches"].as_array().unwrap(),

@@ -111,14 +111,8 @@ pub fn run(
     let stage = progress.stage_of("curve", mine.len(), "checkpoints");
     for (n, index) in mine.clone().enumerate() {
         let checkpoint = &run.checkpoints[index];
-        progress.note(&format!(
-            "curve: [{}/{}] {} (iteration {})",
-            n + 1,
-            mine.len(),
-            checkpoint.name(),
-            checkpoint.iteration
-        ));
-        match session.checkpoint(checkpoint, kept[index].as_ref())? {
+        let position = format!("[{}/{}]", n + 1, mine.len());
+        match session.checkpoint(checkpoint, kept[index].as_ref(), &position)? {
             Outcome::Scored => run.scored.push(checkpoint.name()),
             Outcome::Skipped => run.skipped.push(checkpoint.name()),
             Outcome::Failed(failure) => run.failed.push(failure),
@@ -162,6 +156,7 @@ impl Session<'_> {
         &mut self,
         checkpoint: &Checkpoint,
         kept: Option<&CurveRow>,
+        position: &str,
     ) -> anyhow::Result<Outcome> {
         let sha256 = match file_sha256(&checkpoint.path) {
             Ok(sha256) => sha256,
@@ -175,6 +170,11 @@ impl Session<'_> {
             )),
             None => {}
         }
+        self.progress.note(&format!(
+            "curve: {position} {} (iteration {})",
+            checkpoint.name(),
+            checkpoint.iteration
+        ));
         let (report, converted) = match self.score(checkpoint, &sha256)? {
             Ok(scored) => scored,
             Err(error) => return Ok(Outcome::Failed(failure(checkpoint, &error))),

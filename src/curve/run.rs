@@ -16,7 +16,7 @@ use crate::progress::Progress;
 use crate::scoring::{EvalReport, Input, ScoreReport, Scorer, ScoringOptions, Side};
 use crate::shard::Shard;
 
-/// What a curve evaluates, and which part of it this process does.
+/// What a curve evaluates (which part of it a process does is its `Shard`).
 #[derive(Debug, Clone)]
 pub struct CurveConfig {
     /// Glob patterns, folders or files (`--checkpoints`).

@@ -9,7 +9,7 @@
 //! distances; they take features, never models). [`scoring`] ties them
 //! together: one [`scoring::Scorer`] opens the runtime and the models once
 //! and turns folders, files and generated samples ([`generate`]) into typed
-//! reports; [`ablation`] and [`collapse`] compute through it; [`report`]
+//! reports; [`ablation`], [`collapse`] and [`curve`] compute through it; [`report`]
 //! writes every file. [`app`] is the command line's half: a command's
 //! configuration in, the library's compute, the report's writers out.
 
@@ -19,6 +19,7 @@ pub mod app;
 pub mod atomic;
 pub mod collapse;
 pub mod convert;
+pub mod curve;
 pub mod features;
 pub mod generate;
 pub mod images;

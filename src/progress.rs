@@ -7,6 +7,12 @@ pub trait Progress {
     /// A stage of `total` items (images, samples) called `label` begins; it
     /// ends when the returned handle is dropped.
     fn stage(&self, label: &str, total: usize) -> Box<dyn Stage>;
+    /// Like [`Progress::stage`] for a stage counted in `unit` (checkpoints)
+    /// rather than images.
+    fn stage_of(&self, label: &str, total: usize, unit: &str) -> Box<dyn Stage> {
+        let _ = unit;
+        self.stage(label, total)
+    }
     /// A transfer of `bytes` bytes (`None`: not known) called `label`
     /// begins (a download); its handle advances by bytes.
     fn transfer(&self, label: &str, bytes: Option<u64>) -> Box<dyn Stage> {

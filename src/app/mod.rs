@@ -6,6 +6,7 @@
 
 mod ablation;
 mod compare;
+mod curve;
 mod demo;
 mod eval;
 mod extract;
@@ -22,6 +23,7 @@ mod write;
 
 pub use ablation::AblationCommand;
 pub use compare::CompareCommand;
+pub use curve::CurveCommand;
 pub use demo::DemoCommand;
 pub use eval::EvalCommand;
 pub use extract::ExtractCommand;
@@ -43,6 +45,7 @@ pub enum Command {
     Eval(EvalCommand),
     /// Shards' partial results → the single run's result.
     Merge(MergeCommand),
+    Curve(CurveCommand),
     Ablation(AblationCommand),
     Compare(CompareCommand),
     Tsne(TsneCommand),
@@ -60,6 +63,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Generate(command) => generate::run(&command),
         Command::Eval(command) => eval::run(&command),
         Command::Merge(command) => merge::run(&command),
+        Command::Curve(command) => curve::run(&command),
         Command::Ablation(command) => ablation::run(&command),
         Command::Compare(command) => compare::run(&command),
         Command::Tsne(command) => tsne::run(&command),

@@ -4,6 +4,7 @@
 
 use crate::ablation::{Ablation, AblationReport, VariantScores};
 use crate::collapse::CollapseReport;
+use crate::curve::CurveRow;
 use crate::report::{Cell, ColumnKind, PaperValue, Table};
 use crate::scoring::{EvalReport, ScoreReport};
 
@@ -45,7 +46,7 @@ impl<'a> ScoreRow<'a> {
 type Number = fn(&ScoreReport) -> Option<f64>;
 
 /// The metric columns: key in the table, heading, value, spread.
-const METRICS: [(&str, &str, Number, Number); 8] = [
+pub(super) const METRICS: [(&str, &str, Number, Number); 8] = [
     ("fid", "FID ↓", |r| r.fid, |_| None),
     ("is", "IS ↑", |r| r.is_mean, |r| r.is_std),
     ("kid", "KID ↓", |r| r.kid_mean, |r| r.kid_std),
@@ -269,6 +270,56 @@ pub(super) fn eval_table(report: &EvalReport) -> Table {
         let row = table.row();
         for (key, cell) in EVAL_COLUMNS.iter().zip(cells) {
             table.set(row, key, cell);
+        }
+    }
+    table
+}
+
+/// A training curve: one row per checkpoint and branch, in iteration
+/// order — iteration, checkpoint, branch, the metrics any row holds, then
+/// where each number came from.
+pub(super) fn curve_table(rows: &[CurveRow]) -> Table {
+    let mut table = Table::new("Training curve");
+    table.column("iteration", "iteration", ColumnKind::Provenance);
+    table.column("checkpoint", "checkpoint", ColumnKind::Label);
+    table.column("branch", "branch", ColumnKind::Provenance);
+    let branches = || rows.iter().flat_map(|r| r.report.branches.iter());
+    let metrics: Vec<_> = METRICS
+        .iter()
+        .filter(|(_, _, value, _)| branches().any(|b| value(&b.scores).is_some()))
+        .collect();
+    for (key, heading, _, _) in &metrics {
+        table.column(key, heading, ColumnKind::Metric);
+    }
+    for key in ["samples", "seed", "generator_sha256", "checkpoint_sha256"] {
+        table.column(key, key, ColumnKind::Provenance);
+    }
+    for row in rows {
+        let name = std::path::Path::new(&row.checkpoint)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| row.checkpoint.clone());
+        for branch in &row.report.branches {
+            let index = table.row();
+            table.set(index, "iteration", Cell::text(row.iteration.to_string()));
+            table.set(index, "checkpoint", Cell::text(&name));
+            table.set(index, "branch", Cell::text(branch.resolution.to_string()));
+            for (key, _, value, spread) in &metrics {
+                let cell = Cell::measure(value(&branch.scores), spread(&branch.scores));
+                table.set(index, key, cell);
+            }
+            table.set(index, "samples", Cell::text(row.report.samples.to_string()));
+            table.set(index, "seed", Cell::optional(row.report.seed));
+            table.set(
+                index,
+                "generator_sha256",
+                Cell::text(&row.report.generator.sha256),
+            );
+            table.set(
+                index,
+                "checkpoint_sha256",
+                Cell::text(&row.checkpoint_sha256),
+            );
         }
     }
     table

@@ -33,6 +33,22 @@ pub struct SamplingArgs {
     /// Generator (ONNX with its manifest), from models/export_stackgan.py.
     #[arg(long)]
     pub model: PathBuf,
+    #[command(flatten)]
+    pub draw: DrawArgs,
+}
+
+impl From<SamplingArgs> for JobSpec {
+    fn from(a: SamplingArgs) -> Self {
+        JobSpec {
+            model: a.model,
+            ..a.draw.into()
+        }
+    }
+}
+
+/// Which samples to draw from a generator (`curve` draws them from every checkpoint).
+#[derive(Debug, Args)]
+pub struct DrawArgs {
     /// Text embeddings .npy, [images, captions, dim] or [N, dim] (conditional models).
     #[arg(long)]
     pub embeddings: Option<PathBuf>,
@@ -62,10 +78,11 @@ pub struct SamplingArgs {
     pub branches: Option<BranchSelection>,
 }
 
-impl From<SamplingArgs> for JobSpec {
-    fn from(a: SamplingArgs) -> Self {
+impl From<DrawArgs> for JobSpec {
+    /// The draw, with no model yet.
+    fn from(a: DrawArgs) -> Self {
         JobSpec {
-            model: a.model,
+            model: PathBuf::new(),
             embeddings: a.embeddings,
             noise: a.noise,
             seed: a.seed,

@@ -3,6 +3,7 @@
 //! command family; every argument struct becomes its command's configuration
 //! through `From`, the one pattern. Nothing below this module sees clap.
 
+mod curve;
 mod flags;
 mod generation;
 mod models;
@@ -43,6 +44,8 @@ pub enum Command {
     Generate(generation::GenerateArgs),
     /// Generate and score in one streaming pass: IS, FID, KID per branch and colour consistency.
     Eval(generation::EvalArgs),
+    /// Every checkpoint of a training run through eval: curve.csv, curve.json and FID/IS/KID plots against iteration.
+    Curve(curve::CurveArgs),
     /// Every variant of an ablation config through the same pipeline → CSV, Markdown, JSON, charts.
     Ablation(studies::AblationArgs),
     /// Score reports (--json files) from separate runs → one table (CSV, Markdown, JSON).
@@ -68,6 +71,7 @@ impl From<Command> for AppCommand {
             Command::Extract(a) => AppCommand::Extract(a.into()),
             Command::Generate(a) => AppCommand::Generate(a.into()),
             Command::Eval(a) => AppCommand::Eval(a.into()),
+            Command::Curve(a) => AppCommand::Curve(a.into()),
             Command::Ablation(a) => AppCommand::Ablation(a.into()),
             Command::Compare(a) => AppCommand::Compare(a.into()),
             Command::Tsne(a) => AppCommand::Tsne(a.into()),

@@ -1,5 +1,5 @@
-//! PNG figures: t-SNE scatter plots, paper-style t-SNE image maps and bar
-//! charts with error bars.
+//! PNG figures: t-SNE scatter plots, paper-style t-SNE image maps, bar
+//! charts with error bars and line charts (training curves).
 //!
 //! Text is drawn with DejaVu Sans embedded in the binary (`assets/`), so the
 //! figures look the same on a bare machine with no system fonts. Every file is
@@ -18,6 +18,8 @@ pub use super::image_map::{image_map_png, snap_to_grid};
 pub const SCATTER_SIZE: (u32, u32) = (1200, 1000);
 /// Width and height of bar charts.
 pub const BAR_CHART_SIZE: (u32, u32) = (1200, 800);
+/// Width and height of line charts.
+pub const LINE_CHART_SIZE: (u32, u32) = (1200, 800);
 
 /// Okabe & Ito's colour-blind-safe palette, most distinguishable first
 /// (yellow last: it is faint on white).
@@ -86,6 +88,100 @@ pub fn scatter_png(
                 .map_err(|e| e.to_string())?
                 .label(format!("{name} ({})", points.len()))
                 .legend(move |(x, y)| Circle::new((x + 10, y), 7, color.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font((FONT, 22))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .margin(12)
+            .draw()
+            .map_err(|e| e.to_string())
+    })?;
+    write_png(path, &image)
+}
+
+/// One line of a line chart: its name in the legend and its points
+/// `(x, y, ± spread)`, drawn in the order given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64, Option<f64>)>,
+}
+
+/// Line chart, 1200×800 px: one coloured line with a marker per point for
+/// each series, ± spreads as error bars, a legend naming the series, axes
+/// `x_label` and `y_label` (whole numbers on the x axis: iterations).
+pub fn line_chart_png(
+    path: &Path,
+    title: &str,
+    (x_label, y_label): (&str, &str),
+    series: &[Series],
+) -> Result<(), PlotError> {
+    if series.iter().all(|s| s.points.is_empty()) {
+        return Err(PlotError::Empty {
+            path: path.to_path_buf(),
+            what: "no points in any series".into(),
+        });
+    }
+    for line in series {
+        let bad = line.points.iter().find(|(x, y, e)| {
+            !(x.is_finite() && y.is_finite() && e.is_none_or(|e| e.is_finite() && e >= 0.0))
+        });
+        if let Some(point) = bad {
+            return Err(PlotError::Invalid {
+                path: path.to_path_buf(),
+                what: format!(
+                    "point {point:?} of '{}' is not finite (or has a negative spread)",
+                    line.name
+                ),
+            });
+        }
+    }
+    let all = || series.iter().flat_map(|s| s.points.iter().copied());
+    let x_range = padded_range(all().map(|p| p.0), 0.0);
+    let ends = all().flat_map(|(_, y, e)| [y - e.unwrap_or(0.0), y + e.unwrap_or(0.0)]);
+    let y_range = padded_range(ends, legend_headroom(series.len()));
+    let image = render(path, LINE_CHART_SIZE, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 36))
+            .margin(24)
+            .x_label_area_size(70)
+            .y_label_area_size(110)
+            .build_cartesian_2d(x_range.clone(), y_range.clone())
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| significant(*y))
+            .axis_desc_style((FONT, 26))
+            .label_style((FONT, 20))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (index, line) in series.iter().enumerate() {
+            let color = PALETTE[index % PALETTE.len()];
+            let stroke = color.stroke_width(3);
+            let xy = || line.points.iter().map(|&(x, y, _)| (x, y));
+            chart
+                .draw_series([PathElement::new(xy().collect::<Vec<_>>(), stroke)])
+                .map_err(|e| e.to_string())?
+                .label(line.name.clone())
+                .legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(-4, 0), (16, 0)], stroke)
+                        + Circle::new((6, 0), 5, color.filled())
+                });
+            chart
+                .draw_series(xy().map(|p| Circle::new(p, 6, color.filled())))
+                .map_err(|e| e.to_string())?;
+            let bars = line.points.iter().filter_map(|&(x, y, e)| {
+                e.map(|e| PathElement::new(vec![(x, y - e), (x, y + e)], color.stroke_width(2)))
+            });
+            chart.draw_series(bars).map_err(|e| e.to_string())?;
         }
         chart
             .configure_series_labels()

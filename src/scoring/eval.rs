@@ -99,6 +99,23 @@ impl Scorer {
         self.stream(options, real, generation, base, progress)
     }
 
+    /// Like [`Scorer::eval`] against a reference side computed once before
+    /// by [`Scorer::reference`], which recorded it in `base` (every
+    /// checkpoint of a training curve): the reports are `eval`'s.
+    pub fn eval_with_reference(
+        &mut self,
+        options: &ScoringOptions,
+        real: Option<&Side>,
+        base: &ScoreReport,
+        spec: &JobSpec,
+        out: Option<&Path>,
+        progress: &dyn Progress,
+    ) -> anyhow::Result<EvalReport> {
+        let job = self.prepare(options, spec, progress)?;
+        let generation = Generation { spec, job, out };
+        self.stream(options, real, generation, base.clone(), progress)
+    }
+
     /// Checks the settings, then opens the generator and draws up its samples.
     pub(super) fn prepare(
         &mut self,

@@ -19,6 +19,7 @@ mod convert_checkpoint;
 mod convert_graph;
 mod convert_inception;
 mod convert_stackgan;
+mod curve;
 mod fuzz;
 mod images_batches;
 mod images_decode;

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use image::{Rgb, RgbImage};
 use stackgan_eval::report::plot::{
-    BAR_CHART_SIZE, PlotError, SCATTER_SIZE, bar_chart_png, image_map_png, scatter_png,
-    snap_to_grid,
+    BAR_CHART_SIZE, LINE_CHART_SIZE, PlotError, SCATTER_SIZE, Series, bar_chart_png, image_map_png,
+    line_chart_png, scatter_png, snap_to_grid,
 };
 
 use crate::util::temp_dir;
@@ -218,4 +218,51 @@ fn bar_chart_rejects_empty_and_non_finite_input() {
     let err = bar_chart_png(&path, "t", "y", &negative_error).unwrap_err();
     assert!(err.to_string().contains("bar 'a'"), "{err}");
     assert!(files_in(dir.path()).is_empty());
+}
+
+#[test]
+fn line_charts_draw_each_series_in_its_colour_and_refuse_bad_points() {
+    let dir = temp_dir();
+    let path = dir.path().join("curve.png");
+    let series = vec![
+        Series {
+            name: "64×64".into(),
+            points: vec![
+                (1000.0, 40.0, None),
+                (2000.0, 30.0, None),
+                (3000.0, 25.0, None),
+            ],
+        },
+        Series {
+            name: "256×256".into(),
+            points: vec![(1000.0, 60.0, Some(2.0)), (3000.0, 35.0, Some(1.5))],
+        },
+    ];
+    line_chart_png(&path, "FID over training", ("iteration", "FID"), &series).unwrap();
+    let image = decode(&path);
+    assert_eq!(image.dimensions(), LINE_CHART_SIZE);
+    // Okabe & Ito's blue and orange: the first two series.
+    for colour in [Rgb([0, 114, 178]), Rgb([230, 159, 0])] {
+        assert!(image.pixels().any(|p| *p == colour), "{colour:?} is drawn");
+    }
+    let bad = [
+        vec![],
+        vec![Series {
+            name: "nan".into(),
+            points: vec![(1.0, f64::NAN, None)],
+        }],
+        vec![Series {
+            name: "negative spread".into(),
+            points: vec![(1.0, 2.0, Some(-1.0))],
+        }],
+    ];
+    let refused = dir.path().join("refused.png");
+    for series in bad {
+        let error = line_chart_png(&refused, "t", ("x", "y"), &series).unwrap_err();
+        assert!(
+            matches!(error, PlotError::Empty { .. } | PlotError::Invalid { .. }),
+            "{error}"
+        );
+        assert!(!refused.exists());
+    }
 }

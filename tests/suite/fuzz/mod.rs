@@ -761,3 +761,85 @@ fn the_harness_catches_panics_hangs_and_bad_messages() {
     assert!(report.accepted > 0, "{report:?}");
     assert!(report.failures.iter().all(|p| p.is_file()), "{report:?}");
 }
+
+/// A kept row of `curve` (`rows/<checkpoint>.json`), as a later run reads it.
+#[test]
+fn curve_rows() {
+    use stackgan_eval::curve::SettingsOf;
+    use stackgan_eval::curve::{Checkpoint, CheckpointFormat, CurveRow, CurveStore, Settings};
+    use stackgan_eval::scoring::{
+        BranchReport, EvalReport, GeneratorProvenance, ScoreReport, ScoringOptions,
+    };
+
+    let job = stackgan_eval::generate::JobSpec::default();
+    let settings = Settings::new(SettingsOf {
+        scoring: &ScoringOptions::default(),
+        images: &stackgan_eval::options::ImageOptions::default(),
+        job: &job,
+        real: None,
+        batch_size: 50,
+        kind: None,
+    });
+    let mut scores = ScoreReport::new(50);
+    scores.fid = Some(12.5);
+    scores.is_mean = Some(3.25);
+    scores.is_std = Some(0.125);
+    let row = CurveRow {
+        iteration: 100,
+        checkpoint: "runs/netG_100.onnx".into(),
+        checkpoint_sha256: "ab".repeat(32),
+        converted: None,
+        settings,
+        report: EvalReport {
+            generator: GeneratorProvenance {
+                path: "runs/netG_100.onnx".into(),
+                name: "g".into(),
+                sha256: "ab".repeat(32),
+                family: "stackgan-v2".into(),
+                config: "v2-birds".into(),
+            },
+            inputs_sha256: None,
+            seed: Some(0),
+            sampling_protocol: "plain".into(),
+            sampling: "plain".into(),
+            samples: 4,
+            branches: vec![BranchReport {
+                resolution: 64,
+                output: "img64".into(),
+                scores,
+            }],
+            color_consistency: Vec::new(),
+            stamp: stackgan_eval::report::Stamp::current(),
+        },
+    };
+    run(Target {
+        name: "curve-rows",
+        file_name: "netG_100.json",
+        must_name: "netG_100.json",
+        custom: None,
+        inputs: 300,
+        seeds: vec![serde_json::to_vec_pretty(&row).unwrap()],
+        tokens: tokens(&[
+            b"\"iteration\": ",
+            b"null",
+            b"\"settings\": {",
+            b"-1",
+            b"1e999",
+            b"\xc3",
+        ]),
+        parse: Arc::new(|path| {
+            let root = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(root.path().join("rows")).unwrap();
+            std::fs::copy(path, root.path().join("rows/netG_100.json")).unwrap();
+            let checkpoint = Checkpoint {
+                path: "runs/netG_100.onnx".into(),
+                iteration: 100,
+                format: CheckpointFormat::Onnx,
+            };
+            CurveStore::open(root.path())
+                .read_row(&checkpoint)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }),
+    });
+}

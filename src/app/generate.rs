@@ -3,6 +3,7 @@
 
 use crate::generate::{GenerateConfig, RunFolder, generate};
 use crate::report::target::{FolderUse, check_folder};
+use crate::shard::Shard;
 
 use super::progress::Bars;
 
@@ -10,10 +11,15 @@ use super::progress::Bars;
 pub struct GenerateCommand {
     pub generate: GenerateConfig,
     pub quiet: bool,
+    /// This process's part of the samples (`--shard`, else the Slurm job
+    /// array's task), or why the job array's variables make no shard.
+    pub shard: Result<Shard, String>,
 }
 
 pub(super) fn run(command: &GenerateCommand) -> anyhow::Result<()> {
-    let config = &command.generate;
+    let mut config = command.generate.clone();
+    config.shard = command.shard.clone().map_err(anyhow::Error::msg)?;
+    let config = &config;
     RunFolder::check_target(&config.out, config.resume)?;
     check_folder("--out", &config.out, FolderUse::Overwrite)?;
     let report = generate(config, &Bars::new(command.quiet))?;

@@ -10,6 +10,7 @@ use super::flags::{
 use stackgan_eval::app::{EvalCommand, GenerateCommand};
 use stackgan_eval::generate::{BranchSelection, GenerateConfig, JobSpec, PlanRequest, Sampling};
 use stackgan_eval::scoring::Input;
+use stackgan_eval::shard::Shard;
 
 /// `--captions all|K`.
 #[derive(Debug, Clone, Copy)]
@@ -115,6 +116,8 @@ pub struct GenerateArgs {
     pub runtime: RuntimeArgs,
     #[command(flatten)]
     pub quiet: QuietArg,
+    #[command(flatten)]
+    pub shard: ShardArg,
 }
 
 impl From<GenerateArgs> for GenerateCommand {
@@ -126,7 +129,9 @@ impl From<GenerateArgs> for GenerateCommand {
                 out: a.out,
                 save_raw: a.save_raw,
                 resume: a.resume,
+                shard: Shard::WHOLE,
             },
+            shard: a.shard.resolve(),
             quiet: a.quiet.quiet,
         }
     }

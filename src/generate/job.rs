@@ -11,6 +11,7 @@ use super::output::RunIdentity;
 use super::plan::{PlanRequest, Sample, SamplePlan, Sampling};
 use crate::models::{GeneratorManifest, file_sha256};
 use crate::runtime::Runtime;
+use crate::shard::Shard;
 
 /// What to generate, as the user gave it.
 #[derive(Debug, Clone, Default)]
@@ -62,7 +63,7 @@ impl Job {
     }
 
     /// What makes this run this run, for `--resume`'s check.
-    pub fn identity(&self, spec: &JobSpec, save_raw: bool) -> RunIdentity {
+    pub fn identity(&self, spec: &JobSpec, save_raw: bool, shard: Shard) -> RunIdentity {
         RunIdentity {
             model_sha256: self.generator.sha256().to_string(),
             inputs_sha256: self.inputs_sha256.clone(),
@@ -72,6 +73,7 @@ impl Job {
             branches: self.branches.iter().map(|b| b.resolution).collect(),
             save_raw,
             samples: self.plan.len(),
+            shard,
         }
     }
 

@@ -24,6 +24,7 @@ use super::generator::{Branch, GeneratedBatch, branch_folder};
 use super::plan::{PlanRequest, Sample};
 use super::quantize::to_rgb8;
 use crate::atomic::{write_atomically, write_atomically_unsynced, write_bytes_atomically};
+use crate::shard::Shard;
 
 const STATE_DIR: &str = ".stackgan-eval-run";
 const STATE_FILE: &str = "state.json";
@@ -45,6 +46,9 @@ pub struct RunIdentity {
     pub branches: Vec<u32>,
     pub save_raw: bool,
     pub samples: usize,
+    /// The part of the samples this folder holds (`--shard`); absent: all.
+    #[serde(default, skip_serializing_if = "Shard::is_whole")]
+    pub shard: Shard,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -107,7 +111,7 @@ impl RunFolder {
         resume: bool,
     ) -> Result<Opened, GenerateError> {
         let done = match held(out, resume)? {
-            Held::Nothing => 0,
+            Held::Nothing => identity.shard.range(identity.samples).start,
             Held::Unfinished(previous) => {
                 check_same_run(out, &previous.identity, &identity)?;
                 previous.done
@@ -198,10 +202,21 @@ impl RunFolder {
             })
     }
 
+    /// The first sample this folder holds (its shard's).
+    fn first_sample(&self) -> usize {
+        let identity = &self.state.identity;
+        identity.shard.range(identity.samples).start
+    }
+
     /// Writes `samples.csv`, `raw.npz` and `run.json`, then removes the run
     /// state (until then, `--resume` finds the run unfinished and finishes it).
+    /// `samples`: the folder's (its shard's).
     pub fn finish(self, samples: &[Sample], seed: Option<u32>) -> Result<(), GenerateError> {
-        assert_eq!(self.state.done, samples.len(), "every sample written");
+        assert_eq!(
+            self.state.done,
+            self.first_sample() + samples.len(),
+            "every sample written"
+        );
         let csv_path = self.out.join(SAMPLES_CSV);
         let table = self
             .samples_csv(samples, seed)
@@ -258,7 +273,8 @@ impl RunFolder {
     fn prepare_raw_parts(&self) -> Result<(), GenerateError> {
         for raw in &self.raw {
             let path = self.raw_part(&raw.name);
-            let bytes = (self.state.done * raw.sample_shape.iter().product::<usize>() * 4) as u64;
+            let rows = self.state.done - self.first_sample();
+            let bytes = (rows * raw.sample_shape.iter().product::<usize>() * 4) as u64;
             let file = OpenOptions::new()
                 .create(true)
                 .truncate(false)
@@ -471,7 +487,7 @@ fn first_difference(a: &RunIdentity, b: &RunIdentity) -> Option<(&'static str, S
     let seed = |s: Option<u32>| s.map_or("none (a noise file)".into(), |s| s.to_string());
     let branches = |b: &[u32]| b.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
     let on_off = |on: bool| if on { "on" } else { "off" }.to_string();
-    let fields: [(&'static str, bool, String, String); 8] = [
+    let fields: [(&'static str, bool, String, String); 9] = [
         (
             "--model",
             a.model_sha256 != b.model_sha256,
@@ -514,6 +530,12 @@ fn first_difference(a: &RunIdentity, b: &RunIdentity) -> Option<(&'static str, S
             a.samples != b.samples,
             a.samples.to_string(),
             b.samples.to_string(),
+        ),
+        (
+            "--shard",
+            a.shard != b.shard,
+            a.shard.to_string(),
+            b.shard.to_string(),
         ),
     ];
     fields

@@ -10,6 +10,7 @@ use super::output::{Opened, RawOutput, RunFolder};
 use crate::options::ExecOptions;
 use crate::progress::Progress;
 use crate::runtime::{Provider, Runtime};
+use crate::shard::Shard;
 
 /// What to generate and where.
 #[derive(Debug, Clone)]
@@ -21,6 +22,9 @@ pub struct GenerateConfig {
     pub save_raw: bool,
     /// Continue an interrupted run in `out`.
     pub resume: bool,
+    /// The part of the samples to write (`--shard`): the single run's
+    /// names and bytes for those samples.
+    pub shard: Shard,
 }
 
 /// What a run did.
@@ -54,10 +58,11 @@ pub fn generate(
     } else {
         Vec::new()
     };
-    let identity = job.identity(&config.job, config.save_raw);
+    let identity = job.identity(&config.job, config.save_raw, config.shard);
+    let range = config.shard.range(job.plan.len());
     let value_range = job.generator.manifest().value_range;
     let mut report = GenerateReport {
-        samples: job.plan.len(),
+        samples: range.len(),
         branches: job.branches.iter().map(|b| b.resolution).collect(),
         resumed_after: 0,
         already_finished: false,
@@ -79,22 +84,28 @@ pub fn generate(
         Opened::Run { folder, start } => (folder, start),
     };
     progress.note(&format!("generate: {}", job.plan.description));
-    if start > 0 {
+    if start > range.start {
         progress.note(&format!(
-            "generate: resuming after {start} of {} samples",
-            job.plan.len()
+            "generate: resuming after {} of {} samples",
+            start - range.start,
+            range.len()
         ));
     }
-    report.resumed_after = start;
-    let stage = progress.stage("generate", job.plan.len());
-    stage.advance(start);
-    job.run(start, config.exec.batch_size, &extras, |samples, batch| {
-        folder.write_batch(samples, batch)?;
-        stage.advance(samples.len());
-        Ok::<(), GenerateError>(())
-    })?;
+    report.resumed_after = start - range.start;
+    let stage = progress.stage("generate", range.len());
+    stage.advance(start - range.start);
+    job.run_range(
+        start..range.end,
+        config.exec.batch_size,
+        &extras,
+        |samples, batch| {
+            folder.write_batch(samples, batch)?;
+            stage.advance(samples.len());
+            Ok::<(), GenerateError>(())
+        },
+    )?;
     drop(stage);
-    folder.finish(&job.plan.samples, job.seed)?;
+    folder.finish(&job.plan.samples[range], job.seed)?;
     Ok(report)
 }
 

@@ -165,7 +165,7 @@ impl Scorer {
         let mut folder = match out {
             None => None,
             Some(out) => {
-                let identity = job.identity(spec, false);
+                let identity = job.identity(spec, false, crate::shard::Shard::WHOLE);
                 let value_range = job.generator.manifest().value_range;
                 match RunFolder::open(out, identity, &job.branches, value_range, Vec::new(), false)?
                 {

@@ -5,37 +5,18 @@
 //! tests/fixtures/generators/make.py from the upstream code); noise_ref.npz
 //! holds numpy's draws for the documented noise keys (make_noise.py).
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ndarray::{ArrayD, Axis, Ix2, s as slice};
 
 use crate::util::{
-    Refusal, assert_ok, assert_pngs_match, command, demo_model, fixture, generate_demo,
-    generate_from_reference, json, output_differences, read_npz, s, temp_dir, tiny_extractor, tool,
+    Refusal, assert_ok, assert_pngs_match, command, demo_model, files_under, fixture,
+    generate_demo, generate_from_reference, json, output_differences, read_npz, s, temp_dir,
+    tiny_extractor, tool,
 };
 
 /// Absolute tolerance on float outputs against the upstream networks.
 const OUTPUT_TOLERANCE: f32 = 1e-4;
-
-fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(folder) = stack.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.insert(
-                    path.strip_prefix(dir).unwrap().to_path_buf(),
-                    std::fs::read(&path).unwrap(),
-                );
-            }
-        }
-    }
-    files
-}
 
 #[test]
 fn exported_generators_reproduce_the_upstream_networks_at_every_branch() {

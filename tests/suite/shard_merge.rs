@@ -262,6 +262,108 @@ fn eval_merged_from_4_and_from_3_shards_equals_the_single_run() {
 }
 
 #[test]
+fn generate_shards_write_the_single_runs_samples_by_name_and_byte() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let generate = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "generate",
+            "--model",
+            demo_model("demo-generator.onnx"),
+            "--embeddings",
+            demo_model("demo-embeddings.npy"),
+            "--seed",
+            "3",
+            "--save-raw",
+            "--out",
+            s(out),
+            "--quiet",
+        ];
+        args.extend(CPU);
+        args.extend(extra);
+        assert_ok(&tool(&args));
+    };
+    let whole = d.join("whole");
+    generate(&whole, &[]);
+    let expected = crate::util::files_under(&whole);
+    let whole_raw = crate::util::read_npz(&whole.join("raw.npz"));
+    let csv = |folder: &Path| std::fs::read_to_string(folder.join("samples.csv")).unwrap();
+    let whole_csv = csv(&whole);
+    for count in [4, 3] {
+        let mut pngs = std::collections::BTreeMap::new();
+        let mut rows = String::new();
+        let mut raws: Vec<std::collections::BTreeMap<String, ndarray::ArrayD<f32>>> = Vec::new();
+        for index in 0..count {
+            let out = d.join(format!("shard-{index}-of-{count}"));
+            generate(
+                &out,
+                &["--shard", &format!("{index}/{count}"), "--batch-size", "7"],
+            );
+            for (name, bytes) in crate::util::files_under(&out) {
+                if name.extension().is_some_and(|e| e == "png") {
+                    assert_eq!(
+                        expected.get(&name),
+                        Some(&bytes),
+                        "{} of shard {index}/{count}",
+                        name.display()
+                    );
+                    pngs.insert(name, bytes);
+                }
+            }
+            let text = csv(&out);
+            let (header, body) = text.split_once('\n').unwrap();
+            if rows.is_empty() {
+                rows.push_str(header);
+                rows.push('\n');
+            }
+            rows.push_str(body);
+            raws.push(crate::util::read_npz(&out.join("raw.npz")));
+        }
+        let expected_pngs = expected
+            .keys()
+            .filter(|n| n.extension().is_some_and(|e| e == "png"))
+            .count();
+        assert_eq!(
+            pngs.len(),
+            expected_pngs,
+            "{count} shards write every sample once"
+        );
+        assert_eq!(rows, whole_csv, "samples.csv of {count} shards");
+        for (name, array) in &whole_raw {
+            let parts: Vec<_> = raws.iter().map(|r| r[name].view()).collect();
+            let joined = ndarray::concatenate(ndarray::Axis(0), &parts).unwrap();
+            assert!(joined == *array, "raw.npz `{name}` of {count} shards");
+        }
+    }
+    // A shard's folder resumes only as that shard.
+    let shard = d.join("shard-1-of-3");
+    let out = shard.join("never.png");
+    let mut args = vec![
+        "generate",
+        "--model",
+        demo_model("demo-generator.onnx"),
+        "--embeddings",
+        demo_model("demo-embeddings.npy"),
+        "--seed",
+        "3",
+        "--save-raw",
+        "--out",
+        s(&shard),
+        "--resume",
+        "--shard",
+        "2/3",
+    ];
+    args.extend(CPU);
+    Refusal {
+        args,
+        output: &out,
+        names: "--shard",
+        also: &["1/3", "2/3"],
+    }
+    .check();
+}
+
+#[test]
 fn more_shards_than_images_leave_empty_shards_that_merge() {
     let dir = temp_dir();
     let folder = dir.path().join("three");

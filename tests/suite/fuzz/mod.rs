@@ -669,6 +669,7 @@ fn identity() -> RunIdentity {
         branches: vec![64],
         save_raw: false,
         samples: 4,
+        shard: stackgan_eval::shard::Shard::WHOLE,
     }
 }
 

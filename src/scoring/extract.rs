@@ -15,7 +15,7 @@ use super::scorer::{Pass, Role, Scorer};
 use super::side::stack;
 use super::source::Input;
 use crate::features::{FeatureFile, run_over_images};
-use crate::images::{ImageBatches, ResizeMode, list_images};
+use crate::images::{ImageBatches, ResizeMode, image_list};
 use crate::metrics::FidStats;
 use crate::models::Protocol;
 use crate::progress::{Progress, Silent};
@@ -78,7 +78,7 @@ impl Scorer {
             skip_bad: self.images.skip_bad,
         };
         let mut report = ScoreReport::new(self.batch_size);
-        let paths = list_images(&folder.path)?;
+        let paths = image_list(&folder.path)?;
         let side = self.pass(&pass, paths, &IsOptions::default(), progress, &mut report)?;
         let stats = side
             .stats
@@ -113,7 +113,13 @@ impl Scorer {
             skip_bad: false,
         };
         let mut report = ScoreReport::new(self.batch_size);
-        let side = self.pass(&pass, files, &IsOptions::default(), progress, &mut report)?;
+        let side = self.pass(
+            &pass,
+            files.into(),
+            &IsOptions::default(),
+            progress,
+            &mut report,
+        )?;
         side.pool
             .with_context(|| format!("--set {name}: no features were computed"))
     }
@@ -137,7 +143,7 @@ impl Scorer {
             .collect();
         let outputs: Vec<&str> = names.iter().map(String::as_str).collect();
         let setup = setup(model, &images)?;
-        let paths = list_images(folder)?;
+        let paths = image_list(folder)?;
         let stage = progress.stage("extract", paths.len());
         let batches =
             ImageBatches::new(paths, setup.preprocess.clone(), batch_size, images.skip_bad)?;

@@ -16,7 +16,7 @@ use super::report::ScoreReport;
 use super::side::{Side, SideAccumulator};
 use super::source::{Input, Source};
 use crate::features::{Extractor, FeatureFile, ProtocolSetup, run_over_images};
-use crate::images::ImageBatches;
+use crate::images::{ImageBatches, ImageList};
 use crate::metrics::FidStats;
 use crate::models::Protocol;
 use crate::options::{ExecOptions, ImageOptions};
@@ -311,7 +311,7 @@ impl Scorer {
     pub(super) fn pass(
         &mut self,
         pass: &Pass,
-        paths: Vec<PathBuf>,
+        paths: ImageList,
         is: &IsOptions,
         progress: &dyn Progress,
         report: &mut ScoreReport,

@@ -2,8 +2,10 @@
 //! that keep features for later runs.
 
 mod file;
+mod store;
 
 pub use file::{FeatureFile, FeatureFileError};
+pub use store::{FeatureStore, Features, SPILL_BYTES, StoreError, spill_bytes};
 mod extractor;
 
 pub use extractor::{

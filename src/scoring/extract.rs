@@ -121,6 +121,7 @@ impl Scorer {
             &mut report,
         )?;
         side.pool
+            .map(crate::features::Features::into_owned)
             .with_context(|| format!("--set {name}: no features were computed"))
     }
 

@@ -427,7 +427,7 @@ pub(super) fn feed(
         side.add_pool(array(index)?)?;
     }
     if let Some(index) = outputs.logits {
-        side.add_logits(array(index)?.clone());
+        side.add_logits(array(index)?)?;
     }
     Ok(())
 }

@@ -243,7 +243,7 @@ impl Extractor {
         let input = self.manifest.input.name.clone();
         let arrays = self
             .session
-            .run(&[(input.as_str(), batch.into_dyn())], outputs)?;
+            .run_bound(input.as_str(), batch.into_dyn(), outputs)?;
         arrays
             .into_iter()
             .zip(outputs)

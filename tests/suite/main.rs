@@ -34,4 +34,5 @@ mod metrics_stats;
 mod models_fetch;
 mod models_protocol;
 mod report_plot;
+mod scale_gpu;
 mod scale_spill;

@@ -10,11 +10,30 @@ and little disk. The extractor is the 32x32 test stand-in (16-d pool) unless
 image, not the network.
 
 Peak RSS comes from `/usr/bin/time -f %M` (GNU time, kilobytes). Uses only
-the Python standard library. Example (the figures in the module doc of
-src/features/store.rs and the report of issue 10 came from this):
+the Python standard library. Example:
 
     python3 benches/peer/memory_scale.py --bin target/release/stackgan-eval \
         --counts 10000 100000 --eval
+
+Measured on 2 shared cores (wall times inflated by other jobs; the eval's
+ran at a load average of ~12), tiny extractor:
+
+    command    images  peak RSS MiB   wall s
+    stats       10000            43      1.1
+    fid         10000            44      2.0
+    kid         10000            93      4.4
+    stats      100000            44      2.3
+    fid        100000            48      9.9
+    kid        100000           109     23.3   (+12.8 MB: 16-d vectors kept, 2 sides)
+    eval        29280           719    939.4   (cub protocol, 3 branches, fid+is+kid)
+
+Before the compact listing, the spill store and the KID/IS fixes: stats
+43 -> 52, fid 45 -> 71, kid 110 -> 300 MiB from 10k to 100k. `eval` of the
+demo generator peaks at 662 MiB for 1,000 samples and 667 for 4,000 (the
+generator's 256x256 batch and ONNX Runtime's arena): 719 at 29,280 is 8%
+more. With the 2048-d Inception, KID/PRDC keep 8 KiB an image per side
+(800 MB at 100k): above 128 MiB per array they go to a mapped temporary
+file (src/features/store.rs).
 """
 from __future__ import annotations
 

@@ -58,7 +58,8 @@ impl FromStr for Device {
     fn from_str(s: &str) -> Result<Self, String> {
         let unknown = || {
             format!(
-                "unknown device `{s}`: use auto, cpu, cuda or cuda:N (N the GPU's index, as nvidia-smi numbers them)"
+                "unknown device `{}`: use auto, cpu, cuda or cuda:N (N the GPU's index, as nvidia-smi numbers them)",
+                s.escape_debug()
             )
         };
         match s {
@@ -107,7 +108,8 @@ impl FromStr for Precision {
             "tf32" => Ok(Precision::Tf32),
             "fp16" => Ok(Precision::Fp16),
             other => Err(format!(
-                "unknown precision `{other}`: use fp32, tf32 or fp16"
+                "unknown precision `{}`: use fp32, tf32 or fp16",
+                other.escape_debug()
             )),
         }
     }
@@ -133,11 +135,16 @@ impl FromStr for DeviceList {
         let mut indices: Vec<u32> = Vec::new();
         for part in s.split(',') {
             let index: u32 = part.trim().parse().map_err(|_| {
-                format!("`{part}` in `{s}` is not a GPU index; give indices such as 0,1,2,3")
+                format!(
+                    "`{}` in `{}` is not a GPU index; give indices such as 0,1,2,3",
+                    part.escape_debug(),
+                    s.escape_debug()
+                )
             })?;
             if indices.contains(&index) {
                 return Err(format!(
-                    "GPU {index} is listed twice in `{s}`; name each GPU once"
+                    "GPU {index} is listed twice in `{}`; name each GPU once",
+                    s.escape_debug()
                 ));
             }
             indices.push(index);

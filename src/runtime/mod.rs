@@ -369,7 +369,7 @@ impl Runtime {
                     library: self.library.clone(),
                 }
             } else {
-                match self.open_with(path, true) {
+                match self.open_with(path, Some(self.config.precision)) {
                     Ok(session) => return Ok(ModelSession::new(session, path, Provider::Cuda)),
                     Err(reason) => CudaFailure::Failed(reason),
                 }
@@ -398,14 +398,38 @@ impl Runtime {
                 });
             }
         }
-        let session = self.open_with(path, false).map_err(session_error)?;
+        let session = self.open_with(path, None).map_err(session_error)?;
         Ok(ModelSession::new(session, path, Provider::Cpu))
     }
 
-    fn open_with(&self, path: &Path, cuda: bool) -> Result<ort::session::Session, String> {
+    /// A second, full-float32 session on the GPU when sessions run in
+    /// reduced precision: what the drift of `--precision` is measured against.
+    pub fn open_float32_reference(
+        &self,
+        session: &ModelSession,
+    ) -> Result<Option<ModelSession>, RuntimeError> {
+        if self.config.precision == Precision::Fp32 || session.provider() != Provider::Cuda {
+            return Ok(None);
+        }
+        let path = session.path();
+        let reference = self
+            .open_with(path, Some(Precision::Fp32))
+            .map_err(|reason| RuntimeError::Session {
+                path: path.to_path_buf(),
+                reason,
+            })?;
+        Ok(Some(ModelSession::new(reference, path, Provider::Cuda)))
+    }
+
+    /// A session on the CPU (`cuda` `None`) or on CUDA in that precision.
+    fn open_with(
+        &self,
+        path: &Path,
+        cuda: Option<Precision>,
+    ) -> Result<ort::session::Session, String> {
         let mut builder =
             ort::session::Session::builder(self.environment).map_err(|e| e.to_string())?;
-        if cuda {
+        if let Some(precision) = cuda {
             // Full float32 (no TF32 tensor cores unless --precision tf32) so
             // that numbers match the CPU and the references to float32
             // rounding, and a heuristic rather
@@ -413,7 +437,7 @@ impl Runtime {
             // same inputs always take the same kernels.
             let cuda = ep::CUDA::default()
                 .with_device_id(self.config.device.cuda_index().unwrap_or(0) as i32)
-                .with_tf32(self.config.precision == Precision::Tf32)
+                .with_tf32(precision == Precision::Tf32)
                 .with_conv_algorithm_search(ep::cuda::ConvAlgorithmSearch::Heuristic);
             builder = builder
                 .with_execution_providers([cuda.build().error_on_failure()])

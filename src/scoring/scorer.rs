@@ -338,6 +338,11 @@ impl Scorer {
             },
         )?;
         drop(stage);
+        if let Some(note) = model.drift()
+            && !report.warnings.iter().any(|w| w == note)
+        {
+            report.warnings.push(note.to_string());
+        }
         if summary.images == 0 {
             bail!(
                 "{}: no readable images (all {} were skipped); check the folder",

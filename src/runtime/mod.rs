@@ -155,8 +155,11 @@ impl FromStr for DeviceList {
 
 impl fmt::Display for DeviceList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<String> = self.0.iter().map(u32::to_string).collect();
-        f.write_str(&names.join(","))
+        for (position, index) in self.0.iter().enumerate() {
+            let separator = if position == 0 { "" } else { "," };
+            write!(f, "{separator}{index}")?;
+        }
+        Ok(())
     }
 }
 

@@ -16,8 +16,9 @@ pub struct ExecOptions {
 }
 
 impl ExecOptions {
-    /// The default batch size: 50 images fill a CPU's cores and fit any GPU.
-    pub const DEFAULT_BATCH_SIZE: usize = 50;
+    /// The default batch size: 50 images fill a CPU's cores and fit any GPU
+    /// (`--device cuda` takes the GPU's, [`crate::runtime::GPU_BATCH_SIZE`]).
+    pub const DEFAULT_BATCH_SIZE: usize = crate::runtime::CPU_BATCH_SIZE;
     /// The largest batch size accepted.
     pub const MAX_BATCH_SIZE: usize = 4096;
 }

@@ -12,7 +12,7 @@ use stackgan_eval::images::ResizeMode;
 use stackgan_eval::metrics::KidConfig;
 use stackgan_eval::models::Protocol;
 use stackgan_eval::options::{ExecOptions, ImageOptions};
-use stackgan_eval::runtime::{Device, RuntimeConfig};
+use stackgan_eval::runtime::{Device, DeviceList, Precision, RuntimeConfig};
 use stackgan_eval::scoring::{IsOptions, IsProtocol, Metric, PrdcOptions, ScoringOptions};
 use stackgan_eval::shard::Shard;
 
@@ -57,19 +57,24 @@ fn batch_size(text: &str) -> Result<usize, String> {
 /// How models run: ONNX Runtime's set-up and the batch size.
 #[derive(Debug, Args)]
 pub struct RuntimeArgs {
-    /// auto (CUDA if available, else CPU with a warning), cpu, or cuda (an error if unavailable).
+    /// auto (CUDA if available, else CPU with a warning), cpu, or cuda / cuda:N (that GPU; an error if unavailable).
     #[arg(long, default_value_t = Device::default())]
     pub device: Device,
+    /// GPUs of this node to split one run over, e.g. 0,1,2,3.
+    #[arg(long, value_name = "I,J,…")]
+    pub devices: Option<DeviceList>,
+    /// Arithmetic on a GPU: fp32 (numbers equal to the CPU's to float32 rounding), tf32 or fp16.
+    #[arg(long, default_value_t = Precision::default())]
+    pub precision: Precision,
     /// libonnxruntime.so to load (else ORT_DYLIB_PATH, ./.venv, the system).
     #[arg(long)]
     pub ort_library: Option<PathBuf>,
     /// ONNX Runtime intra-op threads (default: all cores).
     #[arg(long, allow_hyphen_values = true, value_parser = positive)]
     pub threads: Option<usize>,
-    /// Images per network call.
-    #[arg(long, allow_hyphen_values = true, value_parser = batch_size,
-          default_value_t = ExecOptions::DEFAULT_BATCH_SIZE)]
-    pub batch_size: usize,
+    /// Images per network call [default: 50; 200 with --device cuda].
+    #[arg(long, allow_hyphen_values = true, value_parser = batch_size)]
+    pub batch_size: Option<usize>,
 }
 
 impl From<RuntimeArgs> for ExecOptions {
@@ -79,8 +84,10 @@ impl From<RuntimeArgs> for ExecOptions {
                 library: a.ort_library,
                 device: a.device,
                 threads: a.threads,
+                precision: a.precision,
+                devices: a.devices,
             },
-            batch_size: a.batch_size,
+            batch_size: a.batch_size.unwrap_or(a.device.default_batch_size()),
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::models::{
     IsProtocol, Manifest, ModelError, OutputKind, Protocol, file_sha256, verify_sha256,
     verify_signature,
 };
-use crate::runtime::{ModelSession, Provider, Runtime, RuntimeError};
+use crate::runtime::{ModelSession, Precision, Provider, Runtime, RuntimeError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
@@ -94,6 +94,12 @@ pub struct Extractor {
     session: ModelSession,
     manifest: Manifest,
     sha256: String,
+    /// Under `--precision tf32|fp16`: a float32 session the first batch also
+    /// runs through, then dropped.
+    float32: Option<ModelSession>,
+    /// What that comparison measured, for the run's warnings.
+    drift: Option<String>,
+    precision: Precision,
 }
 
 impl Extractor {
@@ -114,11 +120,59 @@ impl Extractor {
                 ),
             });
         }
+        let float32 = runtime.open_float32_reference(&session)?;
         Ok(Extractor {
             session,
             manifest,
             sha256,
+            float32,
+            drift: None,
+            precision: runtime.precision(),
         })
+    }
+
+    /// Under reduced `--precision`: how far the first batch's outputs were
+    /// from float32's, as a warning line.
+    pub fn drift(&self) -> Option<&str> {
+        self.drift.as_deref()
+    }
+
+    /// Runs the first batch through the float32 session too and records the
+    /// largest difference, relative to the largest float32 value.
+    fn measure_drift(
+        &mut self,
+        batch: ArrayView4<'_, f32>,
+        outputs: &[&str],
+        got: &[ndarray::ArrayD<f32>],
+    ) -> Result<(), ExtractError> {
+        let Some(mut float32) = self.float32.take() else {
+            return Ok(());
+        };
+        let input = self.manifest.input.name.clone();
+        let want = float32.run(&[(input.as_str(), batch.into_dyn())], outputs)?;
+        let mut parts = Vec::new();
+        for ((name, got), want) in outputs.iter().zip(got).zip(&want) {
+            let largest = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let difference = got
+                .iter()
+                .zip(want)
+                .fold(0f32, |m, (g, w)| m.max((g - w).abs()));
+            let relative = if largest > 0.0 {
+                difference / largest
+            } else {
+                difference
+            };
+            parts.push(format!(
+                "`{name}` by up to {relative:.1e} of its largest value"
+            ));
+        }
+        self.drift = Some(format!(
+            "--precision {}: on the first batch ({} images) the outputs differ from float32's: {}; the numbers are not float32's",
+            self.precision,
+            batch.shape()[0],
+            parts.join(", ")
+        ));
+        Ok(())
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -243,7 +297,8 @@ impl Extractor {
         let input = self.manifest.input.name.clone();
         let arrays = self
             .session
-            .run(&[(input.as_str(), batch.into_dyn())], outputs)?;
+            .run_bound(input.as_str(), batch.into_dyn(), outputs)?;
+        self.measure_drift(batch, outputs, &arrays)?;
         arrays
             .into_iter()
             .zip(outputs)

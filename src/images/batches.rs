@@ -1,6 +1,6 @@
 //! Streaming batches of network input, prepared in the background.
 
-use super::{ImageError, Preprocess, decode_rgb, preprocess_into};
+use super::{ImageError, ImageList, Preprocess, decode_rgb, preprocess_into};
 use ndarray::{Array4, Axis};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -40,27 +40,27 @@ pub struct ImageBatches {
 impl ImageBatches {
     /// Starts producing batches on rayon's global thread pool.
     pub fn new(
-        paths: Vec<PathBuf>,
+        paths: impl Into<ImageList>,
         preprocess: Preprocess,
         batch_size: usize,
         skip_bad: bool,
     ) -> Result<Self, ImageError> {
-        Self::start(paths, preprocess, batch_size, skip_bad, None)
+        Self::start(paths.into(), preprocess, batch_size, skip_bad, None)
     }
 
     /// Starts producing batches on the given rayon thread pool.
     pub fn new_in_pool(
-        paths: Vec<PathBuf>,
+        paths: impl Into<ImageList>,
         preprocess: Preprocess,
         batch_size: usize,
         skip_bad: bool,
         pool: Arc<rayon::ThreadPool>,
     ) -> Result<Self, ImageError> {
-        Self::start(paths, preprocess, batch_size, skip_bad, Some(pool))
+        Self::start(paths.into(), preprocess, batch_size, skip_bad, Some(pool))
     }
 
     fn start(
-        paths: Vec<PathBuf>,
+        paths: ImageList,
         preprocess: Preprocess,
         batch_size: usize,
         skip_bad: bool,
@@ -151,7 +151,7 @@ impl Drop for ImageBatches {
 
 /// The background side: walks the path list and sends finished batches.
 struct Producer {
-    paths: Vec<PathBuf>,
+    paths: ImageList,
     preprocess: Preprocess,
     batch_size: usize,
     skip_bad: bool,
@@ -178,7 +178,7 @@ impl Producer {
         let mut skipped = Vec::new();
         while paths.len() < self.batch_size && *next < self.paths.len() {
             let want = (self.batch_size - paths.len()).min(self.paths.len() - *next);
-            let chunk = &self.paths[*next..*next + want];
+            let chunk = self.paths.slice(*next..*next + want).to_paths();
             *next += want;
             let mut part = Array4::<f32>::zeros((want, 3, p.height, p.width));
             let results: Vec<Result<(), ImageError>> = part

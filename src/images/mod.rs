@@ -13,6 +13,7 @@
 mod batches;
 mod bilinear;
 mod decode;
+mod list;
 mod pillow;
 mod preprocess;
 mod resize;
@@ -21,9 +22,10 @@ mod walk;
 pub use batches::{ImageBatch, ImageBatches};
 pub use decode::decode_rgb;
 pub use image::RgbImage;
+pub use list::ImageList;
 pub use preprocess::{Preprocess, preprocess_batch, preprocess_into};
 pub use resize::{ResizeMode, pil_bilinear_rgb8, resize_rgb};
-pub use walk::{IMAGE_EXTENSIONS, list_images};
+pub use walk::{IMAGE_EXTENSIONS, image_list, list_images};
 
 use std::path::PathBuf;
 

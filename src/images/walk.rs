@@ -1,6 +1,7 @@
 //! Recursive, deterministic listing of the images in a folder.
 
 use super::ImageError;
+use super::list::{ImageList, ImageListBuilder};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,11 @@ pub const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "bmp", "webp"];
 /// the set unnoticed. The order is the component-wise order of the paths,
 /// so it does not depend on the file system's listing order.
 pub fn list_images(root: &Path) -> Result<Vec<PathBuf>, ImageError> {
+    Ok(image_list(root)?.to_paths())
+}
+
+/// [`list_images`] kept compactly, for folders of any size.
+pub fn image_list(root: &Path) -> Result<ImageList, ImageError> {
     let meta = fs::metadata(root).map_err(|_| ImageError::FolderMissing {
         path: root.to_path_buf(),
     })?;
@@ -27,7 +33,7 @@ pub fn list_images(root: &Path) -> Result<Vec<PathBuf>, ImageError> {
             path: root.to_path_buf(),
         });
     }
-    let mut images = Vec::new();
+    let mut images = ImageListBuilder::new(root);
     let canonical_root = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     // Each folder still to list, with the real paths of it and the folders above it.
     let mut pending = vec![(root.to_path_buf(), vec![canonical_root])];
@@ -55,7 +61,7 @@ pub fn list_images(root: &Path) -> Result<Vec<PathBuf>, ImageError> {
                 pending.push((path, within(real)));
             } else if kind.is_file() {
                 if has_image_extension(&path) {
-                    images.push(path);
+                    images.push(&path);
                 }
             } else if kind.is_symlink() {
                 match (fs::metadata(&path), fs::canonicalize(&path)) {
@@ -64,13 +70,13 @@ pub fn list_images(root: &Path) -> Result<Vec<PathBuf>, ImageError> {
                         // way here (links that lead to each other).
                         let inside = ancestors.last().is_some_and(|here| here.starts_with(&real));
                         if inside || ancestors.contains(&real) {
-                            images.push(path);
+                            images.push(&path);
                         } else {
                             pending.push((path, within(real)));
                         }
                     }
                     (Ok(target), _) if !target.is_file() => {}
-                    _ if has_image_extension(&path) => images.push(path),
+                    _ if has_image_extension(&path) => images.push(&path),
                     _ => {}
                 }
             }
@@ -81,8 +87,7 @@ pub fn list_images(root: &Path) -> Result<Vec<PathBuf>, ImageError> {
             path: root.to_path_buf(),
         });
     }
-    images.sort();
-    Ok(images)
+    Ok(images.finish_sorted())
 }
 
 /// Why the symbolic link `path` cannot be read as an image, when it is one.

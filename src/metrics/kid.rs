@@ -96,11 +96,14 @@ pub fn kernel_inception_distance(
         coef0: cfg.coef0,
         degree: cfg.degree,
     };
-    let real = real.mapv(f64::from);
-    let fake = fake.mapv(f64::from);
+    // Float64 copies of whole sets only when they are small enough for the
+    // full Gram matrices; otherwise of each subset's rows (800 MB of f32
+    // features at 100k images would be 1.6 GB as f64).
     let all_pairs = (real.nrows() + fake.nrows()).pow(2);
     let per_subset = 3 * cfg.subsets * cfg.subset_size * cfg.subset_size;
     let mmds: Vec<f64> = if all_pairs <= FULL_GRAM_MAX_ENTRIES && all_pairs <= per_subset {
+        let real = real.mapv(f64::from);
+        let fake = fake.mapv(f64::from);
         let grams = [
             gram(real.view(), real.view()),
             gram(real.view(), fake.view()),
@@ -123,8 +126,8 @@ pub fn kernel_inception_distance(
         subsets
             .par_iter()
             .map(|(x, y)| {
-                let xs = real.select(Axis(0), x);
-                let ys = fake.select(Axis(0), y);
+                let xs = real.select(Axis(0), x).mapv(f64::from);
+                let ys = fake.select(Axis(0), y).mapv(f64::from);
                 let (xx, xy, yy) = (
                     gram(xs.view(), xs.view()),
                     gram(xs.view(), ys.view()),

@@ -23,29 +23,143 @@ pub enum Device {
     #[default]
     Auto,
     Cpu,
-    /// CUDA or an error: never a silent fall-back.
-    Cuda,
+    /// The CUDA device of this index (`cuda` is `cuda:0`), or an error:
+    /// never a silent fall-back.
+    Cuda(u32),
 }
+
+impl Device {
+    /// The CUDA device index a session asks for (`auto` tries device 0).
+    fn cuda_index(self) -> Option<u32> {
+        match self {
+            Device::Auto => Some(0),
+            Device::Cpu => None,
+            Device::Cuda(index) => Some(index),
+        }
+    }
+
+    /// Images per network call when `--batch-size` is not given: what keeps
+    /// a GPU busy (and fits Inception-v3 at 299² in a few GB), else the CPU's.
+    pub fn default_batch_size(self) -> usize {
+        match self {
+            Device::Cuda(_) => GPU_BATCH_SIZE,
+            Device::Auto | Device::Cpu => CPU_BATCH_SIZE,
+        }
+    }
+}
+
+/// The default batch on the CPU (pytorch-fid's).
+pub const CPU_BATCH_SIZE: usize = 50;
+/// The default batch on an explicitly chosen GPU.
+pub const GPU_BATCH_SIZE: usize = 200;
 
 impl FromStr for Device {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
+        let unknown = || {
+            format!(
+                "unknown device `{}`: use auto, cpu, cuda or cuda:N (N the GPU's index, as nvidia-smi numbers them)",
+                s.escape_debug()
+            )
+        };
         match s {
             "auto" => Ok(Device::Auto),
             "cpu" => Ok(Device::Cpu),
-            "cuda" => Ok(Device::Cuda),
-            other => Err(format!("unknown device `{other}`: use auto, cpu or cuda")),
+            "cuda" => Ok(Device::Cuda(0)),
+            other => match other.strip_prefix("cuda:") {
+                Some(index) if !index.starts_with('+') => {
+                    index.parse().map(Device::Cuda).map_err(|_| unknown())
+                }
+                _ => Err(unknown()),
+            },
         }
     }
 }
 
 impl fmt::Display for Device {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Device::Auto => f.write_str("auto"),
+            Device::Cpu => f.write_str("cpu"),
+            Device::Cuda(index) => write!(f, "cuda:{index}"),
+        }
+    }
+}
+
+/// `--precision`: the arithmetic the network runs in on a GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// Full float32: numbers equal to the CPU's to float32 rounding.
+    #[default]
+    Fp32,
+    /// TensorFloat-32 tensor cores for convolutions and matrix products
+    /// (10-bit mantissas in the products; what PyTorch uses for cuDNN
+    /// convolutions by default on Ampere and newer).
+    Tf32,
+    /// Half precision.
+    Fp16,
+}
+
+impl FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "fp32" => Ok(Precision::Fp32),
+            "tf32" => Ok(Precision::Tf32),
+            "fp16" => Ok(Precision::Fp16),
+            other => Err(format!(
+                "unknown precision `{}`: use fp32, tf32 or fp16",
+                other.escape_debug()
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Device::Auto => "auto",
-            Device::Cpu => "cpu",
-            Device::Cuda => "cuda",
+            Precision::Fp32 => "fp32",
+            Precision::Tf32 => "tf32",
+            Precision::Fp16 => "fp16",
         })
+    }
+}
+
+/// `--devices 0,1,…`: the GPUs of a node one run is split over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceList(pub Vec<u32>);
+
+impl FromStr for DeviceList {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut indices: Vec<u32> = Vec::new();
+        for part in s.split(',') {
+            let index: u32 = part.trim().parse().map_err(|_| {
+                format!(
+                    "`{}` in `{}` is not a GPU index; give indices such as 0,1,2,3",
+                    part.escape_debug(),
+                    s.escape_debug()
+                )
+            })?;
+            if indices.contains(&index) {
+                return Err(format!(
+                    "GPU {index} is listed twice in `{}`; name each GPU once",
+                    s.escape_debug()
+                ));
+            }
+            indices.push(index);
+        }
+        Ok(DeviceList(indices))
+    }
+}
+
+impl fmt::Display for DeviceList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (position, index) in self.0.iter().enumerate() {
+            let separator = if position == 0 { "" } else { "," };
+            write!(f, "{separator}{index}")?;
+        }
+        Ok(())
     }
 }
 
@@ -75,6 +189,10 @@ pub struct RuntimeConfig {
     pub device: Device,
     /// Intra-op threads; `None` lets ONNX Runtime use every core.
     pub threads: Option<usize>,
+    /// Arithmetic on a GPU (`--precision`); anything but fp32 needs CUDA.
+    pub precision: Precision,
+    /// `--devices`: one run over several GPUs.
+    pub devices: Option<DeviceList>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,9 +210,16 @@ pub enum RuntimeError {
     )]
     LibraryLoad { path: PathBuf, reason: String },
     #[error(
-        "--device cuda: {reason}; install onnxruntime-gpu (CUDA 13) into .venv and check that a GPU is visible, or use --device cpu"
+        "--device {device}: {reason}; install onnxruntime-gpu (CUDA 13) into .venv and check that a GPU is visible, or use --device cpu"
     )]
-    CudaUnavailable { reason: String },
+    CudaUnavailable { device: Device, reason: String },
+    #[error("--precision {precision}: {reason}")]
+    Precision {
+        precision: Precision,
+        reason: String,
+    },
+    #[error("--devices {devices}: {reason}")]
+    Devices { devices: DeviceList, reason: String },
     #[error(
         "cannot open model {path}: {reason}; check that it is an ONNX file (re-export it with the scripts in models/)"
     )]
@@ -125,7 +250,7 @@ enum Fallback {
 }
 
 fn cuda_fallback(device: Device, failure: CudaFailure) -> Fallback {
-    match (device == Device::Cuda, failure) {
+    match (matches!(device, Device::Cuda(_)), failure) {
         (true, CudaFailure::NotBuiltIn { library }) => Fallback::Refuse(format!(
             "the ONNX Runtime at {} was built without the CUDA provider",
             library.display()
@@ -152,6 +277,18 @@ pub struct Runtime {
 impl Runtime {
     /// Finds and loads the library. Done once per process.
     pub fn load(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        if config.precision == Precision::Fp16 {
+            return Err(RuntimeError::Precision {
+                precision: config.precision,
+                reason: "ONNX Runtime's CUDA provider runs a float32 model in float32 (or TF32) and this tool exports no float16 models yet; use --precision tf32 or fp32".into(),
+            });
+        }
+        if config.precision != Precision::Fp32 && config.device == Device::Cpu {
+            return Err(RuntimeError::Precision {
+                precision: config.precision,
+                reason: "reduced precision is a GPU setting and --device cpu runs in float32; drop --precision or use --device cuda".into(),
+            });
+        }
         let (library, source) = find_library(config.library.as_deref())?;
         let load_error = |reason: String| RuntimeError::LibraryLoad {
             path: library.clone(),
@@ -170,6 +307,20 @@ impl Runtime {
                 ENVIRONMENT.get_or_init(|| environment)
             }
         };
+        if let Some(devices) = &config.devices {
+            let reason = if !ep::CUDA::is_available().unwrap_or(false) {
+                format!(
+                    "the ONNX Runtime at {} has no CUDA provider, so this machine offers no GPU to split over; install onnxruntime-gpu, or drop --devices to run on the CPU",
+                    library.display()
+                )
+            } else {
+                "one process drives one GPU in this version; run one process per GPU (`--device cuda:I --shard I/N` with N the number of GPUs) and merge their parts".into()
+            };
+            return Err(RuntimeError::Devices {
+                devices: devices.clone(),
+                reason,
+            });
+        }
         Ok(Runtime {
             environment,
             library,
@@ -177,6 +328,11 @@ impl Runtime {
             config,
             cuda_warned: false.into(),
         })
+    }
+
+    /// The arithmetic sessions run in.
+    pub fn precision(&self) -> Precision {
+        self.config.precision
     }
 
     /// The library file that was loaded.
@@ -216,13 +372,18 @@ impl Runtime {
                     library: self.library.clone(),
                 }
             } else {
-                match self.open_with(path, true) {
+                match self.open_with(path, Some(self.config.precision)) {
                     Ok(session) => return Ok(ModelSession::new(session, path, Provider::Cuda)),
                     Err(reason) => CudaFailure::Failed(reason),
                 }
             };
             match cuda_fallback(self.config.device, failure) {
-                Fallback::Refuse(reason) => return Err(RuntimeError::CudaUnavailable { reason }),
+                Fallback::Refuse(reason) => {
+                    return Err(RuntimeError::CudaUnavailable {
+                        device: self.config.device,
+                        reason,
+                    });
+                }
                 Fallback::Warn(reason) => {
                     if !self
                         .cuda_warned
@@ -233,21 +394,53 @@ impl Runtime {
                 }
                 Fallback::Quiet => {}
             }
+            if self.config.precision != Precision::Fp32 {
+                return Err(RuntimeError::Precision {
+                    precision: self.config.precision,
+                    reason: "no GPU is in use (the CPU runs in float32); drop --precision, or install onnxruntime-gpu and pass --device cuda".into(),
+                });
+            }
         }
-        let session = self.open_with(path, false).map_err(session_error)?;
+        let session = self.open_with(path, None).map_err(session_error)?;
         Ok(ModelSession::new(session, path, Provider::Cpu))
     }
 
-    fn open_with(&self, path: &Path, cuda: bool) -> Result<ort::session::Session, String> {
+    /// A second, full-float32 session on the GPU when sessions run in
+    /// reduced precision: what the drift of `--precision` is measured against.
+    pub fn open_float32_reference(
+        &self,
+        session: &ModelSession,
+    ) -> Result<Option<ModelSession>, RuntimeError> {
+        if self.config.precision == Precision::Fp32 || session.provider() != Provider::Cuda {
+            return Ok(None);
+        }
+        let path = session.path();
+        let reference = self
+            .open_with(path, Some(Precision::Fp32))
+            .map_err(|reason| RuntimeError::Session {
+                path: path.to_path_buf(),
+                reason,
+            })?;
+        Ok(Some(ModelSession::new(reference, path, Provider::Cuda)))
+    }
+
+    /// A session on the CPU (`cuda` `None`) or on CUDA in that precision.
+    fn open_with(
+        &self,
+        path: &Path,
+        cuda: Option<Precision>,
+    ) -> Result<ort::session::Session, String> {
         let mut builder =
             ort::session::Session::builder(self.environment).map_err(|e| e.to_string())?;
-        if cuda {
-            // Full float32 (no TF32 tensor cores) so that numbers match the CPU
-            // and the references to float32 rounding, and a heuristic rather
+        if let Some(precision) = cuda {
+            // Full float32 (no TF32 tensor cores unless --precision tf32) so
+            // that numbers match the CPU and the references to float32
+            // rounding, and a heuristic rather
             // than a timed (exhaustive) cuDNN algorithm choice, so that the
             // same inputs always take the same kernels.
             let cuda = ep::CUDA::default()
-                .with_tf32(false)
+                .with_device_id(self.config.device.cuda_index().unwrap_or(0) as i32)
+                .with_tf32(precision == Precision::Tf32)
                 .with_conv_algorithm_search(ep::cuda::ConvAlgorithmSearch::Heuristic);
             builder = builder
                 .with_execution_providers([cuda.build().error_on_failure()])
@@ -267,6 +460,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn devices_precisions_and_device_lists_parse_and_print_back() {
+        for (text, device) in [
+            ("auto", Device::Auto),
+            ("cpu", Device::Cpu),
+            ("cuda", Device::Cuda(0)),
+            ("cuda:0", Device::Cuda(0)),
+            ("cuda:3", Device::Cuda(3)),
+        ] {
+            assert_eq!(text.parse::<Device>(), Ok(device), "{text}");
+        }
+        assert_eq!(Device::Cuda(3).to_string(), "cuda:3");
+        for bad in ["gpu", "cuda:", "cuda:-1", "cuda:+1", "cuda:x", "cuda1"] {
+            let err = bad.parse::<Device>().unwrap_err();
+            assert!(err.contains("cuda:N"), "{bad}: {err}");
+        }
+        assert_eq!(Device::Cuda(0).default_batch_size(), GPU_BATCH_SIZE);
+        assert_eq!(Device::Auto.default_batch_size(), CPU_BATCH_SIZE);
+        for precision in [Precision::Fp32, Precision::Tf32, Precision::Fp16] {
+            assert_eq!(precision.to_string().parse::<Precision>(), Ok(precision));
+        }
+        assert!(
+            "bf16"
+                .parse::<Precision>()
+                .unwrap_err()
+                .contains("fp32, tf32 or fp16")
+        );
+        assert_eq!(
+            "0, 2,1".parse::<DeviceList>(),
+            Ok(DeviceList(vec![0, 2, 1]))
+        );
+        assert_eq!(DeviceList(vec![0, 2]).to_string(), "0,2");
+        assert!(
+            "0,0"
+                .parse::<DeviceList>()
+                .unwrap_err()
+                .contains("listed twice")
+        );
+        assert!(
+            "0,,1"
+                .parse::<DeviceList>()
+                .unwrap_err()
+                .contains("not a GPU index")
+        );
+        assert!("".parse::<DeviceList>().is_err());
+    }
+
+    #[test]
     fn auto_is_quiet_without_a_cuda_provider_and_warns_when_cuda_fails() {
         let not_built = || CudaFailure::NotBuiltIn {
             library: PathBuf::from("libonnxruntime.so"),
@@ -278,11 +518,11 @@ mod tests {
             Fallback::Warn("no GPU found".into())
         );
         assert!(matches!(
-            cuda_fallback(Device::Cuda, not_built()),
+            cuda_fallback(Device::Cuda(0), not_built()),
             Fallback::Refuse(reason) if reason.contains("without the CUDA provider")
         ));
         assert_eq!(
-            cuda_fallback(Device::Cuda, failed()),
+            cuda_fallback(Device::Cuda(1), failed()),
             Fallback::Refuse("no GPU found".into())
         );
     }

@@ -146,10 +146,11 @@ impl Scorer {
         for (i, side) in sides.into_iter().enumerate() {
             let side = side.finish(String::new(), IsSetup::default())?;
             if let Some(pool) = side.pool {
-                data.arrays.push((format!("b{i}.pool"), pool));
+                data.arrays.push((format!("b{i}.pool"), pool.into_owned()));
             }
             if let Some(logits) = side.logits {
-                data.arrays.push((format!("b{i}.logits"), logits.values));
+                data.arrays
+                    .push((format!("b{i}.logits"), logits.values.into_owned()));
             }
         }
         for (i, pairs) in colors.into_iter().enumerate() {
@@ -245,7 +246,8 @@ pub fn merge_eval(shards: &ShardSet) -> anyhow::Result<EvalReport> {
                 side.add_pool(pool).map_err(|e| fail(format!("{e:#}")))?;
             }
             if let Some(logits) = partial.data.array(&format!("b{i}.logits")) {
-                side.add_logits(logits.clone());
+                side.add_logits(logits)
+                    .map_err(|e| fail(format!("{e:#}")))?;
             }
         }
         for (i, color) in colors.iter_mut().enumerate() {

@@ -15,7 +15,7 @@ use super::scorer::{Pass, Role, Scorer};
 use super::side::stack;
 use super::source::Input;
 use crate::features::{FeatureFile, run_over_images};
-use crate::images::{ImageBatches, ResizeMode, list_images};
+use crate::images::{ImageBatches, ImageList, ResizeMode, image_list};
 use crate::metrics::FidStats;
 use crate::models::Protocol;
 use crate::progress::{Progress, Silent};
@@ -88,7 +88,7 @@ impl Scorer {
             skip_bad: self.images.skip_bad,
         };
         let mut report = ScoreReport::new(self.batch_size);
-        let paths = list_images(&folder.path)?;
+        let paths = image_list(&folder.path)?;
         let side = self.pass(&pass, paths, &IsOptions::default(), progress, &mut report)?;
         let stats = side
             .stats
@@ -123,8 +123,15 @@ impl Scorer {
             skip_bad: false,
         };
         let mut report = ScoreReport::new(self.batch_size);
-        let side = self.pass(&pass, files, &IsOptions::default(), progress, &mut report)?;
+        let side = self.pass(
+            &pass,
+            files.into(),
+            &IsOptions::default(),
+            progress,
+            &mut report,
+        )?;
         side.pool
+            .map(crate::features::Features::into_owned)
             .with_context(|| format!("--set {name}: no features were computed"))
     }
 
@@ -136,7 +143,7 @@ impl Scorer {
         folder: &Path,
         progress: &dyn Progress,
     ) -> anyhow::Result<Extraction> {
-        let paths = list_images(folder)?;
+        let paths = image_list(folder)?;
         self.extract_files(extractor, paths, Kept::All, progress)
     }
 
@@ -151,11 +158,9 @@ impl Scorer {
         shard: Shard,
         progress: &dyn Progress,
     ) -> anyhow::Result<(Partial, Extraction)> {
-        let mut paths = list_images(folder)?;
-        let mut header = PartialHeader::new(kind, shard, paths.len(), path_plan(&paths));
-        let range = shard.range(paths.len());
-        paths.truncate(range.end);
-        paths.drain(..range.start);
+        let all = image_list(folder)?;
+        let mut header = PartialHeader::new(kind, shard, all.len(), path_plan(&all));
+        let paths = all.slice(shard.range(all.len()));
         let kept = match kind {
             PartialKind::Stats => Kept::Pool,
             _ => Kept::All,
@@ -188,7 +193,7 @@ impl Scorer {
     fn extract_files(
         &mut self,
         extractor: Option<&Path>,
-        paths: Vec<PathBuf>,
+        paths: ImageList,
         kept: Kept,
         progress: &dyn Progress,
     ) -> anyhow::Result<Extraction> {

@@ -47,7 +47,7 @@ pub fn measure(
 }
 
 /// The pool features of a side, which the requirements asked it for.
-fn pool<'a>(side: &'a Side, metric: &str) -> anyhow::Result<&'a ndarray::Array2<f32>> {
+fn pool<'a>(side: &'a Side, metric: &str) -> anyhow::Result<&'a crate::features::Features> {
     side.pool
         .as_ref()
         .with_context(|| format!("{metric} needs the feature vectors of {}", side.label))
@@ -120,7 +120,7 @@ fn is(options: &ScoringOptions, fake: &Side, report: &mut ScoreReport) -> anyhow
         .as_ref()
         .with_context(|| format!("IS needs logits of {}", fake.label))?;
     let config = options.is.config(&logits.model);
-    let score = inception_score(logits.values.mapv(f64::from).view(), &config)?;
+    let score = inception_score(logits.values.view(), &config)?;
     report.is_mean = Some(score.mean);
     report.is_std = Some(score.std);
     report.is_splits = Some(options.is.splits);

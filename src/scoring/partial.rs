@@ -13,7 +13,7 @@
 //! then measures: the same numbers, bit for bit (see [`crate::shard::merge`]).
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use ndarray::Array2;
@@ -27,7 +27,8 @@ use super::report::ScoreReport;
 use super::scorer::{Pass, Role, Scorer, record};
 use super::side::{Side, SideAccumulator};
 use super::source::{Input, Source};
-use crate::features::{FeatureFile, IsSetup};
+use crate::features::{FeatureFile, Features, IsSetup};
+use crate::images::ImageList;
 use crate::metrics::FidStats;
 use crate::models::file_sha256;
 use crate::progress::Progress;
@@ -123,10 +124,10 @@ struct Planned {
 }
 
 impl Planned {
-    fn images(&self) -> &[PathBuf] {
+    fn images(&self) -> ImageList {
         match &self.source {
-            Source::Folder { images, .. } => images,
-            _ => &[],
+            Source::Folder { images, .. } => images.clone(),
+            _ => ImageList::default(),
         }
     }
 }
@@ -173,21 +174,18 @@ impl Scorer {
         }
         add("fake", fake.clone(), fake_source, requirements.fake);
         let items = next;
-        let plan = plan_hash(
-            sides
+        let plan = plan_hash(sides.iter().flat_map(|side| {
+            let name = side.name;
+            side.images()
                 .iter()
-                .flat_map(|side| {
-                    side.images().iter().map(move |p| {
-                        let mut item = side.name.as_bytes().to_vec();
-                        item.push(0);
-                        item.extend_from_slice(p.as_os_str().as_encoded_bytes());
-                        item
-                    })
+                .map(move |p| {
+                    let mut item = name.as_bytes().to_vec();
+                    item.push(0);
+                    item.extend_from_slice(p.as_os_str().as_encoded_bytes());
+                    item
                 })
                 .collect::<Vec<_>>()
-                .iter()
-                .map(Vec::as_slice),
-        );
+        }));
         let mut header = PartialHeader::new(PartialKind::Score, shard, items, plan);
         let range = shard.range(items);
         let mut report = ScoreReport::new(self.batch_size);
@@ -200,7 +198,7 @@ impl Scorer {
                     let start =
                         range.start.clamp(side.items.start, side.items.end) - side.items.start;
                     let end = range.end.clamp(side.items.start, side.items.end) - side.items.start;
-                    let mine = images[start..end].to_vec();
+                    let mine = images.slice(start..end);
                     if side.needs.any() {
                         let model = self.extractor(options.extractor.as_deref(), progress)?;
                         let needs = Needs {
@@ -227,8 +225,8 @@ impl Scorer {
                         keep(
                             &mut data,
                             side.name,
-                            rows.pool,
-                            rows.logits.as_ref().map(|l| &l.values),
+                            rows.pool.map(Features::into_owned),
+                            rows.logits.map(|l| l.values.into_owned()),
                         );
                         if side.needs.logits {
                             is = Some(IsPlan::from(&self.is_setup(&model)?));
@@ -262,7 +260,7 @@ impl Scorer {
                             &mut data,
                             "classified",
                             None,
-                            rows.logits.as_ref().map(|l| &l.values),
+                            rows.logits.map(|l| l.values.into_owned()),
                         );
                         is = Some(IsPlan::from(&self.is_setup(classifier)?));
                     }
@@ -306,7 +304,7 @@ impl Scorer {
     fn shard_pass(
         &mut self,
         pass: &Pass,
-        paths: Vec<PathBuf>,
+        paths: ImageList,
         options: &ScoringOptions,
         progress: &dyn Progress,
         report: &mut ScoreReport,
@@ -332,13 +330,13 @@ fn keep(
     data: &mut FeatureFile,
     side: &str,
     pool: Option<Array2<f32>>,
-    logits: Option<&Array2<f32>>,
+    logits: Option<Array2<f32>>,
 ) {
     if let Some(pool) = pool {
         data.arrays.push((format!("{side}.pool"), pool));
     }
     if let Some(logits) = logits {
-        data.arrays.push((format!("{side}.logits"), logits.clone()));
+        data.arrays.push((format!("{side}.logits"), logits));
     }
 }
 
@@ -376,7 +374,7 @@ pub fn merge_score(shards: &ShardSet) -> anyhow::Result<ScoreReport> {
                 side.add_pool(pool).map_err(fail)?;
             }
             if let Some(logits) = logits {
-                side.add_logits(logits.clone());
+                side.add_logits(logits).map_err(fail)?;
             }
         }
         if let Some(logits) = array("classified.logits") {
@@ -398,8 +396,8 @@ pub fn merge_score(shards: &ShardSet) -> anyhow::Result<ScoreReport> {
             logits: true,
             ..Needs::default()
         });
-        for part in classified {
-            logits.add_logits(part);
+        for part in &classified {
+            logits.add_logits(part)?;
         }
         let is = context
             .fake

@@ -16,7 +16,7 @@ use super::report::ScoreReport;
 use super::side::{Side, SideAccumulator};
 use super::source::{Input, Source};
 use crate::features::{Extractor, FeatureFile, ProtocolSetup, run_over_images};
-use crate::images::ImageBatches;
+use crate::images::{ImageBatches, ImageList};
 use crate::metrics::FidStats;
 use crate::models::Protocol;
 use crate::options::{ExecOptions, ImageOptions};
@@ -311,7 +311,7 @@ impl Scorer {
     pub(super) fn pass(
         &mut self,
         pass: &Pass,
-        paths: Vec<PathBuf>,
+        paths: ImageList,
         is: &IsOptions,
         progress: &dyn Progress,
         report: &mut ScoreReport,
@@ -338,6 +338,11 @@ impl Scorer {
             },
         )?;
         drop(stage);
+        if let Some(note) = model.drift()
+            && !report.warnings.iter().any(|w| w == note)
+        {
+            report.warnings.push(note.to_string());
+        }
         if summary.images == 0 {
             bail!(
                 "{}: no readable images (all {} were skipped); check the folder",
@@ -427,7 +432,7 @@ pub(super) fn feed(
         side.add_pool(array(index)?)?;
     }
     if let Some(index) = outputs.logits {
-        side.add_logits(array(index)?.clone());
+        side.add_logits(array(index)?)?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use ndarray::{Array2, Axis, concatenate};
 
 use super::metric::Needs;
 use super::options::IsOptions;
-use crate::features::{FeatureFile, IsSetup};
+use crate::features::{FeatureFile, FeatureStore, Features, IsSetup};
 use crate::metrics::{FidStats, StatsAccumulator};
 
 /// The evaluated images' logits and what the model that produced them (its
@@ -17,7 +17,7 @@ use crate::metrics::{FidStats, StatsAccumulator};
 /// logits read from a feature file.
 #[derive(Debug, Clone)]
 pub struct IsLogits {
-    pub values: Array2<f32>,
+    pub values: Features,
     pub model: IsSetup,
 }
 
@@ -29,7 +29,8 @@ pub struct Side {
     /// Samples behind this side; unknown for a statistics file without `count`.
     pub count: Option<usize>,
     pub stats: Option<FidStats>,
-    pub pool: Option<Array2<f32>>,
+    /// Feature vectors (KID, PRDC), in memory or spilled to a mapped file.
+    pub pool: Option<Features>,
     pub logits: Option<IsLogits>,
 }
 
@@ -69,7 +70,7 @@ impl Side {
                 );
             }
             if needs.pool {
-                side.pool = Some(pool.clone());
+                side.pool = Some(Features::Memory(pool.clone()));
             }
         }
         if needs.logits {
@@ -82,7 +83,7 @@ impl Side {
                 .into()
             });
             side.logits = Some(IsLogits {
-                values: file.require(path, &name)?.clone(),
+                values: Features::Memory(file.require(path, &name)?.clone()),
                 model: IsSetup::default(),
             });
         }
@@ -91,12 +92,13 @@ impl Side {
 }
 
 /// Collects a side batch by batch: statistics accumulate exactly (batch-size
-/// independent), feature vectors and logits are kept in order.
+/// independent), feature vectors and logits are kept in order, in a
+/// [`FeatureStore`] each (spilled to a file past its threshold).
 pub struct SideAccumulator {
     needs: Needs,
     stats: Option<StatsAccumulator>,
-    pools: Vec<Array2<f32>>,
-    logits: Vec<Array2<f32>>,
+    pools: FeatureStore,
+    logits: FeatureStore,
     count: usize,
 }
 
@@ -105,8 +107,8 @@ impl SideAccumulator {
         SideAccumulator {
             needs,
             stats: None,
-            pools: Vec::new(),
-            logits: Vec::new(),
+            pools: FeatureStore::default(),
+            logits: FeatureStore::default(),
             count: 0,
         }
     }
@@ -119,14 +121,14 @@ impl SideAccumulator {
                 .add(pool.view())?;
         }
         if self.needs.pool {
-            self.pools.push(pool.clone());
+            self.pools.push(pool.view())?;
         }
         Ok(())
     }
 
     /// Adds one batch's IS logits (from the extractor or the classifier).
-    pub fn add_logits(&mut self, logits: Array2<f32>) {
-        self.logits.push(logits);
+    pub fn add_logits(&mut self, logits: &Array2<f32>) -> anyhow::Result<()> {
+        Ok(self.logits.push(logits.view())?)
     }
 
     /// Counts `samples` more behind this side.
@@ -141,12 +143,10 @@ impl SideAccumulator {
             .map(|accumulator| accumulator.finish())
             .transpose()
             .with_context(|| format!("{label}: cannot form statistics"))?;
-        let pool = (!self.pools.is_empty())
-            .then(|| stack(&self.pools))
-            .transpose()?;
-        let logits = (!self.logits.is_empty())
-            .then(|| stack(&self.logits))
-            .transpose()?
+        let pool = self.pools.finish()?;
+        let logits = self
+            .logits
+            .finish()?
             .map(|values| IsLogits { values, model });
         Ok(Side {
             label,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use super::metric::Needs;
-use crate::images::list_images;
+use crate::images::{ImageList, image_list};
 
 /// A path and the flag (or config key) it came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -40,7 +40,7 @@ pub enum Source {
     /// an empty folder is refused before the other side is read.
     Folder {
         path: PathBuf,
-        images: Vec<PathBuf>,
+        images: ImageList,
     },
     Stats(PathBuf),
     Features(PathBuf),
@@ -51,7 +51,7 @@ impl Source {
     pub fn classify(input: &Input) -> anyhow::Result<Source> {
         let (path, flag) = (input.path.as_path(), input.flag.as_str());
         if path.is_dir() {
-            let images = list_images(path)?;
+            let images = image_list(path)?;
             return Ok(Source::Folder {
                 path: path.to_path_buf(),
                 images,

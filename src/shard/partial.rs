@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 use super::Shard;
 use crate::atomic::write_atomically;
 use crate::features::{FeatureFile, MatrixError, matrix};
+use crate::images::ImageList;
 use crate::npy::{self, NpyHeader, Npz, NpzError};
 
 /// What the header's `format` says, so that any other `.npz` is told apart.
@@ -149,9 +150,10 @@ pub enum PartialError {
 /// SHA-256 (hex) of an ordered item list: the plan every shard of a run
 /// must share, so shards of different folders, sample plans or orders are
 /// never merged.
-pub fn plan_hash<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> String {
+pub fn plan_hash(items: impl IntoIterator<Item = impl AsRef<[u8]>>) -> String {
     let mut hasher = Sha256::new();
     for item in items {
+        let item = item.as_ref();
         hasher.update((item.len() as u64).to_le_bytes());
         hasher.update(item);
     }
@@ -159,8 +161,12 @@ pub fn plan_hash<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> String {
 }
 
 /// [`plan_hash`] of file paths, by their bytes.
-pub fn path_plan(paths: &[PathBuf]) -> String {
-    plan_hash(paths.iter().map(|p| p.as_os_str().as_encoded_bytes()))
+pub fn path_plan(paths: &ImageList) -> String {
+    plan_hash(
+        paths
+            .iter()
+            .map(|p| p.into_os_string().into_encoded_bytes()),
+    )
 }
 
 impl Partial {

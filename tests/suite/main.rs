@@ -35,4 +35,6 @@ mod metrics_stats;
 mod models_fetch;
 mod models_protocol;
 mod report_plot;
+mod scale_gpu;
+mod scale_spill;
 mod shard_merge;

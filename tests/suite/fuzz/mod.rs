@@ -844,3 +844,44 @@ fn curve_rows() {
         }),
     });
 }
+
+/// The GPU flags' values (`--device`, `--precision`, `--devices`): any text
+/// is parsed or refused in one line, never a panic. The file's text is the
+/// flag's value; a refusal names the flag (here through the file's name).
+#[test]
+fn gpu_flag_values() {
+    use stackgan_eval::runtime::{Device, DeviceList, Precision};
+    run(Target {
+        name: "gpu_flag_values",
+        file_name: "flag.txt",
+        must_name: "flag.txt",
+        custom: None,
+        inputs: 300,
+        seeds: tokens(&[
+            b"cuda:0", b"cuda", b"auto", b"cpu", b"tf32", b"fp16", b"0,1,2,3", b"7",
+        ]),
+        tokens: tokens(&[
+            b"cuda:",
+            b",",
+            b":",
+            b"-",
+            b"+",
+            b"4294967296",
+            b"\xff",
+            b" ",
+            b"fp",
+        ]),
+        parse: Arc::new(|path| {
+            let text = String::from_utf8_lossy(&std::fs::read(path).map_err(|e| e.to_string())?)
+                .into_owned();
+            let name = path.display();
+            let devices = text.parse::<DeviceList>().map(|_| ());
+            let device = text.parse::<Device>().map(|_| ());
+            let precision = text.parse::<Precision>().map(|_| ());
+            device
+                .and(precision)
+                .and(devices)
+                .map_err(|e| format!("{name}: {e}"))
+        }),
+    });
+}

@@ -141,7 +141,7 @@ start() {
     dir=$(cd "$dir" && pwd)
     : >"$dir/pids"
     # From here on, a failure stops what was started.
-    trap 'status=$?; [ $status = 0 ] || { say "start failed; stopping what was started"; stop_daemons; }' EXIT
+    trap stop_if_failed EXIT
     trap 'exit 130' INT TERM
 
     if command -v mungekey >/dev/null; then
@@ -164,6 +164,11 @@ start() {
     say "one-node cluster up in $dir ($(sinfo -h -N -o '%N, %c CPUs, %m MB, %T'))"
     echo "export SLURM_CONF=$SLURM_CONF"
     trap - EXIT INT TERM
+}
+
+stop_if_failed() {
+    local code=$?
+    [ "$code" = 0 ] || { say "start failed; stopping what was started"; stop_daemons; }
 }
 
 node_idle() { sinfo -h -N -o %T 2>/dev/null | grep -qx idle; }

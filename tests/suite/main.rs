@@ -34,3 +34,4 @@ mod metrics_stats;
 mod models_fetch;
 mod models_protocol;
 mod report_plot;
+mod slurm;

@@ -135,12 +135,9 @@ impl Cluster {
     /// Every job log and the controller's last lines, for a failure message.
     fn logs(&self, logs: &Path) -> String {
         let mut text = String::new();
-        let mut files: Vec<PathBuf> = std::fs::read_dir(logs)
-            .map(|entries| entries.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
+        let mut files = log_files(logs);
         files.push(self.dir().join("log/slurmctld.log"));
         files.push(self.dir().join("log/slurmd.log"));
-        files.sort();
         for file in files {
             let content = std::fs::read_to_string(&file).unwrap_or_default();
             let lines: Vec<&str> = content.lines().collect();
@@ -161,6 +158,15 @@ impl Drop for Cluster {
             ));
         }
     }
+}
+
+/// The jobs' log files in `logs`, by name (none if there is no such folder).
+fn log_files(logs: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(logs)
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
 }
 
 /// `key=value` lines of submit.sh's stdout.
@@ -297,8 +303,8 @@ fn examples_run_as_job_arrays_and_merge_exactly() {
     }
     assert_eq!(ran.len(), 4 + 1 + 2 + 1, "jobs that ran: {ran:?}");
     let mut named = BTreeMap::new();
-    for entry in std::fs::read_dir(&logs).expect("the jobs' logs") {
-        let log = std::fs::read_to_string(entry.expect("a log").path()).expect("a log");
+    for file in log_files(&logs) {
+        let log = std::fs::read_to_string(&file).expect("a log");
         for line in log.lines().filter(|l| l.contains("SLURM_JOB_ID=")) {
             show(&format!("job log: {line}"));
             let job = line

@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "fixtures" / "convert"))
+sys.path.insert(0, str(REPO / "tests" / "fixtures"))
 sys.path.insert(0, str(REPO / "models"))
 
 KINDS = ("fid", "v2-birds", "v1-stage2")
@@ -50,7 +50,7 @@ def save_weights(kind: str, path: Path) -> int:
     import torch
 
     if kind == "fid":
-        from make import stand_in
+        from stand_in import stand_in
 
         spec = json.loads((REPO / "tests" / "fixtures" / "convert" / "fid.json").read_text())
         state = {k: torch.from_numpy(v) for k, v in stand_in(spec["layout"], spec["seed"]).items()}

@@ -5,12 +5,15 @@ use std::path::PathBuf;
 
 use super::progress::Bars;
 use super::tables::{eval_columns, eval_table};
-use super::write::json_or_stdout;
+use super::write::{json_or_stdout, write_partial};
+use crate::shard::Shard;
+
 use crate::generate::JobSpec;
 use crate::options::{ExecOptions, ImageOptions};
 use crate::report::csv::{append, check_append, render};
 use crate::report::target::{FolderUse, check_file, check_folder};
 use crate::scoring::{EvalReport, Input, Scorer, ScoringOptions};
+use anyhow::{Context, bail};
 
 #[derive(Debug, Clone)]
 pub struct EvalCommand {
@@ -26,11 +29,33 @@ pub struct EvalCommand {
     /// Append one row per branch to this CSV file.
     pub csv: Option<PathBuf>,
     pub quiet: bool,
+    /// This process's part of the run (`--shard`, else the Slurm job
+    /// array's task), or why the job array's variables make no shard.
+    pub shard: Result<Shard, String>,
 }
 
 pub(super) fn run(command: &EvalCommand) -> anyhow::Result<()> {
+    let shard = command.shard.clone().map_err(anyhow::Error::msg)?;
     check_targets(command)?;
     let mut scorer = Scorer::new(command.exec.clone(), command.images.clone());
+    if !shard.is_whole() {
+        if command.out.is_some() || command.csv.is_some() {
+            bail!(
+                "--shard {shard} writes only this shard's partial result (to --json); drop --out and --csv, and write the CSV from the merged report"
+            );
+        }
+        let json = command.json.as_ref().with_context(|| {
+            format!("--shard {shard} writes this shard's partial result where the report goes: pass --json FILE")
+        })?;
+        let partial = scorer.eval_shard(
+            &command.scoring,
+            command.real.as_ref(),
+            &command.job,
+            shard,
+            &Bars::new(command.quiet),
+        )?;
+        return write_partial(&partial, &[], json, command.quiet);
+    }
     let report = scorer.eval(
         &command.scoring,
         command.real.as_ref(),
@@ -82,7 +107,7 @@ fn check_targets(command: &EvalCommand) -> anyhow::Result<()> {
 }
 
 /// The stdout table: one line per branch, then the colour pairs.
-fn table(report: &EvalReport) -> String {
+pub(super) fn table(report: &EvalReport) -> String {
     let mut lines = vec![format!(
         "{} ({}), {} samples, {}",
         report.generator.name,

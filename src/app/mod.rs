@@ -11,6 +11,7 @@ mod eval;
 mod extract;
 mod figures;
 mod generate;
+mod merge;
 mod models;
 mod progress;
 mod score;
@@ -25,6 +26,7 @@ pub use demo::DemoCommand;
 pub use eval::EvalCommand;
 pub use extract::ExtractCommand;
 pub use generate::GenerateCommand;
+pub use merge::MergeCommand;
 pub use models::{ConvertCommand, FetchCommand, ListCommand, ModelsCommand};
 pub use score::ScoreCommand;
 pub use stats::StatsCommand;
@@ -39,6 +41,8 @@ pub enum Command {
     Extract(ExtractCommand),
     Generate(GenerateCommand),
     Eval(EvalCommand),
+    /// Shards' partial results → the single run's result.
+    Merge(MergeCommand),
     Ablation(AblationCommand),
     Compare(CompareCommand),
     Tsne(TsneCommand),
@@ -55,6 +59,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Extract(command) => extract::run(&command),
         Command::Generate(command) => generate::run(&command),
         Command::Eval(command) => eval::run(&command),
+        Command::Merge(command) => merge::run(&command),
         Command::Ablation(command) => ablation::run(&command),
         Command::Compare(command) => compare::run(&command),
         Command::Tsne(command) => tsne::run(&command),

@@ -4,10 +4,13 @@
 use std::path::PathBuf;
 
 use super::progress::Bars;
-use super::write::json_or_stdout;
+use super::write::{json_or_stdout, write_partial};
 use crate::options::{ExecOptions, ImageOptions};
 use crate::report::target::check_file;
 use crate::scoring::{Input, ScoreReport, Scorer, ScoringOptions};
+use crate::shard::{Partial, Shard};
+
+use anyhow::Context;
 
 #[derive(Debug, Clone)]
 pub struct ScoreCommand {
@@ -20,11 +23,31 @@ pub struct ScoreCommand {
     pub fake: Input,
     pub json: Option<PathBuf>,
     pub quiet: bool,
+    /// This process's part of the run (`--shard`, else the Slurm job
+    /// array's task), or why the job array's variables make no shard.
+    pub shard: Result<Shard, String>,
 }
 
 pub(super) fn run(command: &ScoreCommand) -> anyhow::Result<()> {
+    let shard = command.shard.clone().map_err(anyhow::Error::msg)?;
     if let Some(json) = &command.json {
         check_file("--json", json)?;
+    }
+    if !shard.is_whole() {
+        let json = command.json.as_ref().with_context(|| {
+            format!("--shard {shard} writes this shard's partial result where the report goes: pass --json FILE")
+        })?;
+        let mut scorer = Scorer::new(command.exec.clone(), command.images.clone());
+        let progress = Bars::new(command.quiet);
+        let partial = scorer.score_shard(
+            &command.scoring,
+            command.real.as_ref(),
+            &command.fake,
+            shard,
+            &progress,
+        )?;
+        let warnings = partial_warnings(&partial);
+        return write_partial(&partial, &warnings, json, command.quiet);
     }
     if let Some(real) = &command.real
         && !command.scoring.requirements().real.any()
@@ -61,8 +84,18 @@ pub(super) fn run(command: &ScoreCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The notes the shard's passes recorded (a `--resize` that replaced the protocol's).
+fn partial_warnings(partial: &Partial) -> Vec<String> {
+    partial
+        .header
+        .context
+        .pointer("/report/warnings")
+        .and_then(|w| serde_json::from_value(w.clone()).ok())
+        .unwrap_or_default()
+}
+
 /// The human-readable lines for stdout.
-fn summary(report: &ScoreReport) -> String {
+pub(super) fn summary(report: &ScoreReport) -> String {
     let mut lines = Vec::new();
     if let Some(fid) = report.fid {
         lines.push(format!(

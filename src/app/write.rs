@@ -17,6 +17,7 @@ use crate::report::{
     write_json,
 };
 use crate::scoring::ModelRun;
+use crate::shard::Partial;
 
 /// Writes `value` as JSON to `path` (given with `flag`); when it cannot be
 /// written the result is printed to stdout before the error, so a long
@@ -109,4 +110,36 @@ fn feature_label(report: &CollapseReport) -> String {
         .and_then(|model| Path::new(&model.path).file_stem())
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "stored".into())
+}
+
+/// A shard's partial result at `out` (the path the command writes anyway),
+/// with the pass's warnings on stderr and one line saying what to do next.
+pub(super) fn write_partial(
+    partial: &Partial,
+    warnings: &[String],
+    out: &Path,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+    partial.write(out)?;
+    if !quiet {
+        let header = &partial.header;
+        println!(
+            "wrote {}: shard {} of the {} run, items {}..{} of {}{}; combine every shard with `stackgan-eval merge PART... --out FILE`",
+            out.display(),
+            header.shard,
+            header.kind,
+            header.start,
+            header.end,
+            header.items,
+            if header.skipped > 0 {
+                format!(" ({} unreadable skipped)", header.skipped)
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
 }

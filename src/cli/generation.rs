@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::flags::{ImageArgs, JsonArg, QuietArg, RuntimeArgs, ScoringArgs, count, positive, seed};
+use super::flags::{
+    ImageArgs, JsonArg, QuietArg, RuntimeArgs, ScoringArgs, ShardArg, count, positive, seed,
+};
 use stackgan_eval::app::{EvalCommand, GenerateCommand};
 use stackgan_eval::generate::{BranchSelection, GenerateConfig, JobSpec, PlanRequest, Sampling};
 use stackgan_eval::scoring::Input;
@@ -137,6 +139,8 @@ pub struct EvalArgs {
     pub images: ImageArgs,
     #[command(flatten)]
     pub quiet: QuietArg,
+    #[command(flatten)]
+    pub shard: ShardArg,
 }
 
 impl From<EvalArgs> for EvalCommand {
@@ -151,6 +155,7 @@ impl From<EvalArgs> for EvalCommand {
             json: a.json.json,
             csv: a.csv,
             quiet: a.quiet.quiet,
+            shard: a.shard.resolve(),
         }
     }
 }

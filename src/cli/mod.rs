@@ -49,6 +49,8 @@ pub enum Command {
     Compare(studies::CompareArgs),
     /// t-SNE map of several sets (PNG scatter plot and image maps, CSV) and their collapse statistics.
     Tsne(studies::TsneArgs),
+    /// Combine the partial results of a run's shards (--shard I/N) into what the single run writes.
+    Merge(studies::MergeArgs),
     /// Run the whole pipeline on the bundled demo models and images.
     Demo(studies::DemoArgs),
     /// The model cache and conversion without Python: fetch, list, convert.
@@ -69,6 +71,7 @@ impl From<Command> for AppCommand {
             Command::Ablation(a) => AppCommand::Ablation(a.into()),
             Command::Compare(a) => AppCommand::Compare(a.into()),
             Command::Tsne(a) => AppCommand::Tsne(a.into()),
+            Command::Merge(a) => AppCommand::Merge(a.into()),
             Command::Demo(a) => AppCommand::Demo(a.into()),
             Command::Models(a) => AppCommand::Models(a.into()),
         }

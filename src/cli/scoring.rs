@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::flags::{
-    ExtractorArg, ImageArgs, IsArgs, JsonArg, KidArgs, QuietArg, RuntimeArgs, ScoringArgs,
+    ExtractorArg, ImageArgs, IsArgs, JsonArg, KidArgs, QuietArg, RuntimeArgs, ScoringArgs, ShardArg,
 };
 use stackgan_eval::app::{ExtractCommand, ScoreCommand, StatsCommand};
 use stackgan_eval::metrics::KidConfig;
@@ -23,6 +23,8 @@ pub struct ScoreRunArgs {
     pub json: JsonArg,
     #[command(flatten)]
     pub quiet: QuietArg,
+    #[command(flatten)]
+    pub shard: ShardArg,
 }
 
 impl ScoreRunArgs {
@@ -35,6 +37,7 @@ impl ScoreRunArgs {
             fake,
             json: self.json.json,
             quiet: self.quiet.quiet,
+            shard: self.shard.resolve(),
         }
     }
 }
@@ -170,6 +173,8 @@ pub struct FolderArgs {
     pub image_args: ImageArgs,
     #[command(flatten)]
     pub quiet: QuietArg,
+    #[command(flatten)]
+    pub shard: ShardArg,
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +196,7 @@ impl From<StatsArgs> for StatsCommand {
             folder: f.images,
             out: a.out,
             quiet: f.quiet.quiet,
+            shard: f.shard.resolve(),
         }
     }
 }
@@ -214,6 +220,7 @@ impl From<ExtractArgs> for ExtractCommand {
             folder: f.images,
             out: a.out,
             quiet: f.quiet.quiet,
+            shard: f.shard.resolve(),
         }
     }
 }

@@ -6,8 +6,34 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::flags::{ExtractorArg, MapArgs, PrdcArgs, ProtocolArgs, QuietArg, RuntimeArgs};
-use stackgan_eval::app::{AblationCommand, CompareCommand, DemoCommand, TsneCommand};
+use stackgan_eval::app::{AblationCommand, CompareCommand, DemoCommand, MergeCommand, TsneCommand};
 use stackgan_eval::collapse::CollapseConfig;
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Every shard's partial result (the files `--shard I/N` wrote), in any order.
+    #[arg(required = true, value_name = "PART")]
+    pub parts: Vec<PathBuf>,
+    /// The merged statistics .npz (`stats` shards) or feature file (`extract` shards).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The merged report (`score` and `eval` shards).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub quiet: QuietArg,
+}
+
+impl From<MergeArgs> for MergeCommand {
+    fn from(a: MergeArgs) -> Self {
+        MergeCommand {
+            parts: a.parts,
+            out: a.out,
+            json: a.json,
+            quiet: a.quiet.quiet,
+        }
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct AblationArgs {

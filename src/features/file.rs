@@ -99,17 +99,28 @@ impl FeatureFile {
                 let pool = pool.ok_or_else(|| std::io::Error::other("no features to write"))?;
                 pool.write_npy(out).map_err(std::io::Error::other)
             } else {
-                self.write_npz(out).map_err(std::io::Error::other)
+                self.write_npz(out, &[]).map_err(std::io::Error::other)
             }
         })
         .map_err(|e| fail(e.to_string()))
     }
 
-    fn write_npz<W: Write + Seek>(&self, out: W) -> Result<(), String> {
+    /// Writes the `.npz` to `out`, with `leading` (name, whole `.npy`)
+    /// entries before the arrays (a partial result's header).
+    pub(crate) fn write_npz<W: Write + Seek>(
+        &self,
+        out: W,
+        leading: &[(&str, Vec<u8>)],
+    ) -> Result<(), String> {
         let mut zip = zip::ZipWriter::new(out);
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Stored)
             .large_file(true);
+        for (name, bytes) in leading {
+            zip.start_file(format!("{name}.npy"), options)
+                .map_err(|e| e.to_string())?;
+            zip.write_all(bytes).map_err(|e| e.to_string())?;
+        }
         for (name, array) in &self.arrays {
             let mut bytes = Vec::new();
             array.write_npy(&mut bytes).map_err(|e| e.to_string())?;
@@ -223,7 +234,7 @@ fn output_rank(name: &str) -> (usize, String) {
     (rank, name.to_string())
 }
 
-enum MatrixError {
+pub(crate) enum MatrixError {
     /// Not a readable `.npy`.
     Unreadable(String),
     /// A readable array of the wrong dtype or rank: what it is.
@@ -231,7 +242,7 @@ enum MatrixError {
 }
 
 /// A 2-D float32/float64 `.npy` as float32.
-fn matrix(bytes: &[u8]) -> Result<Array2<f32>, MatrixError> {
+pub(crate) fn matrix(bytes: &[u8]) -> Result<Array2<f32>, MatrixError> {
     let (array, header) = npy::read_f32(bytes).map_err(|e| match e {
         npy::FloatArrayError::NotFloat(header) => MatrixError::Shape(header.describe()),
         other => MatrixError::Unreadable(other.to_string()),

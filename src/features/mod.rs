@@ -4,6 +4,7 @@
 mod file;
 
 pub use file::{FeatureFile, FeatureFileError};
+pub(crate) use file::{MatrixError, matrix};
 mod extractor;
 
 pub use extractor::{

@@ -83,10 +83,22 @@ impl Job {
         start: usize,
         batch_size: usize,
         extras: &[String],
+        sink: impl FnMut(&[Sample], &GeneratedBatch) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.run_range(start..self.plan.len(), batch_size, extras, sink)
+    }
+
+    /// Like [`Job::run`] for the samples of `range` alone (a shard's).
+    pub fn run_range<E: From<GenerateError>>(
+        &mut self,
+        range: std::ops::Range<usize>,
+        batch_size: usize,
+        extras: &[String],
         mut sink: impl FnMut(&[Sample], &GeneratedBatch) -> Result<(), E>,
     ) -> Result<(), E> {
         let batch_size = batch_size.max(1);
-        for chunk in self.plan.samples[start.min(self.plan.len())..].chunks(batch_size) {
+        let end = range.end.min(self.plan.len());
+        for chunk in self.plan.samples[range.start.min(end)..end].chunks(batch_size) {
             let inputs = self.feed.batch(chunk);
             let batch = self.generator.run(inputs, &self.branches, extras)?;
             sink(chunk, &batch)?;

@@ -157,6 +157,18 @@ impl ColorConsistencyAccumulator {
         lower: ArrayView4<f32>,
         higher: ArrayView4<f32>,
     ) -> Result<(), ColorError> {
+        let distances = Self::distances(lower, higher)?;
+        self.add_distances(&distances);
+        Ok(())
+    }
+
+    /// Each sample's squared distances (means, covariances) between the two
+    /// scales, in order: what [`add`](Self::add) sums, kept apart so that a
+    /// run split into shards sums them in the single run's order.
+    pub fn distances(
+        lower: ArrayView4<f32>,
+        higher: ArrayView4<f32>,
+    ) -> Result<Vec<(f64, f64)>, ColorError> {
         if lower.len_of(Axis(0)) != higher.len_of(Axis(0)) {
             return Err(ColorError::BatchMismatch {
                 lower: lower.len_of(Axis(0)),
@@ -169,20 +181,23 @@ impl ColorConsistencyAccumulator {
                 .into_par_iter()
                 .try_for_each(|image| check_image(which, image))?;
         }
-        let distances: Vec<(f64, f64)> = (0..lower.len_of(Axis(0)))
+        Ok((0..lower.len_of(Axis(0)))
             .into_par_iter()
             .map(|i| {
                 let low = moments(lower.index_axis(Axis(0), i));
                 let high = moments(higher.index_axis(Axis(0), i));
                 high.squared_distances(&low)
             })
-            .collect();
-        for (mean, covariance) in distances {
+            .collect())
+    }
+
+    /// Adds samples' distances (from [`distances`](Self::distances)), in order.
+    pub fn add_distances(&mut self, distances: &[(f64, f64)]) {
+        for &(mean, covariance) in distances {
             self.mean_sum += mean;
             self.covariance_sum += covariance;
         }
-        self.pairs += lower.len_of(Axis(0));
-        Ok(())
+        self.pairs += distances.len();
     }
 
     /// The aggregates so far; `None` before any sample was added.

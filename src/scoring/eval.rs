@@ -28,16 +28,16 @@ use crate::progress::Progress;
 use crate::report::Stamp;
 
 /// A model the stream runs on every branch's images.
-struct Streamed {
+pub(super) struct Streamed {
     model: PathBuf,
     outputs: Outputs,
     preprocess: Preprocess,
     /// What this model gives the Inception Score, when it makes the logits.
-    is: IsSetup,
+    pub(super) is: IsSetup,
 }
 
 impl Streamed {
-    fn run(
+    pub(super) fn run(
         &self,
         models: &mut [Extractor],
         images: &[RgbImage],
@@ -100,7 +100,7 @@ impl Scorer {
     }
 
     /// Checks the settings, then opens the generator and draws up its samples.
-    fn prepare(
+    pub(super) fn prepare(
         &mut self,
         options: &ScoringOptions,
         spec: &JobSpec,
@@ -244,7 +244,7 @@ impl Scorer {
     }
 
     /// Opens the model a stream runs for `needs`, recorded in `report`.
-    fn streamed(
+    pub(super) fn streamed(
         &mut self,
         path: Option<&Path>,
         role: Role,

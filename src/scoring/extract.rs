@@ -8,7 +8,7 @@ use anyhow::Context;
 use ndarray::Array2;
 
 use super::metric::Needs;
-use super::model::setup;
+use super::model::{pool_output, setup};
 use super::options::IsOptions;
 use super::report::ScoreReport;
 use super::scorer::{Pass, Role, Scorer};
@@ -20,6 +20,7 @@ use crate::metrics::FidStats;
 use crate::models::Protocol;
 use crate::progress::{Progress, Silent};
 use crate::runtime::Provider;
+use crate::shard::{Partial, PartialHeader, PartialKind, Shard, path_plan};
 
 /// Every output of the extractor for every image of a folder (`extract`).
 pub struct Extraction {
@@ -33,6 +34,15 @@ pub struct Extraction {
     pub provider: Provider,
     /// Things a reader should know (a `--resize` that replaced the protocol's).
     pub warnings: Vec<String>,
+}
+
+/// Which of the extractor's outputs a pass keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    /// Every output (`extract`).
+    All,
+    /// The pool features (`stats`' shards).
+    Pool,
 }
 
 /// FID statistics of a folder (`stats`) and how they were made.
@@ -126,18 +136,76 @@ impl Scorer {
         folder: &Path,
         progress: &dyn Progress,
     ) -> anyhow::Result<Extraction> {
+        let paths = list_images(folder)?;
+        self.extract_files(extractor, paths, Kept::All, progress)
+    }
+
+    /// One shard of `stats` (`kind` [`PartialKind::Stats`]: the pool
+    /// features) or `extract` (every output and the file names) over a
+    /// folder: its partial result, and the extraction it holds.
+    pub fn folder_shard(
+        &mut self,
+        kind: PartialKind,
+        extractor: Option<&Path>,
+        folder: &Path,
+        shard: Shard,
+        progress: &dyn Progress,
+    ) -> anyhow::Result<(Partial, Extraction)> {
+        let mut paths = list_images(folder)?;
+        let mut header = PartialHeader::new(kind, shard, paths.len(), path_plan(&paths));
+        let range = shard.range(paths.len());
+        paths.truncate(range.end);
+        paths.drain(..range.start);
+        let kept = match kind {
+            PartialKind::Stats => Kept::Pool,
+            _ => Kept::All,
+        };
+        let mut extraction = self.extract_files(extractor, paths, kept, progress)?;
+        let model = self.describe(extractor)?;
+        let provenance = [
+            ("extractor", model.path),
+            ("extractor sha256", model.sha256),
+            ("protocol", extraction.protocol.to_string()),
+            ("resize mode", extraction.resize.to_string()),
+            ("provider", extraction.provider.to_string()),
+            ("outputs", extraction.outputs.join(",")),
+        ];
+        header
+            .provenance
+            .extend(provenance.map(|(k, v)| (k.to_string(), v)));
+        header.skipped = extraction.skipped;
+        if kind == PartialKind::Stats {
+            extraction.features.files.clear();
+        }
+        let partial = Partial {
+            header,
+            data: extraction.features.clone(),
+        };
+        Ok((partial, extraction))
+    }
+
+    /// The extractor's outputs (`kept`) for `paths`, in order.
+    fn extract_files(
+        &mut self,
+        extractor: Option<&Path>,
+        paths: Vec<PathBuf>,
+        kept: Kept,
+        progress: &dyn Progress,
+    ) -> anyhow::Result<Extraction> {
         let (images, batch_size) = (self.images.clone(), self.batch_size);
         let extractor = self.extractor(extractor, progress)?;
         let model = self.model(&extractor)?;
-        let names: Vec<String> = model
-            .manifest()
-            .outputs
-            .iter()
-            .map(|o| o.name.clone())
-            .collect();
+        let names: Vec<String> = match kept {
+            Kept::All => model
+                .manifest()
+                .outputs
+                .iter()
+                .map(|o| o.name.clone())
+                .collect(),
+            Kept::Pool => vec![pool_output(model)?],
+        };
         let outputs: Vec<&str> = names.iter().map(String::as_str).collect();
         let setup = setup(model, &images)?;
-        let paths = list_images(folder)?;
         let stage = progress.stage("extract", paths.len());
         let batches =
             ImageBatches::new(paths, setup.preprocess.clone(), batch_size, images.skip_bad)?;
@@ -159,7 +227,12 @@ impl Scorer {
         drop(stage);
         let mut arrays = Vec::new();
         for (name, part) in names.iter().cloned().zip(parts) {
-            arrays.push((name, stack(&part)?));
+            let array = if part.is_empty() {
+                Array2::zeros((0, 0))
+            } else {
+                stack(&part)?
+            };
+            arrays.push((name, array));
         }
         Ok(Extraction {
             features: FeatureFile { arrays, files },

@@ -6,20 +6,24 @@
 //! `eval`, `ablation`, `tsne` and the demo all compute through it.
 
 mod eval;
+mod eval_partial;
 mod extract;
 mod measure;
 mod metric;
 mod model;
 mod options;
+mod partial;
 mod report;
 mod scorer;
 mod side;
 mod source;
 
+pub use eval_partial::{EvalContext, merge_eval};
 pub use extract::{Extraction, ModelRun, Statistics};
 pub use measure::measure;
 pub use metric::{Metric, Needs, Requirements};
 pub use options::{IsOptions, IsProtocol, PrdcOptions, ScoringOptions};
+pub use partial::{ScoreContext, merge_score};
 pub use report::{
     BranchReport, ColorPair, EvalReport, GeneratorProvenance, ModelProvenance, ReportFile,
     ScoreReport,

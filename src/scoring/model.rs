@@ -56,7 +56,7 @@ pub(super) fn outputs(
     })
 }
 
-fn pool_output(model: &Extractor) -> anyhow::Result<String> {
+pub(super) fn pool_output(model: &Extractor) -> anyhow::Result<String> {
     model
         .output_of_kind(OutputKind::Pool)
         .map(str::to_string)

@@ -118,7 +118,7 @@ impl PrdcOptions {
 
 /// What to score and with which models: what `score`, `eval` and every
 /// variant of an ablation share.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoringOptions {
     pub metrics: Vec<Metric>,
     /// The feature extractor (FID, KID, PR-DC, and IS unless `classifier` is given).

@@ -13,7 +13,7 @@ use super::metric::Needs;
 use crate::images::list_images;
 
 /// A path and the flag (or config key) it came from, for messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Input {
     pub flag: String,
     pub path: PathBuf,

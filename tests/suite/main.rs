@@ -34,4 +34,5 @@ mod metrics_stats;
 mod models_fetch;
 mod models_protocol;
 mod report_plot;
+mod shard_merge;
 mod slurm;

@@ -18,6 +18,7 @@
 
 mod checkpoints;
 mod engine;
+mod partials;
 mod stackgan;
 
 use std::path::{Path, PathBuf};

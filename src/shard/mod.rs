@@ -4,6 +4,16 @@
 //! `SLURM_ARRAY_TASK_COUNT`). Shards split a list of items into contiguous
 //! runs in order, so that shard `I` of `N` holds the same items whoever
 //! computes it, and the shards together hold every item once.
+//!
+//! Each shard writes a partial result ([`partial`]); `merge` checks that
+//! the partial results are one run's shards and combines them into exactly
+//! what the single run writes ([`merge`]).
+
+pub mod merge;
+pub mod partial;
+
+pub use merge::{MergeError, ShardSet};
+pub use partial::{Partial, PartialError, PartialHeader, PartialKind, path_plan, plan_hash};
 
 use std::fmt;
 use std::ops::Range;

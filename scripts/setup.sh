@@ -4,6 +4,9 @@
 #   - OpenBLAS with LAPACK (Debian libopenblas-dev), for FID's eigen-solvers;
 #   - libjpeg-turbo's TurboJPEG (Debian libturbojpeg0-dev), the JPEG decoder
 #     Pillow uses, so that JPEGs decode to Pillow's exact pixels;
+#   - Debian's Slurm (slurmctld, slurmd, slurm-client) and MUNGE, for the
+#     test that runs examples/slurm/ on a one-node cluster
+#     (scripts/slurm-cluster.sh; nothing is configured or started here);
 #   - .venv, a project-local virtualenv holding the pinned ONNX Runtime from
 #     PyPI, whose libonnxruntime.so the tool loads at run time.
 # STACKGAN_EVAL_GPU=1 installs onnxruntime-gpu (CUDA 13) instead.
@@ -21,6 +24,14 @@ if ! dpkg -s libopenblas-dev >/dev/null 2>&1 || ! dpkg -s libturbojpeg0-dev >/de
     echo "setup: installing libopenblas-dev, libturbojpeg0-dev and pkg-config (LAPACK for FID, Pillow's JPEG decoder)" >&2
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev libturbojpeg0-dev pkg-config >/dev/null
+fi
+
+if ! command -v slurmctld >/dev/null 2>&1 || ! command -v slurmd >/dev/null 2>&1 \
+    || ! command -v sbatch >/dev/null 2>&1 || ! command -v munged >/dev/null 2>&1; then
+    echo "setup: installing slurmctld, slurmd, slurm-client and munge (the one-node Slurm cluster of the tests)" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        slurmctld slurmd slurm-client munge >/dev/null
 fi
 
 if ! ls .venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so* >/dev/null 2>&1 \

@@ -38,3 +38,4 @@ mod report_plot;
 mod scale_gpu;
 mod scale_spill;
 mod shard_merge;
+mod slurm;

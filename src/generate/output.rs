@@ -485,7 +485,7 @@ fn first_difference(a: &RunIdentity, b: &RunIdentity) -> Option<(&'static str, S
         None => "none".into(),
     };
     let seed = |s: Option<u32>| s.map_or("none (a noise file)".into(), |s| s.to_string());
-    let branches = |b: &[u32]| b.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    let branches = |b: &[u32]| b.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
     let on_off = |on: bool| if on { "on" } else { "off" }.to_string();
     let fields: [(&'static str, bool, String, String); 9] = [
         (

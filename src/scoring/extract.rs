@@ -173,7 +173,7 @@ impl Scorer {
             ("protocol", extraction.protocol.to_string()),
             ("resize mode", extraction.resize.to_string()),
             ("provider", extraction.provider.to_string()),
-            ("outputs", extraction.outputs.join(",")),
+            ("outputs", extraction.outputs.join(" ")),
         ];
         header
             .provenance

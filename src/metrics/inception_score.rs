@@ -135,8 +135,11 @@ pub fn inception_score<A: Copy + Into<f64>>(
             splits: cfg.splits,
         });
     }
-    // One split at a time in float64: memory is a tenth of the logits,
-    // not twice them; every step is row-wise, so the numbers are the same.
+    // One split at a time in float64: memory is a tenth of the logits, not
+    // twice them. The split's layout decides the order in which `mean_axis`
+    // sums, so it is the one a row slice of the whole selection gave before
+    // (column-major when the split is every row, else row-major): the
+    // numbers stay what they were, bit for bit.
     let split_scores: Vec<f64> = split_ranges(n, cfg.splits, cfg.split_rule)
         .into_iter()
         .map(|(start, end)| {
@@ -144,7 +147,17 @@ pub fn inception_score<A: Copy + Into<f64>>(
                 .select(Axis(0), &order[start..end])
                 .select(Axis(1), &kept)
                 .mapv(Into::into);
-            split_score(log_softmax_rows(selected.view()).view())
+            let log_p = log_softmax_rows(selected.view());
+            let log_p = if end - start == n {
+                log_p
+                    .reversed_axes()
+                    .as_standard_layout()
+                    .reversed_axes()
+                    .to_owned()
+            } else {
+                log_p.as_standard_layout().into_owned()
+            };
+            split_score(log_p.view())
         })
         .collect();
     let parts = split_scores.len();

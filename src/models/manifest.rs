@@ -169,6 +169,7 @@ pub(super) fn read_manifest<T: serde::de::DeserializeOwned>(
     if (found == Role::Generator) != generator_wanted {
         return Err(ModelError::WrongRole {
             model: model.to_path_buf(),
+            manifest: path.clone(),
             found,
             wanted: if generator_wanted {
                 "a generator is needed here"

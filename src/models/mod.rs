@@ -56,11 +56,12 @@ pub enum ModelError {
         what: String,
     },
     #[error(
-        "model {model} is {} (its manifest's role) but {wanted}; pass a model whose manifest role fits",
+        "model {model} is {} (the role its manifest {manifest} gives) but {wanted}; pass a model whose manifest role fits",
         found.with_article()
     )]
     WrongRole {
         model: PathBuf,
+        manifest: PathBuf,
         found: Role,
         wanted: &'static str,
     },

@@ -89,15 +89,7 @@ pub fn scatter_png(
                 .label(format!("{name} ({})", points.len()))
                 .legend(move |(x, y)| Circle::new((x + 10, y), 7, color.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 22))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .margin(12)
-            .draw()
-            .map_err(|e| e.to_string())
+        draw_legend(&mut chart)
     })?;
     write_png(path, &image)
 }
@@ -183,17 +175,24 @@ pub fn line_chart_png(
             });
             chart.draw_series(bars).map_err(|e| e.to_string())?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 22))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .margin(12)
-            .draw()
-            .map_err(|e| e.to_string())
+        draw_legend(&mut chart)
     })?;
     write_png(path, &image)
+}
+
+/// The legend of every chart with series: upper right, on a light box.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 22))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .margin(12)
+        .draw()
+        .map_err(|e| e.to_string())
 }
 
 /// The range of `values` widened by 5% on each side (±1 around a single value),

@@ -139,28 +139,7 @@ impl Scorer {
     ) -> anyhow::Result<EvalReport> {
         let Generation { spec, mut job, out } = generation;
         let requirements = options.requirements();
-        let extractor_path = match requirements.fake.any() {
-            true => Some(self.extractor(options.extractor.as_deref(), progress)?),
-            false => None,
-        };
-        let extractor = self.streamed(
-            extractor_path.as_deref(),
-            Role::Extractor,
-            requirements.fake,
-            &options.is,
-            &mut base,
-        )?;
-        let classifier_needs = Needs {
-            logits: requirements.classifier,
-            ..Needs::default()
-        };
-        let classifier = self.streamed(
-            options.classifier.as_deref(),
-            Role::Classifier,
-            classifier_needs,
-            &options.is,
-            &mut base,
-        )?;
+        let (extractor, classifier) = self.eval_models(options, progress, &mut base)?;
         base.provider = Some(job.generator.provider().to_string());
         let mut folder = match out {
             None => None,
@@ -258,6 +237,39 @@ impl Scorer {
             color_consistency,
             stamp: Stamp::current(),
         })
+    }
+
+    /// The extractor and classifier an eval streams its samples through,
+    /// each opened only when the metrics need it, recorded in `base`.
+    pub(super) fn eval_models(
+        &mut self,
+        options: &ScoringOptions,
+        progress: &dyn Progress,
+        base: &mut ScoreReport,
+    ) -> anyhow::Result<(Option<Streamed>, Option<Streamed>)> {
+        let requirements = options.requirements();
+        let extractor_path = match requirements.fake.any() {
+            true => Some(self.extractor(options.extractor.as_deref(), progress)?),
+            false => None,
+        };
+        let extractor = self.streamed(
+            extractor_path.as_deref(),
+            Role::Extractor,
+            requirements.fake,
+            &options.is,
+            base,
+        )?;
+        let classifier = self.streamed(
+            options.classifier.as_deref(),
+            Role::Classifier,
+            Needs {
+                logits: requirements.classifier,
+                ..Needs::default()
+            },
+            &options.is,
+            base,
+        )?;
+        Ok((extractor, classifier))
     }
 
     /// Opens the model a stream runs for `needs`, recorded in `report`.

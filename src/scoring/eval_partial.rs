@@ -21,7 +21,7 @@ use super::metric::Needs;
 use super::options::ScoringOptions;
 use super::partial::{IsPlan, SidePlan, read_file};
 use super::report::{BranchReport, ColorPair, EvalReport, GeneratorProvenance, ScoreReport};
-use super::scorer::{Role, Scorer};
+use super::scorer::Scorer;
 use super::side::SideAccumulator;
 use super::source::{Input, Source};
 use crate::features::{FeatureFile, IsSetup};
@@ -85,27 +85,7 @@ impl Scorer {
             plan_hash(keys.iter().map(Vec::as_slice)),
         );
         let mut base = ScoreReport::new(self.batch_size);
-        let extractor_path = match requirements.fake.any() {
-            true => Some(self.extractor(options.extractor.as_deref(), progress)?),
-            false => None,
-        };
-        let extractor = self.streamed(
-            extractor_path.as_deref(),
-            Role::Extractor,
-            requirements.fake,
-            &options.is,
-            &mut base,
-        )?;
-        let classifier = self.streamed(
-            options.classifier.as_deref(),
-            Role::Classifier,
-            Needs {
-                logits: requirements.classifier,
-                ..Needs::default()
-            },
-            &options.is,
-            &mut base,
-        )?;
+        let (extractor, classifier) = self.eval_models(options, progress, &mut base)?;
         base.provider = Some(job.generator.provider().to_string());
         let raw = Needs {
             stats: false,

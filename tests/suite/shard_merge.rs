@@ -110,6 +110,27 @@ fn extract_merged_from_4_and_from_3_shards_equals_the_single_run() {
     assert_merge_is_exact("extract", &folder, dir.path(), 3, "npy");
 }
 
+/// Runs `shard` (a command writing a partial result to its first argument)
+/// as `count` shards into `dir`, merges them with `merge --json`, and returns
+/// the merged report.
+fn merged_report(
+    dir: &Path,
+    tag: &str,
+    count: usize,
+    shard: &dyn Fn(&Path, &[&str]),
+) -> serde_json::Value {
+    let mut args = vec!["merge".to_string()];
+    for index in 0..count {
+        let part = dir.join(format!("{tag}-{index}-of-{count}.part"));
+        shard(&part, &["--shard", &format!("{index}/{count}")]);
+        args.push(s(&part).to_string());
+    }
+    let merged = dir.join(format!("{tag}-merged-{count}.json"));
+    args.extend(["--json".into(), s(&merged).into(), "--quiet".into()]);
+    assert_ok(&tool(&args));
+    crate::util::json(&merged)
+}
+
 /// `score` over `real` and the 601 images, whole and as 4 and 3 shards:
 /// the merged report equals the single run's, every number with `==`.
 fn assert_score_merge_is_exact(dir: &Path, real: &Path, fake: &Path, metrics: &[&str], tag: &str) {
@@ -135,16 +156,7 @@ fn assert_score_merge_is_exact(dir: &Path, real: &Path, fake: &Path, metrics: &[
     score(&whole, &[]);
     let expected = crate::util::json(&whole);
     for count in [4, 3] {
-        let mut args = vec!["merge".to_string()];
-        for index in 0..count {
-            let part = dir.join(format!("{tag}-{index}-of-{count}.part"));
-            score(&part, &["--shard", &format!("{index}/{count}")]);
-            args.push(s(&part).to_string());
-        }
-        let merged = dir.join(format!("{tag}-merged-{count}.json"));
-        args.extend(["--json".into(), s(&merged).into(), "--quiet".into()]);
-        assert_ok(&tool(&args));
-        let got = crate::util::json(&merged);
+        let got = merged_report(dir, tag, count, &score);
         assert!(
             expected["fid"].is_f64() || expected["is_mean"].is_f64(),
             "{expected}"
@@ -232,17 +244,8 @@ fn eval_merged_from_4_and_from_3_shards_equals_the_single_run() {
         "{expected}"
     );
     for count in [4, 3] {
-        let mut args = vec!["merge".to_string()];
-        for index in 0..count {
-            let part = d.join(format!("eval-{index}-of-{count}.part"));
-            eval(&part, &["--shard", &format!("{index}/{count}")]);
-            args.push(s(&part).to_string());
-        }
-        let merged = d.join(format!("eval-merged-{count}.json"));
-        args.extend(["--json".into(), s(&merged).into(), "--quiet".into()]);
-        assert_ok(&tool(&args));
         assert_eq!(
-            crate::util::json(&merged),
+            merged_report(d, "eval", count, &eval),
             expected,
             "eval over {count} shards"
         );

@@ -4,11 +4,15 @@
 
 use serde::Serialize;
 
-/// A measured number and, where the metric has one, its standard deviation.
+/// A measured number and, where the metric has one, its standard deviation
+/// and, where one was computed (`--bootstrap`), its confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Measure {
     pub value: f64,
     pub std: Option<f64>,
+    /// Bootstrap percentile interval `[low, high]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci: Option<[f64; 2]>,
 }
 
 /// Whether a published number was found in a readable source.
@@ -146,7 +150,11 @@ impl Cell {
     /// A measure, or empty when the metric was not computed.
     pub fn measure(value: Option<f64>, std: Option<f64>) -> Cell {
         match value {
-            Some(value) => Cell::Measure(Measure { value, std }),
+            Some(value) => Cell::Measure(Measure {
+                value,
+                std,
+                ci: None,
+            }),
             None => Cell::Empty,
         }
     }

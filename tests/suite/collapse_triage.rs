@@ -210,3 +210,84 @@ fn the_demo_sets_fall_where_the_paper_puts_them() {
     // The near-duplicate threshold is the real set's 0.05 quantile: about 5 %.
     assert!(real_severe <= 20, "real: {real_severe} severe");
 }
+
+/// `tsne` triages each set against the reference without logits: its severe
+/// and moderate counts are the reference's (mild comes after both), and no
+/// confidence threshold is claimed.
+#[test]
+fn tsne_triages_each_set_without_mild() {
+    let dir = temp_dir();
+    let out = dir.path().join("tsne");
+    let real = format!("real={}", fixture("triage/real.npz"));
+    let fake = format!("fake={}", fixture("triage/fake.npz"));
+    assert_ok(&tool(&[
+        "tsne",
+        "--set",
+        &real,
+        "--set",
+        &fake,
+        "--perplexity",
+        "10",
+        "--iterations",
+        "250",
+        "--out",
+        s(&out),
+        "--quiet",
+    ]));
+    let collapse = json(out.join("collapse.json"));
+    let fake = &collapse["details"]["collapse"][1];
+    assert_eq!(fake["set"], "fake");
+    let (triage, reference) = (&fake["triage"], json(fixture("triage/reference.json")));
+    for kind in ["severe", "moderate"] {
+        assert_eq!(triage["counts"][kind], reference["counts"][kind], "{kind}");
+    }
+    assert_eq!(triage["counts"]["mild"], 0);
+    assert!(triage.get("confidence_threshold").is_none(), "{triage}");
+    let table = std::fs::read_to_string(out.join("collapse.csv")).unwrap();
+    assert!(table.lines().next().unwrap().contains("severe"), "{table}");
+}
+
+/// `eval --out` names each example by the PNG it wrote (index = sample number).
+#[test]
+fn eval_examples_name_the_pngs_it_wrote() {
+    let dir = temp_dir();
+    let (out, report) = (dir.path().join("samples"), dir.path().join("eval.json"));
+    assert_ok(&tool(&[
+        "eval",
+        "--model",
+        demo_model("demo-generator.onnx"),
+        "--embeddings",
+        demo_model("demo-embeddings.npy"),
+        "--extractor",
+        demo_model("demo-extractor.onnx"),
+        "--real",
+        fixture("e2e/real"),
+        "--metrics",
+        "prdc,is",
+        "--splits",
+        "2",
+        "--seed",
+        "3",
+        "--device",
+        "cpu",
+        "--out",
+        s(&out),
+        "--json",
+        s(&report),
+        "--quiet",
+    ]));
+    let report = json(&report);
+    for branch in report["branches"].as_array().unwrap() {
+        let examples = branch["triage"]["examples"].as_array().unwrap();
+        assert!(!examples.is_empty(), "{branch}");
+        for example in examples {
+            let file = example["file"].as_str().unwrap();
+            let index = example["index"].as_u64().unwrap();
+            let expected = out
+                .join(branch["resolution"].to_string())
+                .join(format!("{index:06}.png"));
+            assert_eq!(Path::new(file), expected, "{example}");
+            assert!(expected.is_file(), "{file}");
+        }
+    }
+}

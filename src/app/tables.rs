@@ -5,6 +5,7 @@
 use crate::ablation::{Ablation, AblationReport, VariantScores};
 use crate::collapse::CollapseReport;
 use crate::curve::CurveRow;
+use crate::metrics::Triage;
 use crate::report::{Cell, ColumnKind, PaperValue, Table};
 use crate::scoring::{EvalReport, ScoreReport};
 
@@ -325,12 +326,26 @@ pub(super) fn curve_table(rows: &[CurveRow]) -> Table {
     table
 }
 
+/// The failure triage's columns: key, heading.
+const TRIAGE_COLUMNS: [(&str, &str); 2] = [("severe", "severe"), ("moderate", "moderate")];
+
+/// The triage's severe and moderate counts as cells (empty without a triage).
+fn triage_counts(triage: Option<&Triage>) -> [(&'static str, Cell); 2] {
+    let count = |n: Option<usize>| Cell::optional(n);
+    [
+        ("severe", count(triage.map(|t| t.counts.severe))),
+        ("moderate", count(triage.map(|t| t.counts.moderate))),
+    ]
+}
+
 /// Each set's collapse statistics against the reference set.
 pub(super) fn collapse_table(report: &CollapseReport) -> Table {
     let mut table = Table::new("Mode collapse: each set against the reference set");
     table.notes.push(format!(
         "Reference `{}`. Precision and recall: k-NN manifolds (Kynkäänniemi et al. 2019); density and coverage: Naeem et al. 2020; k = {}. \
-         Near-duplicate rate: share of samples whose nearest other sample is closer than {:.6} (the {} quantile of the reference set's nearest-neighbour distances).",
+         Near-duplicate rate: share of samples whose nearest other sample is closer than {:.6} (the {} quantile of the reference set's nearest-neighbour distances). \
+         Failure triage, one kind per sample: severe = such a near-duplicate; moderate = otherwise outside every reference k-NN ball (precision's criterion); \
+         no mild column, since the map reads no classifier logits.",
         report.reference, report.prdc_k, report.threshold.distance, report.threshold.quantile
     ));
     table.column("set", "set", ColumnKind::Label);
@@ -343,6 +358,9 @@ pub(super) fn collapse_table(report: &CollapseReport) -> Table {
     ] {
         table.column(key, heading, ColumnKind::Metric);
     }
+    for (key, heading) in TRIAGE_COLUMNS {
+        table.column(key, heading, ColumnKind::Provenance);
+    }
     table.column("samples", "samples", ColumnKind::Provenance);
     table.column("seed", "t-SNE seed", ColumnKind::Provenance);
     for c in &report.collapse {
@@ -354,6 +372,9 @@ pub(super) fn collapse_table(report: &CollapseReport) -> Table {
         table.set(row, "density", measure(c.density));
         table.set(row, "coverage", measure(c.coverage));
         table.set(row, "near_duplicate_rate", measure(c.near_duplicate_rate));
+        for (key, count) in triage_counts(c.triage.as_ref()) {
+            table.set(row, key, count);
+        }
         table.set(row, "samples", Cell::text(c.samples.to_string()));
         table.set(row, "seed", Cell::text(report.tsne.seed.to_string()));
     }

@@ -2,7 +2,8 @@
 //! section, the demo's figure): several sets — image folders, `generate`
 //! runs, feature files — through one extractor, one PCA + Barnes-Hut t-SNE
 //! map of them all, and each set's collapse statistics (precision, recall,
-//! density, coverage, near-duplicate rate) against a reference set.
+//! density, coverage, near-duplicate rate) and failure triage against a
+//! reference set.
 
 mod sets;
 
@@ -14,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::{TsneConfig, embed};
 use crate::metrics::{
-    DuplicateThreshold, calibrate_duplicate_threshold, near_duplicate_rate, prdc,
+    DuplicateThreshold, Triage, TriageConfig, TriageInput, calibrate_duplicate_threshold,
+    near_duplicate_rate, prdc_per_sample, triage,
 };
 use crate::progress::Progress;
 use crate::scoring::{ModelRun, PrdcOptions, Scorer};
@@ -92,6 +94,10 @@ pub struct Collapse {
     pub density: f64,
     pub coverage: f64,
     pub near_duplicate_rate: f64,
+    /// Severe and moderate failures (the map reads pool features only, so
+    /// no IS logits judge a sample mild: `confidence_threshold` is absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triage: Option<Triage>,
 }
 
 /// One set on the map: its samples' image files (where known) and places.
@@ -217,8 +223,15 @@ pub fn compute(
     let real = sets[reference].2.view();
     let threshold = calibrate_duplicate_threshold(real, config.prdc.duplicate_quantile)?;
     let mut collapse = Vec::new();
-    for (name, _, features) in &sets {
-        let scores = prdc(real, features.view(), &config.prdc.config())?;
+    for (name, files, features) in &sets {
+        let (scores, neighbours) = prdc_per_sample(real, features.view(), &config.prdc.config())?;
+        let input = TriageInput {
+            neighbours: &neighbours,
+            threshold: &threshold,
+            k: config.prdc.k,
+            confidence: None,
+            files,
+        };
         collapse.push(Collapse {
             set: name.clone(),
             samples: features.nrows(),
@@ -227,6 +240,7 @@ pub fn compute(
             density: scores.density,
             coverage: scores.coverage,
             near_duplicate_rate: near_duplicate_rate(features.view(), &threshold)?,
+            triage: Some(triage(&input, &TriageConfig::default())?),
         });
     }
     let tsne = config.map.tsne();

@@ -8,6 +8,7 @@ pub mod inception_score;
 pub mod kid;
 pub mod prdc;
 pub mod stats;
+pub mod triage;
 
 pub use color::{
     ColorConsistency, ColorConsistencyAccumulator, ColorError, ColorMoments, color_moments,
@@ -16,7 +17,11 @@ pub use fid::{FidError, FrechetDistance, frechet_distance};
 pub use inception_score::{InceptionScore, IsConfig, IsError, SplitRule, inception_score};
 pub use kid::{KernelInceptionDistance, KidConfig, KidError, kernel_inception_distance};
 pub use prdc::{
-    DuplicateThreshold, Prdc, PrdcConfig, PrdcError, calibrate_duplicate_threshold,
-    near_duplicate_rate, prdc,
+    DuplicateThreshold, Prdc, PrdcConfig, PrdcError, SampleNeighbours,
+    calibrate_duplicate_threshold, near_duplicate_rate, prdc, prdc_per_sample,
 };
 pub use stats::{CovarianceProblem, FidStats, StatsAccumulator, StatsError};
+pub use triage::{
+    FailureKind, Triage, TriageConfig, TriageCounts, TriageError, TriageExample, TriageInput,
+    max_probabilities, triage,
+};

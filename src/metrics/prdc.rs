@@ -59,6 +59,20 @@ pub struct Prdc {
     pub n_fake: usize,
 }
 
+/// What the failure triage reads of each fake sample, from the neighbour
+/// searches PR-DC makes anyway (no second pass over the distances).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleNeighbours {
+    /// Distance from each fake sample to its nearest OTHER fake sample.
+    pub nearest_other: Vec<f64>,
+    /// Real k-NN balls holding each fake sample; 0 means outside the real
+    /// manifold (precision's criterion).
+    pub real_balls_holding: Vec<u64>,
+    /// Per fake sample: the smallest `distance / radius` over the real samples'
+    /// k-NN balls (float64 division); at least 1 for a sample no ball holds.
+    pub ball_ratio: Vec<f64>,
+}
+
 /// Near-duplicate threshold calibrated on a real set.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct DuplicateThreshold {
@@ -119,6 +133,16 @@ pub fn prdc(
     fake: ArrayView2<f32>,
     cfg: &PrdcConfig,
 ) -> Result<Prdc, PrdcError> {
+    prdc_per_sample(real, fake, cfg).map(|(scores, _)| scores)
+}
+
+/// [`prdc`] and, from the same searches, what each fake sample's neighbours
+/// say of it (the failure triage's input).
+pub fn prdc_per_sample(
+    real: ArrayView2<f32>,
+    fake: ArrayView2<f32>,
+    cfg: &PrdcConfig,
+) -> Result<(Prdc, SampleNeighbours), PrdcError> {
     let k = cfg.k;
     if k == 0 {
         return Err(PrdcError::ZeroK);
@@ -129,7 +153,8 @@ pub fn prdc(
     let (real_rows, fake_rows) = (Rows::new(real), Rows::new(fake));
     let (n_real, n_fake) = (real.nrows(), fake.nrows());
     let real_radii = kth_of_each(&nearest_within(&real_rows, k), k);
-    let fake_radii = kth_of_each(&nearest_within(&fake_rows, k), k);
+    let fake_lists = nearest_within(&fake_rows, k);
+    let fake_radii = kth_of_each(&fake_lists, k);
     let cross = cross_neighbours(&real_rows, &fake_rows, &real_radii, &fake_radii);
 
     let holding = &cross.real_balls_holding_fake;
@@ -142,7 +167,7 @@ pub fn prdc(
     let in_fake_ball = cross.real_in_fake_ball.iter().filter(|&&b| b).count();
     let held = holding.iter().filter(|&&h| h > 0).count();
     let holding_total: u64 = holding.iter().sum();
-    Ok(Prdc {
+    let scores = Prdc {
         precision: share(held, n_fake),
         recall: share(in_fake_ball, n_real),
         // The package's order: (1 / k) * mean(count per fake sample).
@@ -151,7 +176,13 @@ pub fn prdc(
         k,
         n_real,
         n_fake,
-    })
+    };
+    let samples = SampleNeighbours {
+        nearest_other: fake_lists.chunks(k).map(|list| list[0]).collect(),
+        real_balls_holding: cross.real_balls_holding_fake,
+        ball_ratio: cross.nearest_ball_ratio,
+    };
+    Ok((scores, samples))
 }
 
 /// Calibrates the near-duplicate threshold on real features: the `quantile`

@@ -172,7 +172,8 @@ impl Scorer {
             if let Some(folder) = folder.as_mut() {
                 folder.write_batch(samples, batch)?;
             }
-            for (images, side) in batch.images.iter().zip(sides.iter_mut()) {
+            let sides = sides.iter_mut().zip(&branches);
+            for (images, (side, branch)) in batch.images.iter().zip(sides) {
                 let rgb: Vec<RgbImage> = images
                     .axis_iter(Axis(0))
                     .into_par_iter()
@@ -182,6 +183,11 @@ impl Scorer {
                     model.run(models, &rgb, side)?;
                 }
                 side.count(samples.len());
+                // The PNGs `--out` received, named as the run folder names them.
+                side.add_files(samples.iter().map(|s| {
+                    let (folder, out) = folder.as_ref().zip(out)?;
+                    Some(out.join(folder.image_name(branch, s.id)))
+                }));
             }
             for (i, color) in colors.iter_mut().enumerate() {
                 color.add(batch.images[i].view(), batch.images[i + 1].view())?;

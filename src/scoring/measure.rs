@@ -7,8 +7,9 @@ use super::options::ScoringOptions;
 use super::report::ScoreReport;
 use super::side::Side;
 use crate::metrics::{
-    calibrate_duplicate_threshold, frechet_distance, inception_score, kernel_inception_distance,
-    near_duplicate_rate, prdc,
+    DuplicateThreshold, SampleNeighbours, TriageConfig, TriageInput, calibrate_duplicate_threshold,
+    frechet_distance, inception_score, kernel_inception_distance, max_probabilities,
+    near_duplicate_rate, prdc_per_sample, triage,
 };
 
 /// Computes the metrics `options` asks for into `report`. `real` is `None`
@@ -27,6 +28,7 @@ pub fn measure(
             "FID, KID and PRDC compare two sets: pass --real (a folder, statistics .npz or feature file)"
         ),
     };
+    let mut neighbours = None;
     if let Some(real) = real {
         report.n_real = real.count;
         report.n_fake = fake.count;
@@ -37,11 +39,14 @@ pub fn measure(
             kid(options, real, fake, report)?;
         }
         if options.wants(Metric::Prdc) {
-            collapse(options, real, fake, report)?;
+            neighbours = Some(collapse(options, real, fake, report)?);
         }
     }
     if options.wants(Metric::Is) {
         is(options, fake, report)?;
+        if let Some((neighbours, threshold)) = &neighbours {
+            report.triage = Some(failure_triage(options, neighbours, threshold, fake)?);
+        }
     }
     Ok(())
 }
@@ -94,14 +99,15 @@ fn kid(
     Ok(())
 }
 
+/// PR-DC and the near-duplicate rate; returns what the failure triage reads.
 fn collapse(
     options: &ScoringOptions,
     real: &Side,
     fake: &Side,
     report: &mut ScoreReport,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(SampleNeighbours, DuplicateThreshold)> {
     let (a, b) = (pool(real, "PRDC")?, pool(fake, "PRDC")?);
-    let result = prdc(a.view(), b.view(), &options.prdc.config())?;
+    let (result, neighbours) = prdc_per_sample(a.view(), b.view(), &options.prdc.config())?;
     let threshold = calibrate_duplicate_threshold(a.view(), options.prdc.duplicate_quantile)?;
     report.precision = Some(result.precision);
     report.recall = Some(result.recall);
@@ -111,7 +117,31 @@ fn collapse(
     report.near_duplicate_rate = Some(near_duplicate_rate(b.view(), &threshold)?);
     report.duplicate_distance = Some(threshold.distance);
     report.duplicate_quantile = Some(threshold.quantile);
-    Ok(())
+    Ok((neighbours, threshold))
+}
+
+/// The evaluated samples sorted into the paper's failure kinds, with the IS
+/// logits' confidence under the IS protocol's dropped columns.
+fn failure_triage(
+    options: &ScoringOptions,
+    neighbours: &SampleNeighbours,
+    threshold: &DuplicateThreshold,
+    fake: &Side,
+) -> anyhow::Result<crate::metrics::Triage> {
+    let logits = fake
+        .logits
+        .as_ref()
+        .with_context(|| format!("the failure triage needs logits of {}", fake.label))?;
+    let drop_columns = options.is.config(&logits.model).drop_columns;
+    let confidence = max_probabilities(logits.values.view(), &drop_columns)?;
+    let input = TriageInput {
+        neighbours,
+        threshold,
+        k: options.prdc.k,
+        confidence: Some(&confidence),
+        files: &fake.files,
+    };
+    Ok(triage(&input, &TriageConfig::default())?)
 }
 
 fn is(options: &ScoringOptions, fake: &Side, report: &mut ScoreReport) -> anyhow::Result<()> {

@@ -222,6 +222,10 @@ impl Scorer {
                             &mut report,
                             &mut header.skipped,
                         )?;
+                        if side.name == "fake" {
+                            // The merged triage names its examples as the single run does.
+                            data.files = rows.files.iter().flatten().cloned().collect();
+                        }
                         keep(
                             &mut data,
                             side.name,
@@ -375,6 +379,9 @@ pub fn merge_score(shards: &ShardSet) -> anyhow::Result<ScoreReport> {
             }
             if let Some(logits) = logits {
                 side.add_logits(logits).map_err(fail)?;
+            }
+            if name == "fake" {
+                side.add_files(partial.data.files.iter().cloned().map(Some));
             }
         }
         if let Some(logits) = array("classified.logits") {

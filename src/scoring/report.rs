@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::ColorConsistency;
+use crate::metrics::{ColorConsistency, Triage};
 use crate::report::Stamp;
 
 /// What `fid`, `is`, `kid` and `score` produce: the numbers and the
@@ -59,6 +59,10 @@ pub struct ScoreReport {
     pub duplicate_distance: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate_quantile: Option<f64>,
+    /// The paper's failure kinds (severe, moderate, mild) of the evaluated
+    /// samples, when PRDC and IS were both computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triage: Option<Triage>,
     /// Samples behind the real side and the fake side.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_real: Option<usize>,

@@ -334,6 +334,7 @@ impl Scorer {
             &|n| stage.advance(n),
             |paths, arrays| {
                 side.count(paths.len());
+                side.add_files(paths.iter().cloned().map(Some));
                 feed(&outputs, arrays, &mut side)
             },
         )?;

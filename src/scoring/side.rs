@@ -2,7 +2,7 @@
 //! logits — and the accumulator that collects it batch by batch, the same
 //! for a folder streamed through the extractor and for generated samples.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use ndarray::{Array2, Axis, concatenate};
@@ -32,6 +32,9 @@ pub struct Side {
     /// Feature vectors (KID, PRDC), in memory or spilled to a mapped file.
     pub pool: Option<Features>,
     pub logits: Option<IsLogits>,
+    /// The image file of each sample, in order, where known (the failure
+    /// triage names its examples by them); empty when none is.
+    pub files: Vec<Option<PathBuf>>,
 }
 
 impl Side {
@@ -71,6 +74,7 @@ impl Side {
             }
             if needs.pool {
                 side.pool = Some(Features::Memory(pool.clone()));
+                side.files = file.files.iter().cloned().map(Some).collect();
             }
         }
         if needs.logits {
@@ -100,6 +104,7 @@ pub struct SideAccumulator {
     pools: FeatureStore,
     logits: FeatureStore,
     count: usize,
+    files: Vec<Option<PathBuf>>,
 }
 
 impl SideAccumulator {
@@ -110,6 +115,7 @@ impl SideAccumulator {
             pools: FeatureStore::default(),
             logits: FeatureStore::default(),
             count: 0,
+            files: Vec::new(),
         }
     }
 
@@ -129,6 +135,14 @@ impl SideAccumulator {
     /// Adds one batch's IS logits (from the extractor or the classifier).
     pub fn add_logits(&mut self, logits: &Array2<f32>) -> anyhow::Result<()> {
         Ok(self.logits.push(logits.view())?)
+    }
+
+    /// Records the image files of the next samples (kept with the feature
+    /// vectors, which the triage that names them needs).
+    pub fn add_files(&mut self, files: impl IntoIterator<Item = Option<PathBuf>>) {
+        if self.needs.pool {
+            self.files.extend(files);
+        }
     }
 
     /// Counts `samples` more behind this side.
@@ -154,6 +168,7 @@ impl SideAccumulator {
             stats,
             pool,
             logits,
+            files: self.files,
         })
     }
 }

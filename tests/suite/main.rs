@@ -15,6 +15,7 @@ mod cli;
 mod cli_ablation;
 mod cli_core;
 mod cli_generate;
+mod collapse_triage;
 mod convert_checkpoint;
 mod convert_graph;
 mod convert_inception;

@@ -242,20 +242,33 @@ pub(super) struct CrossNeighbours {
     pub(super) real_in_fake_ball: Vec<bool>,
     /// Per real sample: the distance to its nearest fake sample.
     pub(super) nearest_fake: Vec<f64>,
+    /// Per fake sample: the smallest `d / real radius` over the real samples
+    /// (≥ 1 exactly when no real ball holds it; how far outside it lies).
+    pub(super) nearest_ball_ratio: Vec<f64>,
+}
+
+/// One task's share of [`CrossNeighbours`]: per fake sample over its real
+/// blocks, per real sample of its blocks.
+struct CrossPart {
+    holding: Vec<u64>,
+    in_ball: Vec<bool>,
+    nearest: Vec<f64>,
+    ratio: Vec<f64>,
 }
 
 /// Walks all real–fake distances once, by blocks of real rows, keeping only the
-/// per-sample counts, flags and minima that PR-DC needs.
+/// per-sample counts, flags and minima that PR-DC and the failure triage need.
 pub(super) fn cross_neighbours(
     real: &Rows,
     fake: &Rows,
     real_radii: &[f64],
     fake_radii: &[f64],
 ) -> CrossNeighbours {
-    let parts: Vec<(Vec<u64>, Vec<bool>, Vec<f64>)> = shares(real.blocks())
+    let parts: Vec<CrossPart> = shares(real.blocks())
         .into_par_iter()
         .map(|share| {
             let mut holding = vec![0u64; fake.n];
+            let mut ratio = vec![f64::INFINITY; fake.n];
             let mut in_ball = Vec::new();
             let mut nearest = Vec::new();
             let mut tile = Tile::default();
@@ -270,23 +283,41 @@ pub(super) fn cross_neighbours(
                     for (r, i) in ri.clone().enumerate() {
                         for (&d, j) in tile.row(r).iter().zip(rj.clone()) {
                             holding[j] += u64::from(d < real_radii[i]);
+                            // A zero radius gives inf or NaN, which `min` passes over.
+                            ratio[j] = ratio[j].min(d / real_radii[i]);
                             in_ball[first + r] |= d < fake_radii[j];
                             nearest[first + r] = nearest[first + r].min(d);
                         }
                     }
                 }
             }
-            (holding, in_ball, nearest)
+            CrossPart {
+                holding,
+                in_ball,
+                nearest,
+                ratio,
+            }
         })
         .collect();
     let mut out = CrossNeighbours {
         real_balls_holding_fake: vec![0; fake.n],
         real_in_fake_ball: Vec::with_capacity(real.n),
         nearest_fake: Vec::with_capacity(real.n),
+        nearest_ball_ratio: vec![f64::INFINITY; fake.n],
     };
-    for (holding, in_ball, nearest) in parts {
+    for part in parts {
+        let CrossPart {
+            holding,
+            in_ball,
+            nearest,
+            ratio,
+        } = part;
         for (total, h) in out.real_balls_holding_fake.iter_mut().zip(holding) {
             *total += h;
+        }
+        // The minimum of a set does not depend on the order parts arrive in.
+        for (best, r) in out.nearest_ball_ratio.iter_mut().zip(ratio) {
+            *best = best.min(r);
         }
         out.real_in_fake_ball.extend(in_ball);
         out.nearest_fake.extend(nearest);

@@ -64,7 +64,7 @@ pub struct Figure {
 
 /// `text` safe inside HTML text and double-quoted attributes.
 pub fn esc(text: &str) -> String {
-    html_escape::encode_double_quoted_attribute(text).into_owned()
+    html_escape::encode_quoted_attribute(text).into_owned()
 }
 
 /// The page as one HTML document.
@@ -173,12 +173,12 @@ mod tests {
                 heading: "h<i>".into(),
                 source: Some("x\"y.json".into()),
                 provenance: vec![("k&".into(), "<v>".into())],
-                blocks: vec![Block::Paragraph("p<".into()), Block::Note("n>".into())],
+                blocks: vec![Block::Paragraph("q1<".into()), Block::Note("q2>'".into())],
             }],
         };
         let html = render(&page);
         for raw in [
-            "<b>&\"", "<script>", "h<i>", "x\"y", "k&<", "<v>", "p<", "n>",
+            "<b>&\"", "<script>", "h<i>", "x\"y", "k&<", "<v>", "q1<", "q2>", "'",
         ] {
             assert!(!html.contains(raw), "{raw} left unescaped");
         }

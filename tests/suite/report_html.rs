@@ -516,3 +516,78 @@ fn html_flags_write_the_runs_page_beside_its_files() {
         "{html}"
     );
 }
+
+#[test]
+fn ablation_html_shows_the_variants_side_by_side_when_it_keeps_their_samples() {
+    let dir = temp_dir();
+    let real = dir.path().join("real");
+    generate_demo(&real, &["--images", "3", "--seed", "9", "--branches", "64"]);
+    let config = dir.path().join("ablation.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"title = "v1 <against> v2"
+extractor = "{extractor}"
+real = "real/64"
+metrics = ["fid"]
+[tsne]
+perplexity = 5
+grid = 10
+[[variant]]
+name = "v2"
+generator = "{v2}"
+embeddings = "{emb}"
+images = 2
+branch = 64
+[[variant]]
+name = "v1"
+generator = "{v1}"
+embeddings = "{emb}"
+images = 2
+"#,
+            extractor = demo_model("demo-extractor.onnx"),
+            v2 = demo_model("demo-generator.onnx"),
+            v1 = demo_model("demo-generator-v1.onnx"),
+            emb = demo_model("demo-embeddings.npy"),
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("report");
+    let args = [
+        "ablation",
+        "--config",
+        s(&config),
+        "--out",
+        s(&out),
+        "--html",
+        "--quiet",
+        "--device",
+        "cpu",
+    ];
+    assert_ok(&tool(&args));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("<h1>v1 &lt;against&gt; v2</h1>"), "{html}");
+    assert!(
+        html.contains("<thead><tr><th></th><th>v2</th><th>v1</th></tr></thead>"),
+        "{html}"
+    );
+    // Each variant's own branch at its native size: v2 at 64², v1 at 256².
+    assert_eq!(
+        html.matches("width=\"64\" height=\"64\" alt=\"sample")
+            .count(),
+        4
+    );
+    assert_eq!(
+        html.matches("width=\"256\" height=\"256\" alt=\"sample")
+            .count(),
+        4
+    );
+    assert!(html.contains("src=\"ablation-fid.png\""), "{html}");
+    assert!(html.contains("src=\"tsne/tsne-map-all.png\""), "{html}");
+    let ablation = json(out.join("ablation.json"));
+    let fid = ablation["table"]["rows"][1][1]["value"].as_f64().unwrap();
+    assert!(
+        html.contains(&format!("data-key=\"fid\" data-value=\"{fid}\"")),
+        "{html}"
+    );
+}

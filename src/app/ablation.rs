@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::page::write_page;
 use super::progress::Bars;
-use super::report::{Run, RunKind};
+use super::runs::{Run, RunKind};
 use super::write::ablation_folder;
 use crate::options::{ExecOptions, ImageOptions};
 use crate::report::markdown;

@@ -17,7 +17,7 @@ use anyhow::Context;
 
 use super::page::write_page;
 use super::progress::Bars;
-use super::report::{Run, RunKind};
+use super::runs::{Run, RunKind};
 use super::tables::{ScoreRow, score_table};
 use super::write::{ablation_folder, collapse_folder};
 use crate::atomic::write_bytes_atomically;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::page::write_page;
 use super::progress::Bars;
-use super::report::{Run, RunKind};
+use super::runs::{Run, RunKind};
 use super::tables::{eval_columns, eval_table};
 use super::write::{json_or_stdout, write_partial};
 use crate::shard::Shard;

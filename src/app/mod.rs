@@ -17,6 +17,7 @@ mod models;
 mod page;
 mod progress;
 mod report;
+mod runs;
 mod score;
 mod stats;
 mod tables;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::page::write_page;
 use super::progress::Bars;
-use super::report::{Run, RunKind};
+use super::runs::{Run, RunKind};
 use super::write::collapse_folder;
 use crate::collapse::{self, CollapseConfig};
 use crate::options::{ExecOptions, ImageOptions};

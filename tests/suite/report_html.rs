@@ -591,3 +591,58 @@ images = 2
         "{html}"
     );
 }
+
+#[test]
+fn report_shows_a_training_curve_with_its_plots() {
+    let dir = temp_dir();
+    let checkpoints = dir.path().join("checkpoints");
+    std::fs::create_dir_all(&checkpoints).unwrap();
+    for (iteration, stem) in [(100, "demo-generator"), (200, "demo-generator-v1")] {
+        for ext in ["onnx", "toml"] {
+            let target = checkpoints.join(format!("netG_{iteration}.{ext}"));
+            std::fs::copy(demo_model(&format!("{stem}.{ext}")), target).unwrap();
+        }
+    }
+    let out = dir.path().join("curve");
+    let pattern = format!("{}/netG_*.onnx", s(&checkpoints));
+    let args = [
+        "curve",
+        "--checkpoints",
+        &pattern,
+        "--out",
+        s(&out),
+        "--embeddings",
+        demo_model("demo-embeddings.npy"),
+        "--images",
+        "2",
+        "--extractor",
+        demo_model("demo-extractor.onnx"),
+        "--metrics",
+        "is",
+        "--device",
+        "cpu",
+        "--quiet",
+    ];
+    assert_ok(&tool(&args));
+    let page = dir.path().join("page");
+    assert_ok(&tool(&[
+        "report",
+        s(&out.join("curve.json")),
+        "--out",
+        s(&page),
+        "--quiet",
+    ]));
+    let html = std::fs::read_to_string(page.join("index.html")).unwrap();
+    assert!(html.contains("<h2>Training curve</h2>"), "{html}");
+    assert!(html.contains("src=\"assets/curve-is.png\""), "{html}");
+    let curve = json(out.join("curve.json"));
+    for row in curve["rows"].as_array().unwrap() {
+        for branch in row["report"]["branches"].as_array().unwrap() {
+            let is = branch["is_mean"].as_f64().unwrap();
+            assert!(
+                html.contains(&format!("data-key=\"is\" data-value=\"{is}\"")),
+                "{is}: {html}"
+            );
+        }
+    }
+}

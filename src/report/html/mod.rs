@@ -105,11 +105,10 @@ pub fn render(page: &Page) -> String {
 }
 
 fn render_section(out: &mut String, section: &Section, number: usize) {
-    let _ = writeln!(
-        out,
-        "<section id=\"s{number}\">\n<h2>{}</h2>",
-        esc(&section.heading)
-    );
+    let _ = writeln!(out, "<section id=\"s{number}\">");
+    if !section.heading.is_empty() {
+        let _ = writeln!(out, "<h2>{}</h2>", esc(&section.heading));
+    }
     if let Some(source) = &section.source {
         let _ = writeln!(
             out,

@@ -24,8 +24,8 @@ impl Exporter for HtmlExporter {
         let page = Page {
             title: table.title.clone(),
             intro: Vec::new(),
+            // The page's title is the table's: no section heading.
             sections: vec![Section {
-                heading: table.title.clone(),
                 blocks: vec![super::Block::Table(strip_title(table))],
                 ..Section::default()
             }],
@@ -235,5 +235,26 @@ mod tests {
         assert!(!html.contains("<td data-key=\"resize\""), "{html}");
         assert!(html.contains("bootstrap percentile interval"));
         assert!(html.contains("† unverified"));
+    }
+
+    #[test]
+    fn the_exporter_writes_a_whole_page_holding_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = Table::new("Scores");
+        table.column("label", "run", ColumnKind::Label);
+        table.column("fid", "FID ↓", ColumnKind::Metric);
+        let row = table.row();
+        table.set(row, "label", Cell::text("a"));
+        table.set(row, "fid", Cell::measure(Some(1.25), None));
+        let written = HtmlExporter.write(&table, dir.path(), "scores").unwrap();
+        assert_eq!(written, [dir.path().join("scores.html")]);
+        let html = std::fs::read_to_string(&written[0]).unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
+        assert_eq!(
+            html.matches("Scores").count(),
+            2,
+            "title and heading, once each"
+        );
+        assert!(html.contains("data-value=\"1.25\">1.2500</td>"), "{html}");
     }
 }

@@ -7,6 +7,8 @@
 #   - Debian's Slurm (slurmctld, slurmd, slurm-client) and MUNGE, for the
 #     test that runs examples/slurm/ on a one-node cluster
 #     (scripts/slurm-cluster.sh; nothing is configured or started here);
+#   - Debian's Chromium, the headless browser the test of the HTML page
+#     opens the demo's index.html in;
 #   - .venv, a project-local virtualenv holding the pinned ONNX Runtime from
 #     PyPI, whose libonnxruntime.so the tool loads at run time.
 # STACKGAN_EVAL_GPU=1 installs onnxruntime-gpu (CUDA 13) instead.
@@ -32,6 +34,13 @@ if ! command -v slurmctld >/dev/null 2>&1 || ! command -v slurmd >/dev/null 2>&1
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         slurmctld slurmd slurm-client munge >/dev/null
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "setup: installing chromium (the headless browser the HTML page's test opens it in)" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        chromium >/dev/null
 fi
 
 if ! ls .venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so* >/dev/null 2>&1 \

@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
+use super::page::write_page;
 use super::progress::Bars;
+use super::runs::{Run, RunKind};
 use super::write::ablation_folder;
 use crate::options::{ExecOptions, ImageOptions};
 use crate::report::markdown;
@@ -19,6 +21,8 @@ pub struct AblationCommand {
     pub config: PathBuf,
     /// Folder for the table, the charts, the reference features and the t-SNE maps.
     pub out: PathBuf,
+    /// Also write the page of the run, `OUT/index.html`.
+    pub html: bool,
     pub quiet: bool,
 }
 
@@ -29,7 +33,12 @@ pub(super) fn run(command: &AblationCommand) -> anyhow::Result<()> {
     let samples = command.out.join("samples");
     let progress = Bars::new(command.quiet);
     let report = crate::ablation::run(&ablation, &mut scorer, Some(&samples), &progress)?;
-    let (table, written) = ablation_folder(&command.out, &ablation, &report)?;
+    let (table, mut written) = ablation_folder(&command.out, &ablation, &report)?;
+    if command.html {
+        let kind = RunKind::ablation(&table, &report.variants)?;
+        let run = Run::new(&command.out.join("ablation.json"), kind);
+        written.push(write_page(&command.out, &table.title, &[], &[run])?);
+    }
     if !command.quiet {
         println!("{}", markdown(&table, 2));
         for path in written {

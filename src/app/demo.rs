@@ -1,9 +1,10 @@
 //! `demo`: the whole pipeline on the bundled demo models — scoring of
 //! procedurally drawn image sets, then generate → eval with the bundled
 //! StackGAN-v2 generator, an ablation of the v1 and v2 generators and the
-//! t-SNE figure — written to `reports/demo/`. Every step computes through
-//! one scorer and hands its typed report to the writers; nothing is read
-//! back from disk.
+//! t-SNE figure — written to `reports/demo/`, with `report.md` and the page
+//! `index.html` covering every section. Every step computes through one
+//! scorer and hands its typed report to the writers; nothing is read back
+//! from disk.
 //!
 //! Three sets are drawn with a fixed seed (see [`crate::synthetic`]); each
 //! is scored against `real` (`real` itself gives the floor); the table
@@ -14,7 +15,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use super::page::write_page;
 use super::progress::Bars;
+use super::runs::{Run, RunKind};
 use super::tables::{ScoreRow, score_table};
 use super::write::{ablation_folder, collapse_folder};
 use crate::atomic::write_bytes_atomically;
@@ -57,6 +60,8 @@ struct Demo<'a> {
     extractor: PathBuf,
     scorer: Scorer,
     progress: Bars,
+    /// Every step's typed result, for the page.
+    runs: Vec<Run>,
 }
 
 pub(super) fn run(command: &DemoCommand) -> anyhow::Result<()> {
@@ -72,6 +77,7 @@ pub(super) fn run(command: &DemoCommand) -> anyhow::Result<()> {
         extractor,
         scorer: Scorer::new(command.exec.clone(), ImageOptions::default()),
         progress: Bars::new(command.quiet),
+        runs: Vec::new(),
     };
     let rows = demo.score_sets()?;
     let generator_section = demo.generator()?;
@@ -87,12 +93,20 @@ pub(super) fn run(command: &DemoCommand) -> anyhow::Result<()> {
     let report = command.out.join("report.md");
     write_bytes_atomically(&report, markdown.as_bytes())
         .with_context(|| format!("cannot write {}", report.display()))?;
+    let intro = [format!(
+        "Procedurally drawn sets of {SET_SIZE} images (seed {SEED}) scored against `real` with the bundled demo extractor ({}); \
+         the bundled StackGAN-v2 generator through generate → eval; StackGAN-v1 against v2 as an ablation; the t-SNE figure. \
+         The generators are untrained stand-ins: the numbers show the pipeline at work, not a trained GAN.",
+        demo.extractor.display()
+    )];
+    let page = write_page(&command.out, "stackgan-eval demo", &intro, &demo.runs)?;
     if !command.quiet {
         println!("{table}");
         println!("{generator_section}");
         println!("{comparison_section}");
         println!("{tsne_section}");
         println!("report: {}", report.display());
+        println!("page: {}", page.display());
     }
     Ok(())
 }
@@ -141,6 +155,9 @@ impl Demo<'_> {
             )?;
             let json = self.command.out.join(format!("score-{name}.json"));
             write_json(&json, &report)?;
+            let mut run = Run::new(&json, RunKind::score(&report)?);
+            run.label = name.to_string();
+            self.runs.push(run);
             rows.push((name, report));
         }
         Ok(rows)
@@ -177,7 +194,10 @@ impl Demo<'_> {
             Some(&generated),
             &self.progress,
         )?;
-        write_json(&self.command.out.join("eval-generator.json"), &report)?;
+        let json = self.command.out.join("eval-generator.json");
+        write_json(&json, &report)?;
+        self.runs
+            .push(Run::new(&json, RunKind::eval(&report, Some(&generated))?));
         let mut out = format!(
             "\n## Generator: generate → eval\n\nThe bundled StackGAN-v2 generator (`{}`, untrained, GF_DIM 4) on `{}`: {}, seed {GENERATOR_SEED}. \
              Each branch is scored against `real` (KID on subsets of 50); the images are in `images/generated/`.\n\n\
@@ -224,7 +244,11 @@ impl Demo<'_> {
             .note(&format!("demo: v1 against v2 ({})", config.display()));
         let ablation = crate::ablation::read(&config)?;
         let report = crate::ablation::run(&ablation, &mut self.scorer, None, &self.progress)?;
-        let (table, _) = ablation_folder(&self.command.out.join("ablation"), &ablation, &report)?;
+        let folder = self.command.out.join("ablation");
+        let (table, _) = ablation_folder(&folder, &ablation, &report)?;
+        let kind = RunKind::ablation(&table, &report.variants)?;
+        self.runs
+            .push(Run::new(&folder.join("ablation.json"), kind));
         // The section sits under the demo's title: one heading level down.
         Ok(format!(
             "{}\nFiles: `ablation/ablation.csv`, `ablation/ablation.json`; config `ablation.toml`.\n",
@@ -259,6 +283,10 @@ impl Demo<'_> {
         let report = collapse::compute(&config, &mut self.scorer, &self.progress)?;
         let dir = self.command.out.join("tsne");
         let table = collapse_folder(&dir, &report, &config.map)?;
+        let kind = RunKind::Collapse {
+            table: table.clone(),
+        };
+        self.runs.push(Run::new(&dir.join("collapse.json"), kind));
         Ok(format!(
             "{}\n![t-SNE of the four sets](tsne/tsne-scatter.png)\n\n![image map](tsne/tsne-map-all.png)\n\n\
              One PCA-50 + Barnes-Hut t-SNE map (perplexity 30, seed 0) of all four sets; the collapsed set forms a few tight clusters. \

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
+use super::page::write_page;
 use super::progress::Bars;
+use super::runs::{Run, RunKind};
 use super::tables::{eval_columns, eval_table};
 use super::write::{json_or_stdout, write_partial};
 use crate::shard::Shard;
@@ -28,6 +30,8 @@ pub struct EvalCommand {
     pub json: Option<PathBuf>,
     /// Append one row per branch to this CSV file.
     pub csv: Option<PathBuf>,
+    /// Also write the page of the run into `--out` (`index.html`).
+    pub html: bool,
     pub quiet: bool,
     /// This process's part of the run (`--shard`, else the Slurm job
     /// array's task), or why the job array's variables make no shard.
@@ -77,6 +81,19 @@ pub(super) fn run(command: &EvalCommand) -> anyhow::Result<()> {
     if let Some(json) = &command.json {
         json_or_stdout("--json", json, &report)?;
     }
+    if let Some(out) = command.out.as_ref().filter(|_| command.html) {
+        let run = Run {
+            source: command.json.clone(),
+            folder: out.clone(),
+            label: report.generator.name.clone(),
+            kind: RunKind::eval(&report, Some(out))?,
+        };
+        let title = format!("eval: {}", report.generator.name);
+        let page = write_page(out, &title, &[], &[run])?;
+        if !command.quiet {
+            eprintln!("wrote {}", page.display());
+        }
+    }
     if let Some(csv) = &command.csv {
         let rows = eval_table(&report);
         if let Err(error) = append(csv, &rows) {
@@ -102,6 +119,8 @@ fn check_targets(command: &EvalCommand) -> anyhow::Result<()> {
     }
     if let Some(out) = &command.out {
         check_folder("--out", out, FolderUse::Empty)?;
+    } else if command.html {
+        bail!("--html writes the page beside the samples in --out; pass --out FOLDER");
     }
     Ok(())
 }

@@ -14,7 +14,10 @@ mod figures;
 mod generate;
 mod merge;
 mod models;
+mod page;
 mod progress;
+mod report;
+mod runs;
 mod score;
 mod stats;
 mod tables;
@@ -30,6 +33,7 @@ pub use extract::ExtractCommand;
 pub use generate::GenerateCommand;
 pub use merge::MergeCommand;
 pub use models::{ConvertCommand, FetchCommand, ListCommand, ModelsCommand};
+pub use report::ReportCommand;
 pub use score::ScoreCommand;
 pub use stats::StatsCommand;
 pub use tsne::TsneCommand;
@@ -50,6 +54,8 @@ pub enum Command {
     Compare(CompareCommand),
     Tsne(TsneCommand),
     Demo(DemoCommand),
+    /// Run reports (JSON) → one HTML page.
+    Report(ReportCommand),
     /// `models fetch`, `models list`, `models convert`.
     Models(ModelsCommand),
 }
@@ -68,6 +74,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Compare(command) => compare::run(&command),
         Command::Tsne(command) => tsne::run(&command),
         Command::Demo(command) => demo::run(&command),
+        Command::Report(command) => report::run(&command),
         Command::Models(command) => models::run(&command),
     }
 }

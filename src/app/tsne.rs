@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
+use super::page::write_page;
 use super::progress::Bars;
+use super::runs::{Run, RunKind};
 use super::write::collapse_folder;
 use crate::collapse::{self, CollapseConfig};
 use crate::options::{ExecOptions, ImageOptions};
@@ -18,6 +20,8 @@ pub struct TsneCommand {
     pub images: ImageOptions,
     pub collapse: CollapseConfig,
     pub out: PathBuf,
+    /// Also write the page of the run, `OUT/index.html`.
+    pub html: bool,
     pub quiet: bool,
 }
 
@@ -27,6 +31,16 @@ pub(super) fn run(command: &TsneCommand) -> anyhow::Result<()> {
     let progress = Bars::new(command.quiet);
     let report = collapse::compute(&command.collapse, &mut scorer, &progress)?;
     let table = collapse_folder(&command.out, &report, &command.collapse.map)?;
+    if command.html {
+        let run = Run::new(
+            &command.out.join("collapse.json"),
+            RunKind::Collapse {
+                table: table.clone(),
+            },
+        );
+        let page = write_page(&command.out, "t-SNE map and mode collapse", &[], &[run])?;
+        eprintln!("wrote {}", page.display());
+    }
     if !command.quiet {
         println!("{}", markdown(&table, 2));
         println!("wrote {}", command.out.display());

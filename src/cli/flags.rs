@@ -166,6 +166,14 @@ pub struct QuietArg {
     pub quiet: bool,
 }
 
+/// `--html`.
+#[derive(Debug, Args)]
+pub struct HtmlArg {
+    /// Also write the run's page into the output folder (index.html; see `report`).
+    #[arg(long)]
+    pub html: bool,
+}
+
 /// `--extractor`: the model that reads images, with the one default.
 #[derive(Debug, Args)]
 pub struct ExtractorArg {

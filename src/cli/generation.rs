@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::flags::{
-    ImageArgs, JsonArg, QuietArg, RuntimeArgs, ScoringArgs, ShardArg, count, positive, seed,
+    HtmlArg, ImageArgs, JsonArg, QuietArg, RuntimeArgs, ScoringArgs, ShardArg, count, positive,
+    seed,
 };
 use stackgan_eval::app::{EvalCommand, GenerateCommand};
 use stackgan_eval::generate::{BranchSelection, GenerateConfig, JobSpec, PlanRequest, Sampling};
@@ -156,6 +157,8 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub json: JsonArg,
     #[command(flatten)]
+    pub html: HtmlArg,
+    #[command(flatten)]
     pub runtime: RuntimeArgs,
     #[command(flatten)]
     pub images: ImageArgs,
@@ -176,6 +179,7 @@ impl From<EvalArgs> for EvalCommand {
             out: a.out,
             json: a.json.json,
             csv: a.csv,
+            html: a.html.html,
             quiet: a.quiet.quiet,
             shard: a.shard.resolve(),
         }

@@ -56,6 +56,8 @@ pub enum Command {
     Merge(studies::MergeArgs),
     /// Run the whole pipeline on the bundled demo models and images.
     Demo(studies::DemoArgs),
+    /// One HTML page (index.html, self-contained) of runs' JSON reports: tables, charts, branch grids, failure triage.
+    Report(studies::ReportArgs),
     /// The model cache and conversion without Python: fetch, list, convert.
     Models(models::ModelsArgs),
 }
@@ -77,6 +79,7 @@ impl From<Command> for AppCommand {
             Command::Tsne(a) => AppCommand::Tsne(a.into()),
             Command::Merge(a) => AppCommand::Merge(a.into()),
             Command::Demo(a) => AppCommand::Demo(a.into()),
+            Command::Report(a) => AppCommand::Report(a.into()),
             Command::Models(a) => AppCommand::Models(a.into()),
         }
     }

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::flags::{ExtractorArg, MapArgs, PrdcArgs, ProtocolArgs, QuietArg, RuntimeArgs};
-use stackgan_eval::app::{AblationCommand, CompareCommand, DemoCommand, MergeCommand, TsneCommand};
+use super::flags::{ExtractorArg, HtmlArg, MapArgs, PrdcArgs, ProtocolArgs, QuietArg, RuntimeArgs};
+use stackgan_eval::app::{
+    AblationCommand, CompareCommand, DemoCommand, MergeCommand, ReportCommand, TsneCommand,
+};
 use stackgan_eval::collapse::CollapseConfig;
 
 #[derive(Debug, Args)]
@@ -44,6 +46,8 @@ pub struct AblationArgs {
     #[arg(long)]
     pub out: PathBuf,
     #[command(flatten)]
+    pub html: HtmlArg,
+    #[command(flatten)]
     pub runtime: RuntimeArgs,
     #[command(flatten)]
     pub protocol: ProtocolArgs,
@@ -58,6 +62,7 @@ impl From<AblationArgs> for AblationCommand {
             images: a.protocol.into(),
             config: a.config,
             out: a.out,
+            html: a.html.html,
             quiet: a.quiet.quiet,
         }
     }
@@ -120,6 +125,8 @@ pub struct TsneArgs {
     #[arg(long)]
     pub out: PathBuf,
     #[command(flatten)]
+    pub html: HtmlArg,
+    #[command(flatten)]
     pub runtime: RuntimeArgs,
     #[command(flatten)]
     pub protocol: ProtocolArgs,
@@ -140,6 +147,7 @@ impl From<TsneArgs> for TsneCommand {
                 prdc: a.prdc.into(),
             },
             out: a.out,
+            html: a.html.html,
             quiet: a.quiet.quiet,
         }
     }
@@ -165,6 +173,37 @@ impl From<DemoArgs> for DemoCommand {
             exec: a.runtime.into(),
             out: a.out,
             models: a.models,
+            quiet: a.quiet.quiet,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The runs' JSON files: --json reports of fid, is, kid, score, eval; ablation.json; collapse.json (tsne); curve.json.
+    #[arg(required = true, value_name = "RUN.json")]
+    pub runs: Vec<PathBuf>,
+    /// The page's folder: index.html and assets/ (created if need be).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The folder generate or eval --out wrote (with samples.csv), for the branch grids of eval reports
+    /// (default: the report's own folder when samples.csv is there).
+    #[arg(long)]
+    pub samples: Option<PathBuf>,
+    /// The page's title.
+    #[arg(long, default_value = ReportCommand::DEFAULT_TITLE)]
+    pub title: String,
+    #[command(flatten)]
+    pub quiet: QuietArg,
+}
+
+impl From<ReportArgs> for ReportCommand {
+    fn from(a: ReportArgs) -> Self {
+        ReportCommand {
+            runs: a.runs,
+            out: a.out,
+            samples: a.samples,
+            title: a.title,
             quiet: a.quiet.quiet,
         }
     }

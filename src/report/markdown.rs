@@ -81,14 +81,14 @@ pub fn render(table: &Table, level: usize) -> String {
 }
 
 /// Four significant decimals is what the reference tools print.
-fn with_spread(value: f64, std: Option<f64>) -> String {
+pub(super) fn with_spread(value: f64, std: Option<f64>) -> String {
     match std {
         Some(std) => format!("{} ± {}", format_number(value), format_number(std)),
         None => format_number(value),
     }
 }
 
-fn format_number(v: f64) -> String {
+pub(super) fn format_number(v: f64) -> String {
     if v != 0.0 && v.abs() < 1e-3 {
         format!("{v:.3e}")
     } else {
@@ -96,7 +96,7 @@ fn format_number(v: f64) -> String {
     }
 }
 
-fn marker(status: PaperStatus) -> &'static str {
+pub(super) fn marker(status: PaperStatus) -> &'static str {
     match status {
         PaperStatus::Sourced => " *",
         PaperStatus::Unverified => " †",

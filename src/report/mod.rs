@@ -1,6 +1,7 @@
 //! Reports: one [`Table`] shape, written by one exporter per format (CSV,
 //! JSON, Markdown, PNG bar charts) behind the [`Exporter`] trait; the one
-//! JSON writer and the one provenance [`Stamp`]; the checks of output
+//! JSON writer and the one provenance [`Stamp`]; one HTML page per run
+//! (`html`); the checks of output
 //! targets made before any work; and the figures (`plot`: t-SNE scatter
 //! plots, image maps, bar charts with error bars) drawn with plotters and an
 //! embedded font. Every file is written atomically.
@@ -8,6 +9,7 @@
 mod canvas;
 mod charts;
 pub mod csv;
+pub mod html;
 mod image_map;
 mod json;
 mod markdown;
@@ -20,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use charts::ChartExporter;
 pub use csv::CsvExporter;
+pub use html::HtmlExporter;
 pub use json::{JsonExporter, json_text, write_json};
 pub use markdown::{MarkdownExporter, render as markdown};
 pub use stamp::Stamp;

@@ -2,16 +2,19 @@
 //! run, a set) and columns (a label, a metric with its spread, a published
 //! value, a provenance field), which each exporter writes in its format.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A measured number and, where the metric has one, its standard deviation
 /// and, where one was computed (`--bootstrap`), its confidence interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+// Unknown fields refused: a published value (which has `status`) must not
+// read back as a measure.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Measure {
     pub value: f64,
     pub std: Option<f64>,
     /// Bootstrap percentile interval `[low, high]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci: Option<[f64; 2]>,
 }
 
@@ -36,7 +39,7 @@ impl PaperStatus {
 }
 
 /// A number from a paper or a release README, beside a measured one.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PaperValue {
     pub value: f64,
     pub std: Option<f64>,
@@ -45,7 +48,7 @@ pub struct PaperValue {
 }
 
 /// One cell.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Cell {
     Text(String),
@@ -55,7 +58,7 @@ pub enum Cell {
 }
 
 /// What a column holds; exporters lay each kind out in their own way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ColumnKind {
     /// The row's name.
@@ -68,7 +71,7 @@ pub enum ColumnKind {
     Provenance,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Column {
     /// Machine name, used as the CSV header (`fid`, `is`, `extractor_sha256`).
     pub key: String,
@@ -77,8 +80,8 @@ pub struct Column {
     pub kind: ColumnKind,
 }
 
-/// A report table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A report table (read back from a report's JSON by the HTML page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Table {
     pub title: String,
     /// Sentences printed under the title (what was measured, how).

@@ -35,6 +35,7 @@ mod metrics_rng;
 mod metrics_stats;
 mod models_fetch;
 mod models_protocol;
+mod report_html;
 mod report_plot;
 mod scale_gpu;
 mod scale_spill;

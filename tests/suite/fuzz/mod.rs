@@ -27,7 +27,7 @@ use std::sync::Arc;
 use crate::util::root;
 use engine::{Report, Rng, Target, fuzz, fuzz_with, mutate};
 use ndarray::{Array1, Array2, Array3};
-use stackgan_eval::app::{self, Command, CompareCommand};
+use stackgan_eval::app::{self, Command, CompareCommand, ReportCommand};
 use stackgan_eval::features::FeatureFile;
 use stackgan_eval::generate::{
     Branch, Embeddings, NoiseFile, Opened, PlanRequest, RunFolder, RunIdentity,
@@ -607,6 +607,63 @@ fn ablation_configs() {
             stackgan_eval::ablation::read(path)
                 .map(|_| ())
                 .map_err(|e| format!("{e:#}"))
+        }),
+    });
+}
+
+/// Run files as `report` reads them — score and eval reports, ablation.json,
+/// collapse.json, curve.json, with and without a failure triage — through
+/// the command itself, the page written beside the input.
+#[test]
+fn report_runs() {
+    let mut seeds = folder("tests/fixtures/report")
+        .into_iter()
+        .filter(|b| b.first() == Some(&b'{'))
+        .collect::<Vec<_>>();
+    for path in [
+        "reports/demo/eval-generator.json",
+        "reports/demo/score-collapsed.json",
+        "reports/demo/ablation/ablation.json",
+        "reports/demo/tsne/collapse.json",
+    ] {
+        seeds.push(read(path));
+    }
+    run(Target {
+        name: "report-runs",
+        file_name: "run.json",
+        must_name: "run.json",
+        custom: None,
+        inputs: 300,
+        seeds,
+        tokens: tokens(&[
+            b"\"tool\": \"stackgan-eval\"",
+            b"\"table\": ",
+            b"\"details\": [",
+            b"\"rows\": [",
+            b"\"columns\": [",
+            b"\"kind\": \"paper\"",
+            b"\"triage\": {",
+            b"\"examples\": [",
+            b"\"kind\": \"severe\"",
+            b"\"ci\": [",
+            b"\"status\": \"unverified\"",
+            b"\"branches\": [",
+            b"null",
+            b"-0",
+            b"1e309",
+            b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+            b"{",
+            b"}",
+        ]),
+        parse: Arc::new(|path| {
+            app::run(Command::Report(ReportCommand {
+                runs: vec![path.to_path_buf()],
+                out: path.with_extension("page"),
+                samples: None,
+                title: "fuzz".into(),
+                quiet: true,
+            }))
+            .map_err(|e| format!("{e:#}"))
         }),
     });
 }

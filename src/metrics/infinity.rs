@@ -20,7 +20,7 @@
 use ndarray::{ArrayView2, Axis};
 use rayon::prelude::*;
 
-use crate::metrics::fid::{FidError, frechet_distance};
+use crate::metrics::fid::{FidError, FrechetDistance, frechet_distance};
 use crate::metrics::inception_score::{IsConfig, IsError, SplitRule, inception_score};
 use crate::metrics::stats::{FidStats, StatsAccumulator, StatsError};
 use crate::rng::NumpyRandomState;
@@ -193,64 +193,53 @@ pub fn fit_line(x: &[f64], y: &[f64]) -> Result<LineFit, InfinityError> {
     })
 }
 
-/// The metric on every subset (in parallel, each alone), the line in 1/N
-/// through them and its intercept.
-fn extrapolate<E: Send>(
-    subsets: &[Vec<usize>],
-    metric: impl Fn(&[usize]) -> Result<f64, E> + Sync,
-) -> Result<Result<Extrapolation, InfinityError>, E> {
-    let values = subsets
-        .par_iter()
-        .map(|rows| metric(rows))
-        .collect::<Result<Vec<f64>, E>>()?;
+/// The line in 1/N through the subsets' `values` and its intercept.
+fn extrapolate(subsets: &[Vec<usize>], values: Vec<f64>) -> Result<Extrapolation, InfinityError> {
     let counts: Vec<usize> = subsets.iter().map(Vec::len).collect();
     let x: Vec<f64> = counts.iter().map(|&c| 1.0 / c as f64).collect();
-    Ok(fit_line(&x, &values).map(|fit| Extrapolation {
+    let fit = fit_line(&x, &values)?;
+    Ok(Extrapolation {
         value: fit.intercept,
         slope: fit.slope,
         residual_rms: fit.residual_rms,
         stderr: fit.intercept_stderr,
         counts,
         values,
-    }))
+    })
 }
 
 /// FID∞ of the feature rows `fake` against `real`, the statistics of the
 /// whole reference set (as the authors' `gt_path`); with the warnings of
-/// the smallest subset's FID.
+/// the smallest subset's FID. Subsets run in parallel, each alone.
 pub fn fid_infinity(
     real: &FidStats,
     fake: ArrayView2<f32>,
     config: &InfinityConfig,
 ) -> Result<(Extrapolation, Vec<String>), InfinityError> {
     let subsets = config.subsets(fake.nrows())?;
-    let warnings = std::sync::Mutex::new(Vec::new());
-    let fit = extrapolate(&subsets, |rows| {
-        let mut accumulator = StatsAccumulator::new(fake.ncols());
-        for chunk in rows.chunks(ROWS_PER_CHUNK) {
-            accumulator.add(fake.select(Axis(0), chunk).view())?;
-        }
-        let distance = frechet_distance(real, &accumulator.finish()?)?;
-        if rows.len() == subsets[0].len() {
-            let mut kept = warnings.lock().unwrap_or_else(|p| p.into_inner());
-            kept.extend(
-                distance
-                    .warnings
-                    .iter()
-                    .map(|w| format!("FID∞, subset of {} samples: {w}", rows.len())),
-            );
-        }
-        Ok::<_, InfinityError>(distance.fid)
-    })??;
-    Ok((
-        fit,
-        warnings.into_inner().unwrap_or_else(|p| p.into_inner()),
-    ))
+    let distances = subsets
+        .par_iter()
+        .map(|rows| {
+            let mut accumulator = StatsAccumulator::new(fake.ncols());
+            for chunk in rows.chunks(ROWS_PER_CHUNK) {
+                accumulator.add(fake.select(Axis(0), chunk).view())?;
+            }
+            Ok(frechet_distance(real, &accumulator.finish()?)?)
+        })
+        .collect::<Result<Vec<FrechetDistance>, InfinityError>>()?;
+    let warnings = distances[0]
+        .warnings
+        .iter()
+        .map(|w| format!("FID∞, subset of {} samples: {w}", subsets[0].len()))
+        .collect();
+    let values = distances.iter().map(|d| d.fid).collect();
+    Ok((extrapolate(&subsets, values)?, warnings))
 }
 
 /// IS∞ of the evaluated images' `logits`: each subset's Inception Score in
 /// one split (the authors' `calculate_inception_score(pred, num_splits=1)`),
-/// softmax in float64 after dropping `drop_columns`.
+/// softmax in float64 after dropping `drop_columns`. Subsets run in
+/// parallel, each alone.
 pub fn is_infinity(
     logits: ArrayView2<f32>,
     drop_columns: &[usize],
@@ -265,10 +254,11 @@ pub fn is_infinity(
         whole_batches_of: None,
     };
     let subsets = config.subsets(logits.nrows())?;
-    extrapolate(&subsets, |rows| {
-        let selected = logits.select(Axis(0), rows);
-        Ok::<_, InfinityError>(inception_score(selected.view(), &one_split)?.mean)
-    })?
+    let values = subsets
+        .par_iter()
+        .map(|rows| Ok(inception_score(logits.select(Axis(0), rows).view(), &one_split)?.mean))
+        .collect::<Result<Vec<f64>, InfinityError>>()?;
+    extrapolate(&subsets, values)
 }
 
 /// Why FID∞ or IS∞ could not be computed.
@@ -320,8 +310,10 @@ mod tests {
         );
         assert_eq!(config.min_samples(10_000), 5_000);
         assert_eq!(config.min_samples(9_999), 4_999);
+        // 27 samples hold exactly 15 distinct counts from 13 on; 26 do not.
+        assert_eq!(config.counts(27).unwrap(), (13..=27).collect::<Vec<_>>());
         assert!(matches!(
-            config.counts(27),
+            config.counts(26),
             Err(InfinityError::TooFewSamples { .. })
         ));
         let small = InfinityConfig {

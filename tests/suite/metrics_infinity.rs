@@ -164,7 +164,10 @@ fn fid_inf_removes_the_bias_of_a_known_frechet_distance() {
             within += 1;
         }
     }
-    assert!(within >= 7, "only {within} of 8 draws within {k} standard errors");
+    assert!(
+        within >= 7,
+        "only {within} of 8 draws within {k} standard errors"
+    );
 }
 
 #[test]
@@ -201,7 +204,11 @@ fn sets_too_small_and_statistics_only_sides_are_refused() {
     let two_points = with(&["--inf-points", "2"]);
     let one_sample = with(&["--inf-min", "1"]);
     let rows = [
-        (&too_many_points, "--inf-points", &["600 samples", "--inf-min"][..]),
+        (
+            &too_many_points,
+            "--inf-points",
+            &["600 samples", "--inf-min"][..],
+        ),
         (&above_the_set, "--inf-min", &["700", "600"][..]),
         (&two_points, "--inf-points", &["at least 3"][..]),
         (&one_sample, "--inf-min", &["2 samples"][..]),

@@ -1,7 +1,8 @@
 //! The ablation config (`ablation.toml`): shared settings, the variants, and
 //! published values to show beside the measured ones. Its sections are the
 //! option types the flags build (`[is]` is [`IsOptions`], `[kid]` is
-//! [`KidConfig`], `[prdc]` is [`PrdcOptions`], `[tsne]` is [`MapOptions`]),
+//! [`KidConfig`], `[prdc]` is [`PrdcOptions`], `[infinity]`
+//! is [`InfinityConfig`], `[tsne]` is [`MapOptions`]),
 //! with the same defaults. Read and checked as a whole — unknown keys,
 //! missing files, a conditional generator without embeddings, a perplexity
 //! too large for the samples — before any model runs.
@@ -15,7 +16,7 @@ use serde::{Deserialize, Deserializer};
 use crate::collapse::MapOptions;
 use crate::generate::{BranchSelection, JobSpec, PlanRequest, Sampling};
 use crate::images::list_images;
-use crate::metrics::KidConfig;
+use crate::metrics::{InfinityConfig, KidConfig};
 use crate::models::{GeneratorManifest, Protocol as ScoringProtocol};
 use crate::report::PaperStatus;
 use crate::scoring::{IsOptions, Metric, PrdcOptions, ScoringOptions};
@@ -52,6 +53,9 @@ struct AblationFile {
     kid: KidConfig,
     #[serde(default)]
     prdc: PrdcOptions,
+    /// How FID∞ and IS∞ draw their subsets.
+    #[serde(default)]
+    infinity: InfinityConfig,
     /// t-SNE maps of the reference set and every variant (see `stackgan-eval tsne`).
     #[serde(default)]
     tsne: Option<MapOptions>,
@@ -218,6 +222,9 @@ fn scoring_options(file: &AblationFile, base: &Path) -> anyhow::Result<ScoringOp
         must_exist("classifier", classifier)?;
     }
     file.is.check().map_err(|e| anyhow::anyhow!("[is]: {e}"))?;
+    file.infinity
+        .check()
+        .map_err(|e| anyhow::anyhow!("[infinity] (points, min_samples): {e}"))?;
     if file.metrics.is_empty() {
         bail!(
             "`metrics` is empty; name at least one of {}",
@@ -234,6 +241,7 @@ fn scoring_options(file: &AblationFile, base: &Path) -> anyhow::Result<ScoringOp
         is: file.is.clone(),
         kid: file.kid.clone(),
         prdc: file.prdc,
+        infinity: file.infinity.clone(),
     })
 }
 

@@ -47,7 +47,7 @@ impl<'a> ScoreRow<'a> {
 type Number = fn(&ScoreReport) -> Option<f64>;
 
 /// The metric columns: key in the table, heading, value, spread.
-pub(super) const METRICS: [(&str, &str, Number, Number); 8] = [
+pub(super) const METRICS: [(&str, &str, Number, Number); 10] = [
     ("fid", "FID ↓", |r| r.fid, |_| None),
     ("is", "IS ↑", |r| r.is_mean, |r| r.is_std),
     ("kid", "KID ↓", |r| r.kid_mean, |r| r.kid_std),
@@ -61,6 +61,9 @@ pub(super) const METRICS: [(&str, &str, Number, Number); 8] = [
         |r| r.near_duplicate_rate,
         |_| None,
     ),
+    // The spread of an extrapolation is the standard error of its intercept.
+    ("fid_inf", "FID∞ ↓", |r| r.fid_inf, |r| r.fid_inf_stderr),
+    ("is_inf", "IS∞ ↑", |r| r.is_inf, |r| r.is_inf_stderr),
 ];
 
 type Text = fn(&ScoreRow) -> Option<String>;

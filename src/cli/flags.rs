@@ -9,7 +9,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 
 use stackgan_eval::collapse::MapOptions;
 use stackgan_eval::images::ResizeMode;
-use stackgan_eval::metrics::KidConfig;
+use stackgan_eval::metrics::{InfinityConfig, KidConfig};
 use stackgan_eval::models::Protocol;
 use stackgan_eval::options::{ExecOptions, ImageOptions};
 use stackgan_eval::runtime::{Device, DeviceList, Precision, RuntimeConfig};
@@ -283,6 +283,32 @@ impl From<PrdcArgs> for PrdcOptions {
     }
 }
 
+/// FID∞ and IS∞ settings: which subsets the extrapolation draws.
+#[derive(Debug, Args)]
+pub struct InfArgs {
+    /// FID∞/IS∞: sample counts the metric is computed at before the line in 1/N is fitted (at least 3).
+    #[arg(long, allow_hyphen_values = true, value_parser = count,
+          default_value_t = InfinityConfig::default().points)]
+    pub inf_points: usize,
+    /// FID∞/IS∞: the smallest sample count [default: 5000 from 10,000 samples on, as Chong & Forsyth; half the samples below].
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
+    pub inf_min: Option<usize>,
+    /// FID∞/IS∞: seed of numpy's RandomState whose shuffles draw the subsets.
+    #[arg(long, allow_hyphen_values = true, value_parser = seed,
+          default_value_t = InfinityConfig::default().seed)]
+    pub inf_seed: u32,
+}
+
+impl From<InfArgs> for InfinityConfig {
+    fn from(a: InfArgs) -> Self {
+        InfinityConfig {
+            points: a.inf_points,
+            min_samples: a.inf_min,
+            seed: a.inf_seed,
+        }
+    }
+}
+
 /// The models, metrics and metric settings `score` and `eval` share.
 #[derive(Debug, Args)]
 pub struct ScoringArgs {
@@ -291,7 +317,7 @@ pub struct ScoringArgs {
     /// A separate classifier for IS (default: the extractor's logits).
     #[arg(long)]
     pub classifier: Option<PathBuf>,
-    /// Metrics to compute, comma-separated: fid, is, kid, prdc (precision, recall, density, coverage, near-duplicates).
+    /// Metrics to compute, comma-separated: fid, is, kid, prdc (precision, recall, density, coverage, near-duplicates), fid_inf, is_inf (extrapolated to infinitely many samples).
     #[arg(long, value_delimiter = ',',
           value_parser = PossibleValuesParser::new(Metric::NAMES).try_map(|s| s.parse::<Metric>()),
           default_values_t = Metric::DEFAULT_SET)]
@@ -302,6 +328,8 @@ pub struct ScoringArgs {
     pub kid: KidArgs,
     #[command(flatten)]
     pub prdc: PrdcArgs,
+    #[command(flatten)]
+    pub infinity: InfArgs,
     // The scoring protocol flag plugs in here: `--protocol pytorch-fid|clean-fid|
     // torch-fidelity|stackgan-is`, turned into `ScoringOptions`' protocol field.
 }
@@ -315,6 +343,7 @@ impl From<ScoringArgs> for ScoringOptions {
             is: a.is.into(),
             kid: a.kid.into(),
             prdc: a.prdc.into(),
+            infinity: a.infinity.into(),
         }
     }
 }

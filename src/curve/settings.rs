@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::convert::StackganKind;
 use crate::generate::{JobSpec, PlanRequest};
-use crate::metrics::KidConfig;
+use crate::metrics::{InfinityConfig, KidConfig};
 use crate::options::ImageOptions;
 use crate::scoring::{Input, IsOptions, Metric, PrdcOptions, ScoringOptions};
 
@@ -21,6 +21,9 @@ pub struct Settings {
     pub is: IsOptions,
     pub kid: KidConfig,
     pub prdc: PrdcOptions,
+    /// FID∞/IS∞ subsets (absent in rows kept before they existed).
+    #[serde(default)]
+    pub infinity: InfinityConfig,
     pub protocol: Option<String>,
     pub resize: Option<String>,
     pub skip_bad: bool,
@@ -57,6 +60,7 @@ impl Settings {
             is: of.scoring.is.clone(),
             kid: of.scoring.kid.clone(),
             prdc: of.scoring.prdc,
+            infinity: of.scoring.infinity.clone(),
             protocol: of.images.protocol.as_ref().map(|p| p.to_string()),
             resize: of.images.resize.map(|r| r.to_string()),
             skip_bad: of.images.skip_bad,

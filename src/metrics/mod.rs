@@ -1,10 +1,11 @@
 //! Metrics over features or statistics (never models): FID and its statistics,
-//! Inception Score, KID, PR-DC and near-duplicates (collapse), and colour consistency
+//! Inception Score, their extrapolations to infinitely many samples (FID∞, IS∞), KID, PR-DC and near-duplicates (collapse), and colour consistency
 //! between generator branches.
 
 pub mod color;
 pub mod fid;
 pub mod inception_score;
+pub mod infinity;
 pub mod kid;
 pub mod prdc;
 pub mod stats;
@@ -15,6 +16,7 @@ pub use color::{
 };
 pub use fid::{FidError, FrechetDistance, frechet_distance};
 pub use inception_score::{InceptionScore, IsConfig, IsError, SplitRule, inception_score};
+pub use infinity::{Extrapolation, InfinityConfig, InfinityError, fid_infinity, is_infinity};
 pub use kid::{KernelInceptionDistance, KidConfig, KidError, kernel_inception_distance};
 pub use prdc::{
     DuplicateThreshold, Prdc, PrdcConfig, PrdcError, SampleNeighbours,

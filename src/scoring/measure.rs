@@ -8,8 +8,8 @@ use super::report::ScoreReport;
 use super::side::Side;
 use crate::metrics::{
     DuplicateThreshold, SampleNeighbours, TriageConfig, TriageInput, calibrate_duplicate_threshold,
-    frechet_distance, inception_score, kernel_inception_distance, max_probabilities,
-    near_duplicate_rate, prdc_per_sample, triage,
+    fid_infinity, frechet_distance, inception_score, is_infinity, kernel_inception_distance,
+    max_probabilities, near_duplicate_rate, prdc_per_sample, triage,
 };
 
 /// Computes the metrics `options` asks for into `report`. `real` is `None`
@@ -25,7 +25,7 @@ pub fn measure(
         (false, _) => None,
         (true, Some(real)) => Some(real),
         (true, None) => bail!(
-            "FID, KID and PRDC compare two sets: pass --real (a folder, statistics .npz or feature file)"
+            "FID, FID∞, KID and PRDC compare two sets: pass --real (a folder, statistics .npz or feature file)"
         ),
     };
     let mut neighbours = None;
@@ -41,12 +41,18 @@ pub fn measure(
         if options.wants(Metric::Prdc) {
             neighbours = Some(collapse(options, real, fake, report)?);
         }
+        if options.wants(Metric::FidInf) {
+            fid_inf(options, real, fake, report)?;
+        }
     }
     if options.wants(Metric::Is) {
         is(options, fake, report)?;
         if let Some((neighbours, threshold)) = &neighbours {
             report.triage = Some(failure_triage(options, neighbours, threshold, fake)?);
         }
+    }
+    if options.wants(Metric::IsInf) {
+        is_inf(options, fake, report)?;
     }
     Ok(())
 }
@@ -128,10 +134,7 @@ fn failure_triage(
     threshold: &DuplicateThreshold,
     fake: &Side,
 ) -> anyhow::Result<crate::metrics::Triage> {
-    let logits = fake
-        .logits
-        .as_ref()
-        .with_context(|| format!("the failure triage needs logits of {}", fake.label))?;
+    let logits = logits(fake, "the failure triage")?;
     let drop_columns = options.is.config(&logits.model).drop_columns;
     let confidence = max_probabilities(logits.values.view(), &drop_columns)?;
     let input = TriageInput {
@@ -144,11 +147,48 @@ fn failure_triage(
     Ok(triage(&input, &TriageConfig::default())?)
 }
 
-fn is(options: &ScoringOptions, fake: &Side, report: &mut ScoreReport) -> anyhow::Result<()> {
-    let logits = fake
-        .logits
+fn fid_inf(
+    options: &ScoringOptions,
+    real: &Side,
+    fake: &Side,
+    report: &mut ScoreReport,
+) -> anyhow::Result<()> {
+    let (stats, rows) = (statistics(real)?, pool(fake, "FID∞")?);
+    let (fit, warnings) = fid_infinity(stats, rows.view(), &options.infinity)
+        .with_context(|| format!("FID∞ of {}", fake.label))?;
+    report.fid_inf = Some(fit.value);
+    report.fid_inf_residual = Some(fit.residual_rms);
+    report.fid_inf_stderr = Some(fit.stderr);
+    report.fid_inf_counts = Some(fit.counts);
+    report.fid_inf_values = Some(fit.values);
+    report.inf_seed = Some(options.infinity.seed);
+    report.warnings.extend(warnings);
+    Ok(())
+}
+
+fn is_inf(options: &ScoringOptions, fake: &Side, report: &mut ScoreReport) -> anyhow::Result<()> {
+    let logits = logits(fake, "IS∞")?;
+    let columns = options.is.config(&logits.model).drop_columns;
+    let fit = is_infinity(logits.values.view(), &columns, &options.infinity)
+        .with_context(|| format!("IS∞ of {}", fake.label))?;
+    report.is_inf = Some(fit.value);
+    report.is_inf_residual = Some(fit.residual_rms);
+    report.is_inf_stderr = Some(fit.stderr);
+    report.is_inf_counts = Some(fit.counts);
+    report.is_inf_values = Some(fit.values);
+    report.inf_seed = Some(options.infinity.seed);
+    Ok(())
+}
+
+/// The IS logits of the evaluated side, which the requirements asked it for.
+fn logits<'a>(fake: &'a Side, metric: &str) -> anyhow::Result<&'a super::side::IsLogits> {
+    fake.logits
         .as_ref()
-        .with_context(|| format!("IS needs logits of {}", fake.label))?;
+        .with_context(|| format!("{metric} needs logits of {}", fake.label))
+}
+
+fn is(options: &ScoringOptions, fake: &Side, report: &mut ScoreReport) -> anyhow::Result<()> {
+    let logits = logits(fake, "IS")?;
     let config = options.is.config(&logits.model);
     let score = inception_score(logits.values.view(), &config)?;
     report.is_mean = Some(score.mean);

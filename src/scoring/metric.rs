@@ -14,6 +14,11 @@ spelt_enum! {
         Kid = "kid",
         /// Precision, recall, density, coverage and the near-duplicate rate.
         Prdc = "prdc",
+        /// FID extrapolated to infinitely many samples (Chong & Forsyth):
+        /// the real side's statistics and the evaluated side's feature vectors.
+        FidInf = "fid_inf",
+        /// IS extrapolated to infinitely many samples (logits of the evaluated side).
+        IsInf = "is_inf",
     }
 }
 
@@ -62,16 +67,18 @@ impl Requirements {
         let wants = |metric| metrics.contains(&metric);
         let stats = wants(Metric::Fid);
         let pool = wants(Metric::Kid) || wants(Metric::Prdc);
-        let is = wants(Metric::Is);
+        let is = wants(Metric::Is) || wants(Metric::IsInf);
+        // FID∞ draws subsets of the evaluated rows against the whole reference.
+        let fid_inf = wants(Metric::FidInf);
         Requirements {
             real: Needs {
-                stats,
+                stats: stats || fid_inf,
                 pool,
                 logits: false,
             },
             fake: Needs {
                 stats,
-                pool,
+                pool: pool || fid_inf,
                 logits: is && !separate_classifier,
             },
             classifier: is && separate_classifier,
@@ -93,7 +100,7 @@ mod tests {
         }
         let error = "FID".parse::<Metric>().unwrap_err();
         assert!(
-            error.contains("`FID`") && error.contains("fid, is, kid, prdc"),
+            error.contains("`FID`") && error.contains("fid, is, kid, prdc, fid_inf, is_inf"),
             "{error}"
         );
     }
@@ -117,6 +124,9 @@ mod tests {
             (vec![Metric::Is], true, none, none, true),
             (vec![Metric::Kid], false, pool, pool, false),
             (vec![Metric::Prdc], false, pool, pool, false),
+            (vec![Metric::FidInf], false, stats, pool, false),
+            (vec![Metric::IsInf], false, none, logits, false),
+            (vec![Metric::IsInf], true, none, none, true),
             (
                 vec![Metric::Fid, Metric::Is, Metric::Prdc],
                 false,

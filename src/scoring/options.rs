@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::metric::{Metric, Requirements};
 use crate::features::IsSetup;
-use crate::metrics::{IsConfig, KidConfig, PrdcConfig};
+use crate::metrics::{InfinityConfig, IsConfig, KidConfig, PrdcConfig};
 
 pub use crate::models::IsProtocol;
 
@@ -128,6 +128,8 @@ pub struct ScoringOptions {
     pub is: IsOptions,
     pub kid: KidConfig,
     pub prdc: PrdcOptions,
+    /// How FID∞ and IS∞ choose their subsets.
+    pub infinity: InfinityConfig,
 }
 
 impl Default for ScoringOptions {
@@ -139,6 +141,7 @@ impl Default for ScoringOptions {
             is: IsOptions::default(),
             kid: KidConfig::default(),
             prdc: PrdcOptions::default(),
+            infinity: InfinityConfig::default(),
         }
     }
 }
@@ -159,7 +162,11 @@ impl ScoringOptions {
         }
         self.is
             .check()
-            .map_err(|e| anyhow::anyhow!("IS settings: {e}"))
+            .map_err(|e| anyhow::anyhow!("IS settings: {e}"))?;
+        if self.wants(Metric::FidInf) || self.wants(Metric::IsInf) {
+            self.infinity.check()?;
+        }
+        Ok(())
     }
 
     /// Whether `metric` is asked for.

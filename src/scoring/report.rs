@@ -63,6 +63,35 @@ pub struct ScoreReport {
     /// samples, when PRDC and IS were both computed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub triage: Option<Triage>,
+    /// FID∞ (Chong & Forsyth): the line through the FIDs of `fid_inf_counts`
+    /// random subsets of the evaluated samples, against 1/N, at 1/N = 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fid_inf: Option<f64>,
+    /// Root mean square of that line's residuals (FID units).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fid_inf_residual: Option<f64>,
+    /// Standard error of `fid_inf`, the intercept, from the fit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fid_inf_stderr: Option<f64>,
+    /// The subsets' sample counts and FIDs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fid_inf_counts: Option<Vec<usize>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fid_inf_values: Option<Vec<f64>>,
+    /// IS∞: the same extrapolation of the subsets' Inception Scores (one split each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_inf: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_inf_residual: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_inf_stderr: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_inf_counts: Option<Vec<usize>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_inf_values: Option<Vec<f64>>,
+    /// Seed of the `RandomState` whose shuffles drew the FID∞/IS∞ subsets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inf_seed: Option<u32>,
     /// Samples behind the real side and the fake side.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_real: Option<usize>,

@@ -196,7 +196,7 @@ impl Scorer {
             return Ok(None);
         }
         let real = real.context(
-            "FID, KID and PRDC compare two sets: pass --real (a folder, statistics .npz or feature file)",
+            "FID, FID∞, KID and PRDC compare two sets: pass --real (a folder, statistics .npz or feature file)",
         )?;
         let source = Source::classify(real)?;
         source.check(needs)?;

@@ -90,7 +90,7 @@ impl Source {
             && (needs.pool || needs.logits)
         {
             bail!(
-                "{} holds only mu/sigma statistics, which FID alone can use; for KID, PRDC or IS pass an image folder or a feature file from `stackgan-eval extract`",
+                "{} holds only mu/sigma statistics, which FID alone can use; for FID∞ (on the evaluated side), KID, PRDC, IS or IS∞ pass an image folder or a feature file from `stackgan-eval extract`",
                 path.display()
             );
         }

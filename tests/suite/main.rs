@@ -28,6 +28,7 @@ mod images_pillow12;
 mod images_resize;
 mod metrics_color;
 mod metrics_fid;
+mod metrics_infinity;
 mod metrics_is;
 mod metrics_kid;
 mod metrics_prdc;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::curve::{CurveRow, Settings};
-use crate::report::html::Triage;
+use crate::metrics::Triage;
 use crate::report::{Stamp, Table};
 use crate::scoring::{EvalReport, ScoreReport};
 
@@ -257,7 +257,9 @@ mod tests {
     fn documents_are_told_apart_and_strangers_refused() {
         let score = serde_json::json!({"fid": 1.5, "skipped_images": 0, "batch_size": 50, "warnings": [],
             "tool": "stackgan-eval", "tool_version": "0",
-            "triage": {"counts": {"severe": 3}, "examples": [{"kind": "severe", "index": 2, "file": "a.png"}]}});
+            "triage": {"counts": {"severe": 3, "moderate": 0, "mild": 0, "fine": 7},
+                "duplicate_distance": 0.1, "duplicate_quantile": 0.05, "k": 5, "worst_per_kind": 8,
+                "examples": [{"kind": "severe", "index": 2, "file": "a.png", "score": 0.01}]}});
         let RunKind::Score { report, triage } = RunKind::from_value(score).unwrap() else {
             panic!("a score report");
         };

@@ -64,6 +64,15 @@ impl FailureKind {
         FailureKind::Mild,
     ];
 
+    /// The kind's spelling, as in the JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureKind::Severe => "severe",
+            FailureKind::Moderate => "moderate",
+            FailureKind::Mild => "mild",
+        }
+    }
+
     /// Whether a larger score is worse (moderate) or a smaller one (the others).
     fn larger_is_worse(self) -> bool {
         self == FailureKind::Moderate

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use super::super::runs::Run;
 use crate::generate::SAMPLES_CSV;
-use crate::report::html::{Assets, Block, BranchGrid, GridRow, ImageRef, Triage};
+use crate::metrics::Triage;
+use crate::report::html::{Assets, Block, BranchGrid, GridRow, ImageRef};
 
 /// Samples per grid: the paper's figures show a handful.
 const GRID_SAMPLES: usize = 4;

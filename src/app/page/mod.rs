@@ -17,7 +17,8 @@ use grids::{branch_grid, variant_grid};
 use super::runs::{Run, RunKind};
 use super::tables::{ScoreRow, score_table};
 use crate::atomic::write_bytes_atomically;
-use crate::report::html::{Assets, Block, Figure, Page, Section, Triage, TriageView, render};
+use crate::metrics::Triage;
+use crate::report::html::{Assets, Block, Figure, Page, Section, TriageView, render};
 use crate::report::{Cell, ColumnKind, Table};
 use crate::scoring::{EvalReport, ScoreReport};
 

@@ -6,69 +6,9 @@
 
 use std::fmt::Write as _;
 
-use serde::{Deserialize, Serialize};
-
 use super::assets::ImageRef;
 use super::esc;
-
-/// A report's `"triage"` object.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Triage {
-    pub counts: TriageCounts,
-    /// A sample whose nearest other sample is closer than this is a near-duplicate.
-    pub duplicate_distance: Option<f64>,
-    /// The k of the real samples' k-NN balls.
-    pub k: Option<usize>,
-    /// Classifier confidence under which a sample has no clear object.
-    pub confidence_threshold: Option<f64>,
-    /// Examples kept per kind.
-    pub worst_per_kind: Option<usize>,
-    pub examples: Vec<TriageExample>,
-}
-
-/// Samples per kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TriageCounts {
-    pub severe: usize,
-    pub moderate: usize,
-    pub mild: usize,
-    pub fine: usize,
-}
-
-/// The paper's three kinds of failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TriageKind {
-    Severe,
-    Moderate,
-    Mild,
-}
-
-impl TriageKind {
-    pub const ALL: [TriageKind; 3] = [TriageKind::Severe, TriageKind::Moderate, TriageKind::Mild];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            TriageKind::Severe => "severe",
-            TriageKind::Moderate => "moderate",
-            TriageKind::Mild => "mild",
-        }
-    }
-}
-
-/// One of the worst samples of a kind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TriageExample {
-    pub kind: TriageKind,
-    pub index: usize,
-    /// The image, as the run was given it (relative to where it ran, or absolute).
-    #[serde(default)]
-    pub file: Option<String>,
-    #[serde(default)]
-    pub score: Option<f64>,
-}
+use crate::metrics::{FailureKind, Triage};
 
 /// A triage on the page: whose it is, and each example's thumbnail or why
 /// there is none.
@@ -79,34 +19,23 @@ pub struct TriageView {
     pub thumbnails: Vec<Result<ImageRef, String>>,
 }
 
-impl Triage {
-    fn count(&self, kind: TriageKind) -> usize {
-        match kind {
-            TriageKind::Severe => self.counts.severe,
-            TriageKind::Moderate => self.counts.moderate,
-            TriageKind::Mild => self.counts.mild,
-        }
-    }
-
-    /// How a kind is decided, with this run's parameters.
-    pub fn rule(&self, kind: TriageKind) -> String {
-        let number =
-            |v: Option<f64>| v.map_or_else(|| "the run's threshold".into(), |v| format!("{v:.6}"));
-        match kind {
-            TriageKind::Severe => format!(
-                "Collapsed: the sample belongs to a near-duplicate cluster — its nearest other sample is closer than the duplicate distance {}.",
-                number(self.duplicate_distance)
+/// How a kind is decided, with this run's parameters.
+fn rule(triage: &Triage, kind: FailureKind) -> String {
+    match kind {
+        FailureKind::Severe => format!(
+            "Collapsed: the sample belongs to a near-duplicate cluster — its nearest other sample is closer than the duplicate distance {:.6} (the {} quantile of the real set's nearest-neighbour distances).",
+            triage.duplicate_distance, triage.duplicate_quantile
+        ),
+        FailureKind::Moderate => format!(
+            "Visible artifacts: the sample lies outside every real sample's k-NN ball (k = {}), off the real manifold.",
+            triage.k
+        ),
+        FailureKind::Mild => match triage.confidence_threshold {
+            Some(threshold) => format!(
+                "No clear object: the classifier's top confidence is below {threshold:.6}."
             ),
-            TriageKind::Moderate => format!(
-                "Visible artifacts: the sample lies outside every real sample's k-NN ball (k = {}), off the real manifold.",
-                self.k
-                    .map_or_else(|| "the run's k".into(), |k| k.to_string())
-            ),
-            TriageKind::Mild => format!(
-                "No clear object: the classifier's top confidence is below {}.",
-                number(self.confidence_threshold)
-            ),
-        }
+            None => "Not judged: the run had no classifier logits for these samples.".to_string(),
+        },
     }
 }
 
@@ -126,14 +55,14 @@ impl TriageView {
                 format!("{:.1}%", 100.0 * n as f64 / total as f64)
             }
         };
-        for kind in TriageKind::ALL {
-            let n = t.count(kind);
+        for kind in FailureKind::ALL {
+            let n = t.counts.of(kind);
             let _ = writeln!(
                 out,
                 "<tr class=\"{0}\"><th scope=\"row\">{0}</th><td class=\"num\" data-key=\"triage_{0}\" data-value=\"{n}\">{n}</td><td class=\"num\">{1}</td><td>{2}</td></tr>",
                 kind.name(),
                 share(n),
-                esc(&t.rule(kind))
+                esc(&rule(t, kind))
             );
         }
         let _ = writeln!(
@@ -142,7 +71,7 @@ impl TriageView {
             t.counts.fine,
             share(t.counts.fine)
         );
-        for kind in TriageKind::ALL {
+        for kind in FailureKind::ALL {
             let shown: Vec<_> = t
                 .examples
                 .iter()
@@ -154,11 +83,7 @@ impl TriageView {
             }
             let _ = writeln!(out, "<figure class=\"examples\"><div class=\"thumbs\">");
             for (example, thumbnail) in shown {
-                let score = example
-                    .score
-                    .map(|s| format!(", score {s:.4}"))
-                    .unwrap_or_default();
-                let label = format!("#{}{score}", example.index);
+                let label = format!("#{}, score {:.4}", example.index, example.score);
                 match thumbnail {
                     Ok(image) => {
                         let _ = write!(

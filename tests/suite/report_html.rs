@@ -187,6 +187,23 @@ fn cell(seen: &Seen, table: usize, label: &str, key: &str) -> f64 {
         })
 }
 
+/// Triage examples in a report (at any depth) that name an image file.
+fn kept_examples(report: &Value) -> usize {
+    match report {
+        Value::Object(fields) => fields
+            .iter()
+            .map(|(key, value)| match (key.as_str(), value.get("examples")) {
+                ("triage", Some(Value::Array(examples))) => {
+                    examples.iter().filter(|e| e.get("file").is_some()).count()
+                }
+                _ => kept_examples(value),
+            })
+            .sum(),
+        Value::Array(items) => items.iter().map(kept_examples).sum(),
+        _ => 0,
+    }
+}
+
 /// A score report's numbers under the page's column keys.
 fn score_numbers(report: &Value) -> Vec<(&'static str, f64)> {
     [
@@ -222,8 +239,28 @@ fn the_demo_page_loads_in_chromium_with_every_image_and_the_reports_numbers() {
         "addresses outside the page: {:?}",
         seen.remote
     );
-    // Scatter, all-sets map and one per set (4); 8 ablation charts; a 4 × 3 branch grid.
-    assert_eq!(seen.images, 2 + 4 + 8 + 4 * 3, "images on the page");
+    // Scatter, all-sets map and one per set (4); 8 ablation charts; a 4 × 3
+    // branch grid; a thumbnail per triage example whose image the run kept.
+    let thumbnails: usize = [
+        "score-real.json",
+        "score-diverse.json",
+        "score-collapsed.json",
+    ]
+    .iter()
+    .chain(&["eval-generator.json", "ablation/ablation.json"])
+    .map(|name| kept_examples(&json(out.join(name))))
+    .sum();
+    assert!(thumbnails >= 3 * 8, "every drawn set has triage examples");
+    // The collapsed set is all severe, in its report and on the page.
+    let collapsed = json(out.join("score-collapsed.json"));
+    assert_eq!(collapsed["triage"]["counts"]["severe"], 200);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("data-key=\"triage_severe\" data-value=\"200\""));
+    assert_eq!(
+        seen.images,
+        2 + 4 + 8 + 4 * 3 + thumbnails,
+        "images on the page"
+    );
     assert_eq!(
         seen.headings,
         [

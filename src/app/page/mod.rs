@@ -18,7 +18,7 @@ use super::runs::{Run, RunKind};
 use super::tables::{ScoreRow, score_table};
 use crate::atomic::write_bytes_atomically;
 use crate::metrics::Triage;
-use crate::report::html::{Assets, Block, Figure, Page, Section, TriageView, render};
+use crate::report::html::{Assets, Block, Figure, Page, Section, Thumbnail, TriageView, render};
 use crate::report::{Cell, ColumnKind, Table};
 use crate::scoring::{EvalReport, ScoreReport};
 
@@ -388,7 +388,8 @@ fn push_figures(
 }
 
 /// A triage with its worst examples as thumbnails; an example whose image
-/// cannot be read is marked missing on the page (and said so on stderr).
+/// cannot be read is marked missing on the page (and said so on stderr);
+/// one the run kept no image of (`eval` without `--out`) is marked so.
 fn push_triage(
     section: &mut Section,
     label: &str,
@@ -402,8 +403,7 @@ fn push_triage(
         .iter()
         .map(|example| {
             let Some(file) = &example.file else {
-                missing += 1;
-                return Err("the report names no file".to_string());
+                return Thumbnail::NotKept;
             };
             let given = Path::new(file);
             // As given (relative to where the run ran), else beside the report.
@@ -412,10 +412,13 @@ fn push_triage(
                 .find(|p| p.is_file())
                 .unwrap_or_else(|| given.to_path_buf());
             let name = format!("triage-{label}-{}-{}", example.kind.name(), example.index);
-            assets.thumbnail(&path, THUMBNAIL, &name).map_err(|e| {
-                missing += 1;
-                e.to_string()
-            })
+            match assets.thumbnail(&path, THUMBNAIL, &name) {
+                Ok(image) => Thumbnail::Image(image),
+                Err(e) => {
+                    missing += 1;
+                    Thumbnail::Missing(e.to_string())
+                }
+            }
         })
         .collect();
     if missing > 0 {

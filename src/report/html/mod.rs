@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 pub use assets::{AssetError, Assets, ImageRef};
 pub use grid::{BranchGrid, GridRow};
 pub use table::{HtmlExporter, table_html};
-pub use triage::TriageView;
+pub use triage::{Thumbnail, TriageView};
 
 /// The style sheet, inlined into every page.
 const STYLE: &str = include_str!("style.css");

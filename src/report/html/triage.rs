@@ -16,7 +16,17 @@ use crate::metrics::{FailureKind, Triage};
 pub struct TriageView {
     pub label: String,
     pub triage: Triage,
-    pub thumbnails: Vec<Result<ImageRef, String>>,
+    pub thumbnails: Vec<Thumbnail>,
+}
+
+/// A triage example's picture on the page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Thumbnail {
+    Image(ImageRef),
+    /// The report names an image that cannot be read: why.
+    Missing(String),
+    /// The run kept no image of the sample (e.g. `eval` without `--out`).
+    NotKept,
 }
 
 /// How a kind is decided, with this run's parameters.
@@ -31,9 +41,9 @@ fn rule(triage: &Triage, kind: FailureKind) -> String {
             triage.k
         ),
         FailureKind::Mild => match triage.confidence_threshold {
-            Some(threshold) => format!(
-                "No clear object: the classifier's top confidence is below {threshold:.6}."
-            ),
+            Some(threshold) => {
+                format!("No clear object: the classifier's top confidence is below {threshold:.6}.")
+            }
             None => "Not judged: the run had no classifier logits for these samples.".to_string(),
         },
     }
@@ -85,7 +95,7 @@ impl TriageView {
             for (example, thumbnail) in shown {
                 let label = format!("#{}, score {:.4}", example.index, example.score);
                 match thumbnail {
-                    Ok(image) => {
+                    Thumbnail::Image(image) => {
                         let _ = write!(
                             out,
                             "<span class=\"thumb\">{}<small>{}</small></span>",
@@ -93,11 +103,18 @@ impl TriageView {
                             esc(&label)
                         );
                     }
-                    Err(why) => {
+                    Thumbnail::Missing(why) => {
                         let _ = write!(
                             out,
                             "<span class=\"thumb missing\" title=\"{}\">missing<small>{}</small></span>",
                             esc(why),
+                            esc(&label)
+                        );
+                    }
+                    Thumbnail::NotKept => {
+                        let _ = write!(
+                            out,
+                            "<span class=\"thumb not-kept\" title=\"the run kept no image of this sample\">no image kept<small>{}</small></span>",
                             esc(&label)
                         );
                     }

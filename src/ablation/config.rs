@@ -1,7 +1,7 @@
 //! The ablation config (`ablation.toml`): shared settings, the variants, and
 //! published values to show beside the measured ones. Its sections are the
 //! option types the flags build (`[is]` is [`IsOptions`], `[kid]` is
-//! [`KidConfig`], `[prdc]` is [`PrdcOptions`], `[tsne]` is [`MapOptions`]),
+//! [`KidConfig`], `[prdc]` is [`PrdcOptions`], `[bootstrap]` is [`BootstrapOptions`], `[tsne]` is [`MapOptions`]),
 //! with the same defaults. Read and checked as a whole — unknown keys,
 //! missing files, a conditional generator without embeddings, a perplexity
 //! too large for the samples — before any model runs.
@@ -18,7 +18,7 @@ use crate::images::list_images;
 use crate::metrics::KidConfig;
 use crate::models::{GeneratorManifest, Protocol as ScoringProtocol};
 use crate::report::PaperStatus;
-use crate::scoring::{IsOptions, Metric, PrdcOptions, ScoringOptions};
+use crate::scoring::{BootstrapOptions, IsOptions, Metric, PrdcOptions, ScoringOptions};
 
 /// The file as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -52,6 +52,9 @@ struct AblationFile {
     kid: KidConfig,
     #[serde(default)]
     prdc: PrdcOptions,
+    /// Bootstrap confidence intervals of every variant's metrics.
+    #[serde(default)]
+    bootstrap: Option<BootstrapOptions>,
     /// t-SNE maps of the reference set and every variant (see `stackgan-eval tsne`).
     #[serde(default)]
     tsne: Option<MapOptions>,
@@ -218,6 +221,11 @@ fn scoring_options(file: &AblationFile, base: &Path) -> anyhow::Result<ScoringOp
         must_exist("classifier", classifier)?;
     }
     file.is.check().map_err(|e| anyhow::anyhow!("[is]: {e}"))?;
+    if let Some(bootstrap) = &file.bootstrap {
+        bootstrap
+            .check()
+            .map_err(|e| anyhow::anyhow!("[bootstrap]: {e}"))?;
+    }
     if file.metrics.is_empty() {
         bail!(
             "`metrics` is empty; name at least one of {}",
@@ -234,6 +242,7 @@ fn scoring_options(file: &AblationFile, base: &Path) -> anyhow::Result<ScoringOp
         is: file.is.clone(),
         kid: file.kid.clone(),
         prdc: file.prdc,
+        bootstrap: file.bootstrap,
     })
 }
 

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::flags::{ExtractorArg, MapArgs, PrdcArgs, ProtocolArgs, QuietArg, RuntimeArgs};
+use super::flags::{
+    BootstrapArgs, ExtractorArg, MapArgs, PrdcArgs, ProtocolArgs, QuietArg, RuntimeArgs,
+};
 use stackgan_eval::app::{AblationCommand, CompareCommand, DemoCommand, MergeCommand, TsneCommand};
 use stackgan_eval::collapse::CollapseConfig;
 
@@ -47,6 +49,9 @@ pub struct AblationArgs {
     pub runtime: RuntimeArgs,
     #[command(flatten)]
     pub protocol: ProtocolArgs,
+    /// Replaces the config's `[bootstrap]` section.
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
     #[command(flatten)]
     pub quiet: QuietArg,
 }
@@ -58,6 +63,7 @@ impl From<AblationArgs> for AblationCommand {
             images: a.protocol.into(),
             config: a.config,
             out: a.out,
+            bootstrap: a.bootstrap.into(),
             quiet: a.quiet.quiet,
         }
     }

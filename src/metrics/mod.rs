@@ -2,6 +2,7 @@
 //! Inception Score, KID, PR-DC and near-duplicates (collapse), and colour consistency
 //! between generator branches.
 
+pub mod bootstrap;
 pub mod color;
 pub mod fid;
 pub mod inception_score;
@@ -9,6 +10,7 @@ pub mod kid;
 pub mod prdc;
 pub mod stats;
 
+pub use bootstrap::{Resample, draw_resamples, percentile_interval, resampled_stats};
 pub use color::{
     ColorConsistency, ColorConsistencyAccumulator, ColorError, ColorMoments, color_moments,
 };
@@ -17,6 +19,6 @@ pub use inception_score::{InceptionScore, IsConfig, IsError, SplitRule, inceptio
 pub use kid::{KernelInceptionDistance, KidConfig, KidError, kernel_inception_distance};
 pub use prdc::{
     DuplicateThreshold, Prdc, PrdcConfig, PrdcError, calibrate_duplicate_threshold,
-    near_duplicate_rate, prdc,
+    near_duplicate_rate, prdc, prdc_weighted,
 };
 pub use stats::{CovarianceProblem, FidStats, StatsAccumulator, StatsError};

@@ -5,6 +5,7 @@
 //! reports ([`ScoreReport`], [`EvalReport`]). `score`, `stats`, `extract`,
 //! `eval`, `ablation`, `tsne` and the demo all compute through it.
 
+mod bootstrap;
 mod eval;
 mod eval_partial;
 mod extract;
@@ -18,6 +19,7 @@ mod scorer;
 mod side;
 mod source;
 
+pub use bootstrap::{BOOTSTRAPPED, BootstrapOptions, BootstrapSummary, Bootstrapped};
 pub use eval_partial::{EvalContext, merge_eval};
 pub use extract::{Extraction, ModelRun, Statistics};
 pub use measure::measure;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::bootstrap::BootstrapOptions;
 use super::metric::{Metric, Requirements};
 use crate::features::IsSetup;
 use crate::metrics::{IsConfig, KidConfig, PrdcConfig};
@@ -128,6 +129,9 @@ pub struct ScoringOptions {
     pub is: IsOptions,
     pub kid: KidConfig,
     pub prdc: PrdcOptions,
+    /// Bootstrap confidence intervals; `None`: none.
+    #[serde(default)]
+    pub bootstrap: Option<BootstrapOptions>,
 }
 
 impl Default for ScoringOptions {
@@ -139,6 +143,7 @@ impl Default for ScoringOptions {
             is: IsOptions::default(),
             kid: KidConfig::default(),
             prdc: PrdcOptions::default(),
+            bootstrap: None,
         }
     }
 }
@@ -146,7 +151,13 @@ impl Default for ScoringOptions {
 impl ScoringOptions {
     /// What the metrics need from each side.
     pub fn requirements(&self) -> Requirements {
-        Requirements::of(&self.metrics, self.classifier.is_some())
+        let mut requirements = Requirements::of(&self.metrics, self.classifier.is_some());
+        // FID's bootstrap resamples the feature vectors behind the statistics.
+        if self.bootstrap.is_some() && self.wants(Metric::Fid) {
+            requirements.real.pool = true;
+            requirements.fake.pool = true;
+        }
+        requirements
     }
 
     /// Refuses settings no run could honour, before any model loads.
@@ -156,6 +167,11 @@ impl ScoringOptions {
                 "--metrics names no metric; name at least one of {}",
                 Metric::NAMES.join(", ")
             );
+        }
+        if let Some(bootstrap) = &self.bootstrap {
+            bootstrap
+                .check()
+                .map_err(|e| anyhow::anyhow!("--bootstrap: {e}"))?;
         }
         self.is
             .check()

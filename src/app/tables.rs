@@ -6,7 +6,7 @@ use crate::ablation::{Ablation, AblationReport, VariantScores};
 use crate::collapse::CollapseReport;
 use crate::curve::CurveRow;
 use crate::report::{Cell, ColumnKind, PaperValue, Table};
-use crate::scoring::{EvalReport, ScoreReport};
+use crate::scoring::{BOOTSTRAPPED, EvalReport, ScoreReport};
 
 /// One row of a score table: a label, the scores, and where they came from.
 pub(super) struct ScoreRow<'a> {
@@ -61,6 +61,25 @@ pub(super) const METRICS: [(&str, &str, Number, Number); 8] = [
         |_| None,
     ),
 ];
+
+/// A metric cell with the bootstrap interval the report holds for it.
+fn measured(key: &str, value: Option<f64>, spread: Option<f64>, scores: &ScoreReport) -> Cell {
+    let report_key = match key {
+        "is" => "is_mean",
+        "kid" => "kid_mean",
+        other => other,
+    };
+    match Cell::measure(value, spread) {
+        Cell::Measure(mut m) => {
+            m.ci = BOOTSTRAPPED
+                .iter()
+                .find(|b| b.key == report_key)
+                .and_then(|b| (b.interval)(scores));
+            Cell::Measure(m)
+        }
+        other => other,
+    }
+}
 
 type Text = fn(&ScoreRow) -> Option<String>;
 
@@ -119,7 +138,7 @@ pub(super) fn score_table(title: &str, label: &str, rows: &[ScoreRow]) -> Table 
             table.set(
                 index,
                 key,
-                Cell::measure(value(row.scores), spread(row.scores)),
+                measured(key, value(row.scores), spread(row.scores), row.scores),
             );
         }
         for (key, _, value) in PROVENANCE {
@@ -305,7 +324,12 @@ pub(super) fn curve_table(rows: &[CurveRow]) -> Table {
             table.set(index, "checkpoint", Cell::text(&name));
             table.set(index, "branch", Cell::text(branch.resolution.to_string()));
             for (key, _, value, spread) in &metrics {
-                let cell = Cell::measure(value(&branch.scores), spread(&branch.scores));
+                let cell = measured(
+                    key,
+                    value(&branch.scores),
+                    spread(&branch.scores),
+                    &branch.scores,
+                );
                 table.set(index, key, cell);
             }
             table.set(index, "samples", Cell::text(row.report.samples.to_string()));

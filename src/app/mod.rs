@@ -14,6 +14,7 @@ mod figures;
 mod generate;
 mod merge;
 mod models;
+mod paired;
 mod progress;
 mod score;
 mod stats;

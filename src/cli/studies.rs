@@ -83,6 +83,9 @@ pub struct CompareArgs {
     /// The table's title.
     #[arg(long, default_value = CompareCommand::DEFAULT_TITLE)]
     pub title: String,
+    /// Two reports with bootstrap intervals: say per metric whether they differ ("different" / "no difference"), from the paired replicate differences when both drew their replicates alike (same --bootstrap-seed, B and sample counts), else from the intervals' overlap; writes paired.csv/.md/.json into --out.
+    #[arg(long)]
+    pub paired: bool,
     #[command(flatten)]
     pub quiet: QuietArg,
 }
@@ -94,6 +97,7 @@ impl From<CompareArgs> for CompareCommand {
             labels: a.labels,
             out: a.out,
             title: a.title,
+            paired: a.paired,
             quiet: a.quiet.quiet,
         }
     }

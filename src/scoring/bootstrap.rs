@@ -255,7 +255,15 @@ pub(super) fn bootstrap(
             ));
         }
         if let Some(metric) = BOOTSTRAPPED.iter().find(|m| m.key == *key) {
-            *(metric.slot)(report) = percentile_interval(&finite, settings.level);
+            let interval = percentile_interval(&finite, settings.level);
+            if let (Some([low, high]), Some(value)) = (interval, (metric.value)(report))
+                && !(low..=high).contains(&value)
+            {
+                report.warnings.push(format!(
+                    "bootstrap: {key} = {value} lies outside its interval [{low}, {high}]: a resample repeats about a third of its rows, which biases {key} (FID and KID grow); read the interval's width, and compare runs with `compare --paired`, where the bias cancels"
+                ));
+            }
+            *(metric.slot)(report) = interval;
         }
         summary.values.insert(key.to_string(), finite);
     }

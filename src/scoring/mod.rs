@@ -13,6 +13,7 @@ mod measure;
 mod metric;
 mod model;
 mod options;
+mod paired;
 mod partial;
 mod report;
 mod scorer;
@@ -25,6 +26,7 @@ pub use extract::{Extraction, ModelRun, Statistics};
 pub use measure::measure;
 pub use metric::{Metric, Needs, Requirements};
 pub use options::{IsOptions, IsProtocol, PrdcOptions, ScoringOptions};
+pub use paired::{PairedComparison, PairedRule, Verdict, compare_paired};
 pub use partial::{ScoreContext, merge_score};
 pub use report::{
     BranchReport, ColorPair, EvalReport, GeneratorProvenance, ModelProvenance, ReportFile,

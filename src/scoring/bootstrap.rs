@@ -12,8 +12,9 @@
 //! samples happened to be scored), not the network's weights nor training.
 //!
 //! The indices are drawn up front from one numpy `RandomState(seed)`
-//! ([`crate::metrics::bootstrap`]); replicates are computed in parallel and
-//! collected in order, so the result is the same whatever the thread count.
+//! ([`crate::metrics::bootstrap`]); replicates are computed in parallel, one
+//! per thread with single-threaded BLAS, and collected in order, so the
+//! result is the same bits whatever the thread counts.
 
 use std::collections::BTreeMap;
 
@@ -31,6 +32,7 @@ use crate::metrics::{
     Resample, draw_resamples, frechet_distance, inception_score, kernel_inception_distance,
     percentile_interval, prdc_weighted, resampled_stats,
 };
+use crate::linalg::SingleThreadedBlas;
 use crate::progress::Progress;
 
 /// Bootstrap settings: the `--bootstrap`, `--bootstrap-seed` and
@@ -218,6 +220,10 @@ pub(super) fn bootstrap(
     sizes.push(n_fake);
     let resamples = draw_resamples(settings.seed, &sizes, settings.replicates);
     let stage = progress.stage_of("bootstrap", settings.replicates, "replicates");
+    // One replicate per rayon thread, each with single-threaded BLAS: the
+    // sums' order, and so every bit, is the same whatever
+    // OPENBLAS_NUM_THREADS and RAYON_NUM_THREADS are.
+    let _single = SingleThreadedBlas::new();
     let mut rows: Vec<Vec<f64>> = Vec::with_capacity(settings.replicates);
     // Chunks of one replicate per thread: the bar advances from this
     // thread, and the replicates stay in order.

@@ -30,6 +30,7 @@ mod metrics_fid;
 mod metrics_is;
 mod metrics_kid;
 mod metrics_prdc;
+mod metrics_bootstrap;
 mod metrics_rng;
 mod metrics_stats;
 mod models_fetch;

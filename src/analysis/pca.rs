@@ -153,4 +153,3 @@ fn top_eigenvectors(matrix: Array2<f64>, k: usize) -> Result<Array2<f64>, PcaErr
         .reversed_axes();
     Ok(ascending.slice(s![.., ..;-1]).to_owned())
 }
-

@@ -28,7 +28,10 @@ pub(super) fn verdicts(
             documents.len()
         );
     };
-    let (a_name, b_name) = (paths[0].display().to_string(), paths[1].display().to_string());
+    let (a_name, b_name) = (
+        paths[0].display().to_string(),
+        paths[1].display().to_string(),
+    );
     let group = |scope: String, x: &ScoreReport, y: &ScoreReport| {
         compare_paired(x, &a_name, y, &b_name).map(|verdicts| PairedGroup { scope, verdicts })
     };
@@ -39,12 +42,11 @@ pub(super) fn verdicts(
                 .branches
                 .iter()
                 .filter_map(|bx| {
-                    let by = y.branches.iter().find(|by| by.resolution == bx.resolution)?;
-                    Some(group(
-                        format!("{}²", bx.resolution),
-                        &bx.scores,
-                        &by.scores,
-                    ))
+                    let by = y
+                        .branches
+                        .iter()
+                        .find(|by| by.resolution == bx.resolution)?;
+                    Some(group(format!("{}²", bx.resolution), &bx.scores, &by.scores))
                 })
                 .collect::<anyhow::Result<_>>()?;
             if groups.is_empty() {

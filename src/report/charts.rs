@@ -22,10 +22,7 @@ impl Exporter for ChartExporter {
                 .enumerate()
                 .filter_map(|(row, cells)| match &cells[index] {
                     Cell::Measure(m) => {
-                        let error = m
-                            .ci
-                            .map(ErrorBar::Interval)
-                            .or(m.std.map(ErrorBar::Spread));
+                        let error = m.ci.map(ErrorBar::Interval).or(m.std.map(ErrorBar::Spread));
                         Some((table.label(row), m.value, error))
                     }
                     _ => None,

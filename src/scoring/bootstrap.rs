@@ -28,11 +28,11 @@ use super::options::ScoringOptions;
 use super::report::ScoreReport;
 use super::side::Side;
 use super::source::Source;
+use crate::linalg::SingleThreadedBlas;
 use crate::metrics::{
     Resample, draw_resamples, frechet_distance, inception_score, kernel_inception_distance,
     percentile_interval, prdc_weighted, resampled_stats,
 };
-use crate::linalg::SingleThreadedBlas;
 use crate::progress::Progress;
 
 /// Bootstrap settings: the `--bootstrap`, `--bootstrap-seed` and

@@ -23,9 +23,10 @@ use crate::metrics::percentile_interval;
 
 /// Whether the two values differ beyond their bootstrap noise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
 pub enum Verdict {
+    #[serde(rename = "different")]
     Different,
+    #[serde(rename = "no difference")]
     NoDifference,
 }
 
@@ -108,16 +109,20 @@ pub fn compare_paired(
         ) else {
             continue;
         };
-        let paired = match (&mismatch, sa.values.get(metric.key), sb.values.get(metric.key)) {
+        let paired = match (
+            &mismatch,
+            sa.values.get(metric.key),
+            sb.values.get(metric.key),
+        ) {
             (Some(reason), _, _) => Err(reason.clone()),
             (None, Some(ra), Some(rb))
                 if ra.len() == sa.replicates && rb.len() == sb.replicates =>
             {
                 Ok((ra, rb))
             }
-            (None, _, _) => {
-                Err("not every replicate value is in both reports (some were not finite)".to_string())
-            }
+            (None, _, _) => Err(
+                "not every replicate value is in both reports (some were not finite)".to_string(),
+            ),
         };
         let (difference_ci, rule, unpaired_because) = match paired {
             Ok((ra, rb)) => {
@@ -167,7 +172,10 @@ fn unpaired_reason(
 ) -> Option<String> {
     let counts = |r: &ScoreReport| (r.n_real, r.n_fake.or(r.n_images));
     if sa.seed != sb.seed {
-        Some(format!("bootstrap seeds differ ({} and {})", sa.seed, sb.seed))
+        Some(format!(
+            "bootstrap seeds differ ({} and {})",
+            sa.seed, sb.seed
+        ))
     } else if sa.replicates != sb.replicates {
         Some(format!(
             "replicate counts differ ({} and {})",

@@ -76,7 +76,12 @@ fn replicates_and_intervals_match_the_numpy_reference() {
         assert_eq!(values.len(), expected.len(), "{metric}");
         for (b, (v, e)) in values.iter().zip(expected).enumerate() {
             let what = format!("{metric} replicate {b}");
-            assert_rel(v.as_f64().unwrap(), e.as_f64().unwrap(), tolerance(metric), &what);
+            assert_rel(
+                v.as_f64().unwrap(),
+                e.as_f64().unwrap(),
+                tolerance(metric),
+                &what,
+            );
         }
         let interval = &reference["intervals"][metric];
         for end in 0..2 {
@@ -90,7 +95,12 @@ fn replicates_and_intervals_match_the_numpy_reference() {
     }
     for (metric, expected) in reference["point"].as_object().unwrap() {
         let what = format!("point {metric}");
-        assert_rel(got[metric].as_f64().unwrap(), expected.as_f64().unwrap(), 1e-8, &what);
+        assert_rel(
+            got[metric].as_f64().unwrap(),
+            expected.as_f64().unwrap(),
+            1e-8,
+            &what,
+        );
     }
 }
 
@@ -125,7 +135,10 @@ fn the_same_seed_gives_the_same_bytes_whatever_the_thread_count() {
         std::fs::read_to_string(&out).unwrap()
     };
     let one = run("1", "3");
-    assert!(one == run("2", "3"), "1 and 2 threads, seed 3: not the same bytes");
+    assert!(
+        one == run("2", "3"),
+        "1 and 2 threads, seed 3: not the same bytes"
+    );
     let other: Value = serde_json::from_str(&run("2", "4")).unwrap();
     let one: Value = serde_json::from_str(&one).unwrap();
     for key in ["fid_ci", "is_mean_ci", "kid_mean_ci", "density_ci"] {

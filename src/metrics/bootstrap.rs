@@ -9,7 +9,7 @@
 //! picked each ([`Resample`]): FID's mean and covariance are then weighted
 //! sums over the distinct rows (one BLAS product, no copies of repeated
 //! rows), and PR-DC sees each distinct row once with its multiplicity as a
-//! weight (see [`crate::metrics::prdc::prdc_weighted`] for why).
+//! weight (`prdc_weighted` in the PR-DC module says why).
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis};

@@ -21,11 +21,10 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::metric::Metric;
 use super::options::ScoringOptions;
-use super::report::ScoreReport;
+use super::report::{BootstrapSummary, ScoreReport};
 use super::side::Side;
 use super::source::Source;
 use crate::linalg::SingleThreadedBlas;
@@ -34,73 +33,6 @@ use crate::metrics::{
     percentile_interval, prdc_weighted, resampled_stats,
 };
 use crate::progress::Progress;
-
-/// Bootstrap settings: the `--bootstrap`, `--bootstrap-seed` and
-/// `--ci-level` flags and an ablation's `[bootstrap]` section.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BootstrapOptions {
-    /// Replicates B (each resamples every side once).
-    pub replicates: usize,
-    /// Seed of numpy's `RandomState` that draws every replicate's rows.
-    pub seed: u32,
-    /// Confidence level of the percentile interval, strictly between 0 and 1.
-    pub level: f64,
-}
-
-impl Default for BootstrapOptions {
-    fn default() -> Self {
-        BootstrapOptions {
-            replicates: 100,
-            seed: 0,
-            level: 0.95,
-        }
-    }
-}
-
-impl BootstrapOptions {
-    /// The fewest replicates an interval is formed from.
-    pub const MIN_REPLICATES: usize = 2;
-
-    /// Refuses a replicate count below [`Self::MIN_REPLICATES`]; the fix in words.
-    pub fn check_replicates(replicates: usize) -> Result<(), String> {
-        if replicates < Self::MIN_REPLICATES {
-            return Err(format!(
-                "{replicates} replicates form no interval; give at least {} (100 to 1000 is usual)",
-                Self::MIN_REPLICATES
-            ));
-        }
-        Ok(())
-    }
-
-    /// Refuses a level outside (0, 1); the fix in words.
-    pub fn check_level(level: f64) -> Result<(), String> {
-        if !(level > 0.0 && level < 1.0) {
-            return Err(format!(
-                "confidence level {level} is not strictly between 0 and 1; give e.g. 0.95"
-            ));
-        }
-        Ok(())
-    }
-
-    /// Refuses settings no bootstrap could honour.
-    pub fn check(&self) -> Result<(), String> {
-        Self::check_replicates(self.replicates)?;
-        Self::check_level(self.level)
-    }
-}
-
-/// What a report records of its bootstrap: the settings and every
-/// replicate's value per metric (in replicate order), so that two runs can
-/// be compared replicate by replicate (`compare --paired`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BootstrapSummary {
-    pub replicates: usize,
-    pub seed: u32,
-    pub level: f64,
-    /// Replicate values by metric key (`fid`, `is_mean`, `kid_mean`, `precision`, …).
-    pub values: BTreeMap<String, Vec<f64>>,
-}
 
 /// A metric that gets an interval: its key in reports (`fid`, `is_mean`),
 /// its value and its interval there.

@@ -1,12 +1,11 @@
 //! The settings of the metrics, one type each for the flags and for the
-//! sections of an ablation config (`[is]`, `[kid]`, `[prdc]`), with their
-//! one default.
+//! sections of an ablation config (`[is]`, `[kid]`, `[prdc]`, `[bootstrap]`),
+//! with their one default.
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::bootstrap::BootstrapOptions;
 use super::metric::{Metric, Requirements};
 use crate::features::IsSetup;
 use crate::metrics::{IsConfig, KidConfig, PrdcConfig};
@@ -114,6 +113,61 @@ impl PrdcOptions {
     /// The metric's settings.
     pub fn config(&self) -> PrdcConfig {
         PrdcConfig { k: self.k }
+    }
+}
+
+/// Bootstrap settings: the `--bootstrap`, `--bootstrap-seed` and
+/// `--ci-level` flags and an ablation's `[bootstrap]` section.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BootstrapOptions {
+    /// Replicates B (each resamples every side once).
+    pub replicates: usize,
+    /// Seed of numpy's `RandomState` that draws every replicate's rows.
+    pub seed: u32,
+    /// Confidence level of the percentile interval, strictly between 0 and 1.
+    pub level: f64,
+}
+
+impl Default for BootstrapOptions {
+    fn default() -> Self {
+        BootstrapOptions {
+            replicates: 100,
+            seed: 0,
+            level: 0.95,
+        }
+    }
+}
+
+impl BootstrapOptions {
+    /// The fewest replicates an interval is formed from.
+    pub const MIN_REPLICATES: usize = 2;
+
+    /// Refuses a replicate count below [`Self::MIN_REPLICATES`]; the fix in words.
+    pub fn check_replicates(replicates: usize) -> Result<(), String> {
+        if replicates < Self::MIN_REPLICATES {
+            return Err(format!(
+                "{replicates} replicates form no interval; give at least {} (100 to 1000 is usual)",
+                Self::MIN_REPLICATES
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses a level outside (0, 1); the fix in words.
+    pub fn check_level(level: f64) -> Result<(), String> {
+        if !(level > 0.0 && level < 1.0) {
+            return Err(format!(
+                "confidence level {level} is not strictly between 0 and 1; give e.g. 0.95"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses settings no bootstrap could honour.
+    pub fn check(&self) -> Result<(), String> {
+        Self::check_replicates(self.replicates)?;
+        Self::check_level(self.level)
     }
 }
 

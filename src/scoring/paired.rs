@@ -17,8 +17,8 @@ use std::fmt;
 use anyhow::bail;
 use serde::Serialize;
 
-use super::bootstrap::{BOOTSTRAPPED, BootstrapSummary};
-use super::report::ScoreReport;
+use super::bootstrap::BOOTSTRAPPED;
+use super::report::{BootstrapSummary, ScoreReport};
 use crate::metrics::percentile_interval;
 
 /// Whether the two values differ beyond their bootstrap noise.

@@ -3,12 +3,12 @@
 //! and reading them back for `compare`. Absent metrics are omitted from the
 //! JSON.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use super::bootstrap::BootstrapSummary;
 use crate::metrics::ColorConsistency;
 use crate::report::Stamp;
 
@@ -130,6 +130,18 @@ impl ScoreReport {
             ..Default::default()
         }
     }
+}
+
+/// What a report records of its bootstrap: the settings and every
+/// replicate's value per metric (in replicate order), so that two runs can
+/// be compared replicate by replicate (`compare --paired`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapSummary {
+    pub replicates: usize,
+    pub seed: u32,
+    pub level: f64,
+    /// Replicate values by metric key (`fid`, `is_mean`, `kid_mean`, `precision`, …).
+    pub values: BTreeMap<String, Vec<f64>>,
 }
 
 /// Which model produced a number, exactly.

@@ -25,8 +25,8 @@ use serde_json::Value;
 use crate::util::{assert_ok, assert_rel, command, fixture, json, s, temp_dir};
 use stackgan_eval::rng::NumpyRandomState;
 
-/// `score` over the fixture with the reference script's settings, plus `extra`.
-fn score_fixture(json_out: &Path, extra: &[&str]) -> std::process::Output {
+/// `score` over the fixture with the reference script's metric settings, plus `extra`.
+fn score_fixture(json_out: &Path, extra: &[&str]) -> std::process::Command {
     let mut args = vec![
         "score",
         "--real",
@@ -39,18 +39,12 @@ fn score_fixture(json_out: &Path, extra: &[&str]) -> std::process::Output {
         "10",
         "--kid-subset-size",
         "50",
-        "--bootstrap",
-        "20",
-        "--bootstrap-seed",
-        "7",
-        "--ci-level",
-        "0.9",
         "--json",
         s(json_out),
         "--quiet",
     ];
     args.extend(extra);
-    command(&args).output().expect("the binary runs")
+    command(&args)
 }
 
 fn tolerance(metric: &str) -> f64 {
@@ -65,7 +59,15 @@ fn tolerance(metric: &str) -> f64 {
 fn replicates_and_intervals_match_the_numpy_reference() {
     let dir = temp_dir();
     let out = dir.path().join("score.json");
-    assert_ok(&score_fixture(&out, &[]));
+    let reference_flags = [
+        "--bootstrap",
+        "20",
+        "--bootstrap-seed",
+        "7",
+        "--ci-level",
+        "0.9",
+    ];
+    assert_ok(&score_fixture(&out, &reference_flags).output().unwrap());
     let (got, reference) = (json(&out), json(fixture("bootstrap/reference.json")));
     assert_eq!(got["bootstrap"]["replicates"], 20);
     assert_eq!(got["bootstrap"]["seed"], 7);
@@ -109,26 +111,7 @@ fn the_same_seed_gives_the_same_bytes_whatever_the_thread_count() {
     let dir = temp_dir();
     let run = |threads: &str, seed: &str| {
         let out = dir.path().join(format!("t{threads}-s{seed}.json"));
-        let mut command = command(&[
-            "score",
-            "--real",
-            fixture("bootstrap/real.npz"),
-            "--fake",
-            fixture("bootstrap/fake.npz"),
-            "--metrics",
-            "fid,is,kid,prdc",
-            "--kid-subsets",
-            "10",
-            "--kid-subset-size",
-            "50",
-            "--bootstrap",
-            "30",
-            "--bootstrap-seed",
-            seed,
-            "--json",
-            s(&out),
-            "--quiet",
-        ]);
+        let mut command = score_fixture(&out, &["--bootstrap", "30", "--bootstrap-seed", seed]);
         command.env("RAYON_NUM_THREADS", threads);
         command.env("OPENBLAS_NUM_THREADS", threads);
         assert_ok(&command.output().unwrap());

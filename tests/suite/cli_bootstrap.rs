@@ -313,3 +313,66 @@ fn bootstrap_settings_and_reports_without_one_are_refused() {
     }
     let _: Value = json(boot);
 }
+
+#[test]
+fn a_training_curve_carries_an_interval_per_checkpoint_and_branch() {
+    let dir = temp_dir();
+    let checkpoints = dir.path().join("checkpoints");
+    std::fs::create_dir(&checkpoints).unwrap();
+    let mut paths = Vec::new();
+    for iteration in [500, 1000] {
+        for ext in ["onnx", "toml"] {
+            let to = checkpoints.join(format!("netG_{iteration}.{ext}"));
+            std::fs::copy(demo_model(&format!("demo-generator.{ext}")), &to).unwrap();
+        }
+        paths.push(checkpoints.join(format!("netG_{iteration}.onnx")));
+    }
+    let real = dir.path().join("real");
+    generate_demo(
+        &real,
+        &["--images", "8", "--seed", "100", "--branches", "64"],
+    );
+    let out = dir.path().join("curve");
+    let mut args = vec!["curve", "--checkpoints", s(&paths[0]), s(&paths[1])];
+    args.extend([
+        "--out",
+        s(&out),
+        "--embeddings",
+        demo_model("demo-embeddings.npy"),
+    ]);
+    args.extend([
+        "--images",
+        "8",
+        "--extractor",
+        demo_model("demo-extractor.onnx"),
+    ]);
+    let real_64 = real.join("64");
+    args.extend([
+        "--real",
+        s(&real_64),
+        "--metrics",
+        "fid",
+        "--bootstrap",
+        "5",
+        "--quiet",
+    ]);
+    args.extend(CPU);
+    assert_ok(&tool(&args));
+    let csv = std::fs::read_to_string(out.join("curve.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let low = header
+        .iter()
+        .position(|h| *h == "fid_ci_low")
+        .expect("fid_ci_low");
+    let high = header
+        .iter()
+        .position(|h| *h == "fid_ci_high")
+        .expect("fid_ci_high");
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2 * 3, "two checkpoints, three branches");
+    for row in rows {
+        let (a, b): (f64, f64) = (row[low].parse().unwrap(), row[high].parse().unwrap());
+        assert!(a <= b, "{row:?}");
+    }
+}

@@ -181,6 +181,7 @@ pub(super) fn bootstrap(
         seed: settings.seed,
         level: settings.level,
         values: BTreeMap::new(),
+        bias: BTreeMap::new(),
     };
     for (column, key) in plan.keys.iter().enumerate() {
         let all: Vec<f64> = rows.iter().map(|row| row[column]).collect();
@@ -193,6 +194,10 @@ pub(super) fn bootstrap(
             ));
         }
         if let Some(metric) = BOOTSTRAPPED.iter().find(|m| m.key == *key) {
+            if let (Some(value), false) = ((metric.value)(report), finite.is_empty()) {
+                let mean = finite.iter().sum::<f64>() / finite.len() as f64;
+                summary.bias.insert(key.to_string(), mean - value);
+            }
             let interval = percentile_interval(&finite, settings.level);
             if let (Some([low, high]), Some(value)) = (interval, (metric.value)(report))
                 && !(low..=high).contains(&value)

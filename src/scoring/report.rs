@@ -142,6 +142,11 @@ pub struct BootstrapSummary {
     pub level: f64,
     /// Replicate values by metric key (`fid`, `is_mean`, `kid_mean`, `precision`, …).
     pub values: BTreeMap<String, Vec<f64>>,
+    /// Mean of the replicates minus the value, by metric key: how far the
+    /// resampling moved the metric (large and positive for FID and KID,
+    /// whose percentile interval then lies above the value).
+    #[serde(default)]
+    pub bias: BTreeMap<String, f64>,
 }
 
 /// Which model produced a number, exactly.

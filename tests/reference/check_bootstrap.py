@@ -11,7 +11,8 @@ It writes tests/fixtures/bootstrap/:
   `--bootstrap 20 --bootstrap-seed 7 --ci-level 0.9 --kid-subsets 10
   --kid-subset-size 50` (k = 5, IS: torch-fidelity's 10 contiguous splits
   after RandomState(2020).permutation), every replicate's value and the
-  percentile interval of each metric.
+  percentile interval of each metric, and the bias (mean of the replicates
+  minus the value) of FID, IS and KID.
 
 Each replicate draws its rows as the tool does: one RandomState(seed), per
 replicate `randint(0, n_real, n_real)` then `randint(0, n_fake, n_fake)`.
@@ -133,6 +134,7 @@ def main():
         values["coverage"].append(c)
     tail = (1 - LEVEL) / 2 * 100
     intervals = {k: [float(x) for x in np.percentile(v, [tail, 100 - tail])] for k, v in values.items()}
+    point = {"fid": fid(real, fake), "is_mean": inception_score(logits), "kid_mean": kid(real, fake)}
     reference = {
         "made_by": "tests/reference/check_bootstrap.py",
         "numpy": np.__version__,
@@ -143,11 +145,8 @@ def main():
         "kid_subsets": KID_SUBSETS,
         "kid_subset_size": KID_SUBSET_SIZE,
         "first_real_indices": [int(i) for i in np.random.RandomState(SEED).randint(0, N_REAL, N_REAL)[:10]],
-        "point": {
-            "fid": fid(real, fake),
-            "is_mean": inception_score(logits),
-            "kid_mean": kid(real, fake),
-        },
+        "point": point,
+        "bias": {k: float(np.mean(values[k]) - v) for k, v in point.items()},
         "values": values,
         "intervals": intervals,
     }

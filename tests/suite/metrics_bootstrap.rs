@@ -103,6 +103,9 @@ fn replicates_and_intervals_match_the_numpy_reference() {
             1e-8,
             &what,
         );
+        let bias = got["bootstrap"]["bias"][metric].as_f64().unwrap();
+        let expected_bias = reference["bias"][metric].as_f64().unwrap();
+        assert_rel(bias, expected_bias, 1e-7, &format!("bias of {metric}"));
     }
 }
 

@@ -62,19 +62,24 @@ pub(super) const METRICS: [(&str, &str, Number, Number); 8] = [
     ),
 ];
 
-/// A metric cell with the bootstrap interval the report holds for it.
-fn measured(key: &str, value: Option<f64>, spread: Option<f64>, scores: &ScoreReport) -> Cell {
+/// The bootstrap interval `scores` holds for the metric column `key`.
+pub(super) fn interval(key: &str, scores: &ScoreReport) -> Option<[f64; 2]> {
     let report_key = match key {
         "is" => "is_mean",
         "kid" => "kid_mean",
         other => other,
     };
+    BOOTSTRAPPED
+        .iter()
+        .find(|b| b.key == report_key)
+        .and_then(|b| (b.interval)(scores))
+}
+
+/// A metric cell with the bootstrap interval the report holds for it.
+fn measured(key: &str, value: Option<f64>, spread: Option<f64>, scores: &ScoreReport) -> Cell {
     match Cell::measure(value, spread) {
         Cell::Measure(mut m) => {
-            m.ci = BOOTSTRAPPED
-                .iter()
-                .find(|b| b.key == report_key)
-                .and_then(|b| (b.interval)(scores));
+            m.ci = interval(key, scores);
             Cell::Measure(m)
         }
         other => other,

@@ -99,11 +99,12 @@ pub fn scatter_png(
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub name: String,
-    pub points: Vec<(f64, f64, Option<f64>)>,
+    /// `(x, y, whisker)`: a ± spread or a confidence interval.
+    pub points: Vec<(f64, f64, Option<ErrorBar>)>,
 }
 
 /// Line chart, 1200×800 px: one coloured line with a marker per point for
-/// each series, ± spreads as error bars, a legend naming the series, axes
+/// each series, ± spreads or intervals as error bars, a legend naming the series, axes
 /// `x_label` and `y_label` (whole numbers on the x axis: iterations).
 pub fn line_chart_png(
     path: &Path,
@@ -118,14 +119,15 @@ pub fn line_chart_png(
         });
     }
     for line in series {
-        let bad = line.points.iter().find(|(x, y, e)| {
-            !(x.is_finite() && y.is_finite() && e.is_none_or(|e| e.is_finite() && e >= 0.0))
-        });
+        let bad = line
+            .points
+            .iter()
+            .find(|(x, y, e)| !(x.is_finite() && y.is_finite() && e.is_none_or(ErrorBar::valid)));
         if let Some(point) = bad {
             return Err(PlotError::Invalid {
                 path: path.to_path_buf(),
                 what: format!(
-                    "point {point:?} of '{}' is not finite (or has a negative spread)",
+                    "point {point:?} of '{}' is not finite (or has a negative spread or an inverted interval)",
                     line.name
                 ),
             });
@@ -133,7 +135,10 @@ pub fn line_chart_png(
     }
     let all = || series.iter().flat_map(|s| s.points.iter().copied());
     let x_range = padded_range(all().map(|p| p.0), 0.0);
-    let ends = all().flat_map(|(_, y, e)| [y - e.unwrap_or(0.0), y + e.unwrap_or(0.0)]);
+    let ends = all().flat_map(|(_, y, e)| {
+        let (low, high) = e.map_or((y, y), |e| e.ends(y));
+        [low.min(y), high.max(y)]
+    });
     let y_range = padded_range(ends, legend_headroom(series.len()));
     let image = render(path, LINE_CHART_SIZE, |root| {
         let mut chart = ChartBuilder::on(root)
@@ -171,7 +176,11 @@ pub fn line_chart_png(
                 .draw_series(xy().map(|p| Circle::new(p, 6, color.filled())))
                 .map_err(|e| e.to_string())?;
             let bars = line.points.iter().filter_map(|&(x, y, e)| {
-                e.map(|e| PathElement::new(vec![(x, y - e), (x, y + e)], color.stroke_width(2)))
+                let (low, high) = e?.ends(y);
+                Some(PathElement::new(
+                    vec![(x, low), (x, high)],
+                    color.stroke_width(2),
+                ))
             });
             chart.draw_series(bars).map_err(|e| e.to_string())?;
         }

@@ -43,50 +43,28 @@ pub struct Bootstrapped {
     slot: fn(&mut ScoreReport) -> &mut Option<[f64; 2]>,
 }
 
+/// The table entry of a metric whose value is the report field `$value`
+/// and whose interval is the field `$ci`.
+macro_rules! bootstrapped {
+    ($key:literal, $value:ident, $ci:ident) => {
+        Bootstrapped {
+            key: $key,
+            value: |r| r.$value,
+            interval: |r| r.$ci,
+            slot: |r| &mut r.$ci,
+        }
+    };
+}
+
 /// Every metric that gets an interval, in report order.
 pub const BOOTSTRAPPED: [Bootstrapped; 7] = [
-    Bootstrapped {
-        key: "fid",
-        value: |r| r.fid,
-        interval: |r| r.fid_ci,
-        slot: |r| &mut r.fid_ci,
-    },
-    Bootstrapped {
-        key: "is_mean",
-        value: |r| r.is_mean,
-        interval: |r| r.is_mean_ci,
-        slot: |r| &mut r.is_mean_ci,
-    },
-    Bootstrapped {
-        key: "kid_mean",
-        value: |r| r.kid_mean,
-        interval: |r| r.kid_mean_ci,
-        slot: |r| &mut r.kid_mean_ci,
-    },
-    Bootstrapped {
-        key: "precision",
-        value: |r| r.precision,
-        interval: |r| r.precision_ci,
-        slot: |r| &mut r.precision_ci,
-    },
-    Bootstrapped {
-        key: "recall",
-        value: |r| r.recall,
-        interval: |r| r.recall_ci,
-        slot: |r| &mut r.recall_ci,
-    },
-    Bootstrapped {
-        key: "density",
-        value: |r| r.density,
-        interval: |r| r.density_ci,
-        slot: |r| &mut r.density_ci,
-    },
-    Bootstrapped {
-        key: "coverage",
-        value: |r| r.coverage,
-        interval: |r| r.coverage_ci,
-        slot: |r| &mut r.coverage_ci,
-    },
+    bootstrapped!("fid", fid, fid_ci),
+    bootstrapped!("is_mean", is_mean, is_mean_ci),
+    bootstrapped!("kid_mean", kid_mean, kid_mean_ci),
+    bootstrapped!("precision", precision, precision_ci),
+    bootstrapped!("recall", recall, recall_ci),
+    bootstrapped!("density", density, density_ci),
+    bootstrapped!("coverage", coverage, coverage_ci),
 ];
 
 /// Refuses a statistics file where the bootstrap needs feature vectors

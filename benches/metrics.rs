@@ -17,7 +17,8 @@ use ndarray::{Array2, Axis};
 use stackgan_eval::linalg::{trace_sqrt_by_eigen, trace_sqrt_product};
 use stackgan_eval::metrics::{
     FidStats, KidConfig, PrdcConfig, StatsAccumulator, calibrate_duplicate_threshold,
-    frechet_distance, kernel_inception_distance, near_duplicate_rate, prdc,
+    draw_resamples, frechet_distance, kernel_inception_distance, near_duplicate_rate, prdc,
+    resampled_stats,
 };
 use stackgan_eval::rng::NumpyRandomState;
 
@@ -128,11 +129,31 @@ fn bench_prdc(c: &mut Criterion) {
     group.finish();
 }
 
+/// One FID bootstrap replicate at N = 10,000 per side, D = 2048: the
+/// weighted statistics of both resamples (one gemm each) and the distance.
+/// `--bootstrap B` costs B of these, run in parallel one per core.
+fn bench_bootstrap_fid(c: &mut Criterion) {
+    let (real, fake) = (features(51, 10_000, false), features(52, 10_000, true));
+    let resamples = draw_resamples(0, &[10_000, 10_000], 1);
+    let [r, f] = [&resamples[0][0], &resamples[0][1]];
+    let mut group = c.benchmark_group("bootstrap_fid");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1));
+    group.bench_function("replicate_2x10000x2048", |b| {
+        b.iter(|| {
+            let a = resampled_stats(real.view(), r).expect("valid features");
+            let b = resampled_stats(fake.view(), f).expect("valid features");
+            frechet_distance(&a, &b).expect("valid stats")
+        })
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     bench_stats,
     bench_trace_sqrt,
     bench_kid,
-    bench_prdc
+    bench_prdc,
+    bench_bootstrap_fid
 );
 criterion_main!(benches);

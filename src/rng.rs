@@ -170,6 +170,15 @@ impl NumpyRandomState {
         }
     }
 
+    /// `randint(0, high, size)` (legacy, int64): each draw is masked
+    /// rejection on 32-bit outputs when `high − 1` fits in 32 bits.
+    pub fn randint(&mut self, high: usize, size: usize) -> Vec<usize> {
+        let max = high.saturating_sub(1) as u64;
+        (0..size)
+            .map(|_| self.random_interval(max) as usize)
+            .collect()
+    }
+
     /// Shuffles in place like the legacy `RandomState.shuffle` on a 1-d array.
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
@@ -195,5 +204,27 @@ impl NumpyRandomState {
         // 100k images would hold 160 MB of unused slots.
         items.shrink_to_fit();
         items
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NumpyRandomState;
+
+    #[test]
+    fn randint_draws_what_numpy_draws() {
+        // numpy 2.4: RandomState(7).randint(0, 10, 12), RandomState(7).randint(0, 1000, 5),
+        // RandomState(1).randint(0, 5, 3) then .randint(0, 70000, 3) on the same stream.
+        assert_eq!(
+            NumpyRandomState::new(7).randint(10, 12),
+            [4, 9, 6, 3, 3, 7, 7, 9, 7, 8, 9, 8]
+        );
+        assert_eq!(
+            NumpyRandomState::new(7).randint(1000, 5),
+            [175, 196, 537, 502, 579]
+        );
+        let mut rng = NumpyRandomState::new(1);
+        assert_eq!(rng.randint(5, 3), [3, 4, 0]);
+        assert_eq!(rng.randint(70000, 3), [50057, 21440, 20609]);
     }
 }

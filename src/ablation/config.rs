@@ -1,8 +1,8 @@
 //! The ablation config (`ablation.toml`): shared settings, the variants, and
 //! published values to show beside the measured ones. Its sections are the
 //! option types the flags build (`[is]` is [`IsOptions`], `[kid]` is
-//! [`KidConfig`], `[prdc]` is [`PrdcOptions`], `[infinity]`
-//! is [`InfinityConfig`], `[tsne]` is [`MapOptions`]),
+//! [`KidConfig`], `[prdc]` is [`PrdcOptions`], `[infinity]` is [`InfinityConfig`],
+//! `[bootstrap]` is [`BootstrapOptions`], `[tsne]` is [`MapOptions`]),
 //! with the same defaults. Read and checked as a whole — unknown keys,
 //! missing files, a conditional generator without embeddings, a perplexity
 //! too large for the samples — before any model runs.
@@ -19,7 +19,7 @@ use crate::images::list_images;
 use crate::metrics::{InfinityConfig, KidConfig};
 use crate::models::{GeneratorManifest, Protocol as ScoringProtocol};
 use crate::report::PaperStatus;
-use crate::scoring::{IsOptions, Metric, PrdcOptions, ScoringOptions};
+use crate::scoring::{BootstrapOptions, IsOptions, Metric, PrdcOptions, ScoringOptions};
 
 /// The file as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +56,9 @@ struct AblationFile {
     /// How FID∞ and IS∞ draw their subsets.
     #[serde(default)]
     infinity: InfinityConfig,
+    /// Bootstrap confidence intervals of every variant's metrics.
+    #[serde(default)]
+    bootstrap: Option<BootstrapOptions>,
     /// t-SNE maps of the reference set and every variant (see `stackgan-eval tsne`).
     #[serde(default)]
     tsne: Option<MapOptions>,
@@ -225,6 +228,11 @@ fn scoring_options(file: &AblationFile, base: &Path) -> anyhow::Result<ScoringOp
     file.infinity
         .check()
         .map_err(|e| anyhow::anyhow!("[infinity] (points, min_samples): {e}"))?;
+    if let Some(bootstrap) = &file.bootstrap {
+        bootstrap
+            .check()
+            .map_err(|e| anyhow::anyhow!("[bootstrap]: {e}"))?;
+    }
     if file.metrics.is_empty() {
         bail!(
             "`metrics` is empty; name at least one of {}",
@@ -242,6 +250,7 @@ fn scoring_options(file: &AblationFile, base: &Path) -> anyhow::Result<ScoringOp
         kid: file.kid.clone(),
         prdc: file.prdc,
         infinity: file.infinity.clone(),
+        bootstrap: file.bootstrap,
     })
 }
 

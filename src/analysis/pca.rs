@@ -5,6 +5,8 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, Axis, s};
 
+use crate::linalg::SingleThreadedBlas;
+
 /// Failures of the principal component analysis.
 #[derive(Debug, thiserror::Error)]
 pub enum PcaError {
@@ -150,41 +152,4 @@ fn top_eigenvectors(matrix: Array2<f64>, k: usize) -> Result<Array2<f64>, PcaErr
         .map_err(|e| PcaError::Lapack(e.to_string()))?
         .reversed_axes();
     Ok(ascending.slice(s![.., ..;-1]).to_owned())
-}
-
-unsafe extern "C" {
-    fn openblas_get_num_threads() -> std::ffi::c_int;
-    fn openblas_set_num_threads(threads: std::ffi::c_int);
-}
-
-/// Runs OpenBLAS on one thread while alive. Its threaded kernels sum in an
-/// order that depends on the thread count (measured: the eigen-solver at
-/// 2048-d, and `XᵀX` for 800 × 700 and 300 × 64 inputs, though not for
-/// 5,000 × 2048), which would change the last bits of the scores — and so the
-/// whole t-SNE map — with `OPENBLAS_NUM_THREADS`. Restores the previous count
-/// on drop; a lock keeps two of these from interleaving save and restore.
-struct SingleThreadedBlas {
-    previous: std::ffi::c_int,
-    _lock: std::sync::MutexGuard<'static, ()>,
-}
-
-impl SingleThreadedBlas {
-    fn new() -> Self {
-        static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let lock = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        // SAFETY: plain getter and setter of OpenBLAS's global thread count.
-        let previous = unsafe { openblas_get_num_threads() };
-        unsafe { openblas_set_num_threads(1) };
-        SingleThreadedBlas {
-            previous,
-            _lock: lock,
-        }
-    }
-}
-
-impl Drop for SingleThreadedBlas {
-    fn drop(&mut self) {
-        // SAFETY: as in `new`.
-        unsafe { openblas_set_num_threads(self.previous) };
-    }
 }

@@ -23,12 +23,17 @@ pub struct AblationCommand {
     pub out: PathBuf,
     /// Also write the page of the run, `OUT/index.html`.
     pub html: bool,
+    /// `--bootstrap`: replaces the config's `[bootstrap]`.
+    pub bootstrap: Option<crate::scoring::BootstrapOptions>,
     pub quiet: bool,
 }
 
 pub(super) fn run(command: &AblationCommand) -> anyhow::Result<()> {
     check_folder("--out", &command.out, FolderUse::Overwrite)?;
-    let ablation = crate::ablation::read(&command.config)?;
+    let mut ablation = crate::ablation::read(&command.config)?;
+    if command.bootstrap.is_some() {
+        ablation.scoring.bootstrap = command.bootstrap;
+    }
     let mut scorer = Scorer::new(command.exec.clone(), command.images.clone());
     let samples = command.out.join("samples");
     let progress = Bars::new(command.quiet);

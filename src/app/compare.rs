@@ -1,11 +1,12 @@
 //! `compare`: score reports from separate runs (days, machines, tools'
 //! versions), read back typed → one table, written as CSV, Markdown, JSON
-//! and charts.
+//! and charts; with `--paired`, a verdict per metric beside it (`paired.*`).
 
 use std::path::PathBuf;
 
 use anyhow::bail;
 
+use super::paired::{paired_table, verdicts};
 use super::tables::{ScoreRow, score_table};
 use crate::report::target::{FolderUse, check_folder};
 use crate::report::{self, ChartExporter, CsvExporter, Exporter, JsonExporter, MarkdownExporter};
@@ -20,6 +21,9 @@ pub struct CompareCommand {
     /// Folder for compare.csv/.md/.json and the charts.
     pub out: Option<PathBuf>,
     pub title: String,
+    /// `--paired`: a verdict per metric on whether the two runs differ
+    /// beyond their bootstrap intervals.
+    pub paired: bool,
     pub quiet: bool,
 }
 
@@ -63,6 +67,14 @@ pub(super) fn run(command: &CompareCommand) -> anyhow::Result<()> {
         };
         documents.push((label, ReportFile::read(path)?));
     }
+    let paired = match command.paired {
+        true => {
+            let groups = verdicts(&documents, &command.reports)?;
+            let labels = [documents[0].0.as_str(), documents[1].0.as_str()];
+            Some((paired_table(&groups, labels), groups))
+        }
+        false => None,
+    };
     let rows: Vec<ScoreRow> = documents
         .iter()
         .flat_map(|(label, document)| match document {
@@ -87,9 +99,17 @@ pub(super) fn run(command: &CompareCommand) -> anyhow::Result<()> {
         let exporters: [&dyn Exporter; 4] =
             [&CsvExporter, &MarkdownExporter, &details, &ChartExporter];
         report::write_all(&table, out, "compare", &exporters)?;
+        if let Some((paired, groups)) = &paired {
+            let details = JsonExporter::new(groups)?;
+            let exporters: [&dyn Exporter; 3] = [&CsvExporter, &MarkdownExporter, &details];
+            report::write_all(paired, out, "paired", &exporters)?;
+        }
     }
     if !command.quiet {
         println!("{}", report::markdown(&table, 2));
+        if let Some((paired, _)) = &paired {
+            println!("{}", report::markdown(paired, 2));
+        }
     }
     Ok(())
 }

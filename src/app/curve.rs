@@ -12,14 +12,14 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 
 use super::progress::Bars;
-use super::tables::{METRICS, curve_table};
+use super::tables::{METRICS, curve_table, interval};
 use super::write::json_or_stdout;
 use crate::curve::{CurveConfig, CurveRow, CurveRun, CurveStore, Failure, Settings};
 use crate::options::{ExecOptions, ImageOptions};
-use crate::report::plot::{Series, line_chart_png};
+use crate::report::plot::{ErrorBar, Series, line_chart_png};
 use crate::report::target::{FolderUse, check_folder};
 use crate::report::{CsvExporter, Exporter, Stamp, markdown};
-use crate::scoring::{EvalReport, Scorer};
+use crate::scoring::{EvalReport, ScoreReport, Scorer};
 use crate::shard::Shard;
 
 #[derive(Debug, Clone)]
@@ -124,7 +124,13 @@ fn write_curve(out: &Path, run: &CurveRun, quiet: bool) -> anyhow::Result<()> {
     json_or_stdout("--out", &json_path, &json)?;
     written.push(json_path);
     for (key, heading, value, spread) in METRICS.iter().filter(|m| PLOTTED.contains(&m.0)) {
-        let series = branch_series(&run.rows, |r| value(r).map(|v| (v, spread(r))));
+        // The bootstrap interval where there is one, else the spread.
+        let whisker = |r: &ScoreReport| {
+            interval(key, r)
+                .map(ErrorBar::Interval)
+                .or(spread(r).map(ErrorBar::Spread))
+        };
+        let series = branch_series(&run.rows, |r| value(r).map(|v| (v, whisker(r))));
         if series.iter().all(|s| s.points.is_empty()) {
             continue;
         }
@@ -152,14 +158,11 @@ fn json_row(row: &CurveRow) -> JsonRow<'_> {
     }
 }
 
-type Point = (f64, Option<f64>);
+type Point = (f64, Option<ErrorBar>);
 
 /// One series per branch resolution (lowest first): the metric at each
 /// iteration where a row has it.
-fn branch_series(
-    rows: &[CurveRow],
-    metric: impl Fn(&crate::scoring::ScoreReport) -> Option<Point>,
-) -> Vec<Series> {
+fn branch_series(rows: &[CurveRow], metric: impl Fn(&ScoreReport) -> Option<Point>) -> Vec<Series> {
     let mut resolutions: Vec<u32> = rows
         .iter()
         .flat_map(|r| r.report.branches.iter().map(|b| b.resolution))

@@ -163,6 +163,11 @@ pub(super) fn table(report: &EvalReport) -> String {
             ));
         }
     }
+    for branch in &report.branches {
+        if let Some(line) = super::score::interval_line(&branch.scores) {
+            lines.push(format!("{:>7}  {line}", format!("{}²", branch.resolution)));
+        }
+    }
     for color in &report.color_consistency {
         lines.push(format!(
             "colour {}→{}: mean ‖Δμ‖² {:.6}, mean ‖ΔΣ‖²_F {:.6}, loss (50·MSE μ + 250·MSE Σ) {:.6}",

@@ -15,6 +15,7 @@ mod generate;
 mod merge;
 mod models;
 mod page;
+mod paired;
 mod progress;
 mod report;
 mod runs;

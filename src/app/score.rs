@@ -7,7 +7,7 @@ use super::progress::Bars;
 use super::write::{json_or_stdout, write_partial};
 use crate::options::{ExecOptions, ImageOptions};
 use crate::report::target::check_file;
-use crate::scoring::{Input, ScoreReport, Scorer, ScoringOptions};
+use crate::scoring::{BOOTSTRAPPED, Input, ScoreReport, Scorer, ScoringOptions};
 use crate::shard::{Partial, Shard};
 
 use anyhow::Context;
@@ -137,6 +137,7 @@ pub(super) fn summary(report: &ScoreReport) -> String {
             report.duplicate_quantile.unwrap_or(f64::NAN)
         ));
     }
+    lines.extend(interval_line(report));
     for (role, model) in [
         ("extractor", &report.extractor),
         ("classifier", &report.classifier),
@@ -157,6 +158,24 @@ pub(super) fn summary(report: &ScoreReport) -> String {
         ));
     }
     lines.join("\n")
+}
+
+/// "bootstrap 95% intervals (B = 100, seed 0): FID [14.9, 15.8] · …", when computed.
+pub(super) fn interval_line(report: &ScoreReport) -> Option<String> {
+    let bootstrap = report.bootstrap.as_ref()?;
+    let intervals: Vec<String> = BOOTSTRAPPED
+        .iter()
+        .filter_map(|m| {
+            (m.interval)(report).map(|[low, high]| format!("{} [{low:.6}, {high:.6}]", m.key))
+        })
+        .collect();
+    Some(format!(
+        "bootstrap {}% intervals (B = {}, seed {}): {}",
+        bootstrap.level * 100.0,
+        bootstrap.replicates,
+        bootstrap.seed,
+        intervals.join(" · ")
+    ))
 }
 
 fn count(n: Option<usize>) -> String {

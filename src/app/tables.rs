@@ -7,7 +7,7 @@ use crate::collapse::CollapseReport;
 use crate::curve::CurveRow;
 use crate::metrics::Triage;
 use crate::report::{Cell, ColumnKind, PaperValue, Table};
-use crate::scoring::{EvalReport, ScoreReport};
+use crate::scoring::{BOOTSTRAPPED, EvalReport, ScoreReport};
 
 /// One row of a score table: a label, the scores, and where they came from.
 pub(super) struct ScoreRow<'a> {
@@ -66,6 +66,30 @@ pub(super) const METRICS: [(&str, &str, Number, Number); 10] = [
     ("is_inf", "IS∞ ↑", |r| r.is_inf, |r| r.is_inf_stderr),
 ];
 
+/// The bootstrap interval `scores` holds for the metric column `key`.
+pub(super) fn interval(key: &str, scores: &ScoreReport) -> Option<[f64; 2]> {
+    let report_key = match key {
+        "is" => "is_mean",
+        "kid" => "kid_mean",
+        other => other,
+    };
+    BOOTSTRAPPED
+        .iter()
+        .find(|b| b.key == report_key)
+        .and_then(|b| (b.interval)(scores))
+}
+
+/// A metric cell with the bootstrap interval the report holds for it.
+fn measured(key: &str, value: Option<f64>, spread: Option<f64>, scores: &ScoreReport) -> Cell {
+    match Cell::measure(value, spread) {
+        Cell::Measure(mut m) => {
+            m.ci = interval(key, scores);
+            Cell::Measure(m)
+        }
+        other => other,
+    }
+}
+
 type Text = fn(&ScoreRow) -> Option<String>;
 
 fn text(value: Option<impl ToString>) -> Option<String> {
@@ -123,7 +147,7 @@ pub(super) fn score_table(title: &str, label: &str, rows: &[ScoreRow]) -> Table 
             table.set(
                 index,
                 key,
-                Cell::measure(value(row.scores), spread(row.scores)),
+                measured(key, value(row.scores), spread(row.scores), row.scores),
             );
         }
         for (key, _, value) in PROVENANCE {
@@ -309,7 +333,12 @@ pub(super) fn curve_table(rows: &[CurveRow]) -> Table {
             table.set(index, "checkpoint", Cell::text(&name));
             table.set(index, "branch", Cell::text(branch.resolution.to_string()));
             for (key, _, value, spread) in &metrics {
-                let cell = Cell::measure(value(&branch.scores), spread(&branch.scores));
+                let cell = measured(
+                    key,
+                    value(&branch.scores),
+                    spread(&branch.scores),
+                    &branch.scores,
+                );
                 table.set(index, key, cell);
             }
             table.set(index, "samples", Cell::text(row.report.samples.to_string()));

@@ -13,7 +13,9 @@ use stackgan_eval::metrics::{InfinityConfig, KidConfig};
 use stackgan_eval::models::Protocol;
 use stackgan_eval::options::{ExecOptions, ImageOptions};
 use stackgan_eval::runtime::{Device, DeviceList, Precision, RuntimeConfig};
-use stackgan_eval::scoring::{IsOptions, IsProtocol, Metric, PrdcOptions, ScoringOptions};
+use stackgan_eval::scoring::{
+    BootstrapOptions, IsOptions, IsProtocol, Metric, PrdcOptions, ScoringOptions,
+};
 use stackgan_eval::shard::Shard;
 
 /// A count (images, samples, splits …): a whole number; the flag is named by clap.
@@ -309,6 +311,44 @@ impl From<InfArgs> for InfinityConfig {
     }
 }
 
+/// Bootstrap confidence intervals.
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Percentile confidence intervals from B bootstrap replicates (the features resampled with replacement, both sets for FID, KID, PRDC); JSON gains `<metric>_ci` and `bootstrap`.
+    #[arg(long, value_name = "B", allow_hyphen_values = true, value_parser = replicates)]
+    pub bootstrap: Option<usize>,
+    /// Seed of the resampling (numpy RandomState(S).randint, replicate by replicate).
+    #[arg(long, value_name = "S", requires = "bootstrap", allow_hyphen_values = true, value_parser = seed,
+          default_value_t = BootstrapOptions::default().seed)]
+    pub bootstrap_seed: u32,
+    /// Confidence level of the intervals, strictly between 0 and 1.
+    #[arg(long, value_name = "L", requires = "bootstrap", allow_hyphen_values = true, value_parser = level,
+          default_value_t = BootstrapOptions::default().level)]
+    pub ci_level: f64,
+}
+
+fn replicates(text: &str) -> Result<usize, String> {
+    let n = count(text)?;
+    BootstrapOptions::check_replicates(n)?;
+    Ok(n)
+}
+
+fn level(text: &str) -> Result<f64, String> {
+    let level = number(text)?;
+    BootstrapOptions::check_level(level)?;
+    Ok(level)
+}
+
+impl From<BootstrapArgs> for Option<BootstrapOptions> {
+    fn from(a: BootstrapArgs) -> Self {
+        a.bootstrap.map(|replicates| BootstrapOptions {
+            replicates,
+            seed: a.bootstrap_seed,
+            level: a.ci_level,
+        })
+    }
+}
+
 /// The models, metrics and metric settings `score` and `eval` share.
 #[derive(Debug, Args)]
 pub struct ScoringArgs {
@@ -330,6 +370,8 @@ pub struct ScoringArgs {
     pub prdc: PrdcArgs,
     #[command(flatten)]
     pub infinity: InfArgs,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
     // The scoring protocol flag plugs in here: `--protocol pytorch-fid|clean-fid|
     // torch-fidelity|stackgan-is`, turned into `ScoringOptions`' protocol field.
 }
@@ -344,6 +386,7 @@ impl From<ScoringArgs> for ScoringOptions {
             kid: a.kid.into(),
             prdc: a.prdc.into(),
             infinity: a.infinity.into(),
+            bootstrap: a.bootstrap.into(),
         }
     }
 }

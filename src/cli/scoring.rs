@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::flags::{
-    ExtractorArg, ImageArgs, IsArgs, JsonArg, KidArgs, QuietArg, RuntimeArgs, ScoringArgs, ShardArg,
+    BootstrapArgs, ExtractorArg, ImageArgs, IsArgs, JsonArg, KidArgs, QuietArg, RuntimeArgs,
+    ScoringArgs, ShardArg,
 };
 use stackgan_eval::app::{ExtractCommand, ScoreCommand, StatsCommand};
 use stackgan_eval::metrics::KidConfig;
@@ -57,11 +58,18 @@ pub struct SetsArgs {
 
 impl SetsArgs {
     /// `metric` between the two sets; `kid` holds the KID settings.
-    fn command(self, metric: Metric, kid: KidConfig, run: ScoreRunArgs) -> ScoreCommand {
+    fn command(
+        self,
+        metric: Metric,
+        kid: KidConfig,
+        bootstrap: BootstrapArgs,
+        run: ScoreRunArgs,
+    ) -> ScoreCommand {
         let scoring = ScoringOptions {
             metrics: vec![metric],
             extractor: self.extractor.extractor,
             kid,
+            bootstrap: bootstrap.into(),
             ..ScoringOptions::default()
         };
         let real = Input::new("--real", self.real);
@@ -74,12 +82,15 @@ pub struct FidArgs {
     #[command(flatten)]
     pub sets: SetsArgs,
     #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
+    #[command(flatten)]
     pub run: ScoreRunArgs,
 }
 
 impl From<FidArgs> for ScoreCommand {
     fn from(a: FidArgs) -> Self {
-        a.sets.command(Metric::Fid, KidConfig::default(), a.run)
+        a.sets
+            .command(Metric::Fid, KidConfig::default(), a.bootstrap, a.run)
     }
 }
 
@@ -101,6 +112,8 @@ pub struct IsCommandArgs {
     #[command(flatten)]
     pub is: IsArgs,
     #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
+    #[command(flatten)]
     pub run: ScoreRunArgs,
 }
 
@@ -110,6 +123,7 @@ impl From<IsCommandArgs> for ScoreCommand {
             metrics: vec![Metric::Is],
             extractor: a.classifier,
             is: a.is.into(),
+            bootstrap: a.bootstrap.into(),
             ..ScoringOptions::default()
         };
         // clap requires one of the two.
@@ -128,12 +142,15 @@ pub struct KidCommandArgs {
     #[command(flatten)]
     pub kid: KidArgs,
     #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
+    #[command(flatten)]
     pub run: ScoreRunArgs,
 }
 
 impl From<KidCommandArgs> for ScoreCommand {
     fn from(a: KidCommandArgs) -> Self {
-        a.sets.command(Metric::Kid, a.kid.into(), a.run)
+        a.sets
+            .command(Metric::Kid, a.kid.into(), a.bootstrap, a.run)
     }
 }
 

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::flags::{ExtractorArg, HtmlArg, MapArgs, PrdcArgs, ProtocolArgs, QuietArg, RuntimeArgs};
+use super::flags::{
+    BootstrapArgs, ExtractorArg, HtmlArg, MapArgs, PrdcArgs, ProtocolArgs, QuietArg, RuntimeArgs,
+};
 use stackgan_eval::app::{
     AblationCommand, CompareCommand, DemoCommand, MergeCommand, ReportCommand, TsneCommand,
 };
@@ -51,6 +53,9 @@ pub struct AblationArgs {
     pub runtime: RuntimeArgs,
     #[command(flatten)]
     pub protocol: ProtocolArgs,
+    /// Replaces the config's `[bootstrap]` section.
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
     #[command(flatten)]
     pub quiet: QuietArg,
 }
@@ -63,6 +68,7 @@ impl From<AblationArgs> for AblationCommand {
             config: a.config,
             out: a.out,
             html: a.html.html,
+            bootstrap: a.bootstrap.into(),
             quiet: a.quiet.quiet,
         }
     }
@@ -82,6 +88,9 @@ pub struct CompareArgs {
     /// The table's title.
     #[arg(long, default_value = CompareCommand::DEFAULT_TITLE)]
     pub title: String,
+    /// Two reports with bootstrap intervals: say per metric whether they differ ("different" / "no difference"), from the paired replicate differences when both drew their replicates alike (same --bootstrap-seed, B and sample counts), else from the intervals' overlap; writes paired.csv/.md/.json into --out.
+    #[arg(long)]
+    pub paired: bool,
     #[command(flatten)]
     pub quiet: QuietArg,
 }
@@ -93,6 +102,7 @@ impl From<CompareArgs> for CompareCommand {
             labels: a.labels,
             out: a.out,
             title: a.title,
+            paired: a.paired,
             quiet: a.quiet.quiet,
         }
     }

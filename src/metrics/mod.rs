@@ -2,6 +2,7 @@
 //! Inception Score, their extrapolations to infinitely many samples (FID∞, IS∞), KID, PR-DC and near-duplicates (collapse), and colour consistency
 //! between generator branches.
 
+pub mod bootstrap;
 pub mod color;
 pub mod fid;
 pub mod inception_score;
@@ -11,6 +12,7 @@ pub mod prdc;
 pub mod stats;
 pub mod triage;
 
+pub use bootstrap::{Resample, draw_resamples, percentile_interval, resampled_stats};
 pub use color::{
     ColorConsistency, ColorConsistencyAccumulator, ColorError, ColorMoments, color_moments,
 };
@@ -20,7 +22,7 @@ pub use infinity::{Extrapolation, InfinityConfig, InfinityError, fid_infinity, i
 pub use kid::{KernelInceptionDistance, KidConfig, KidError, kernel_inception_distance};
 pub use prdc::{
     DuplicateThreshold, Prdc, PrdcConfig, PrdcError, SampleNeighbours,
-    calibrate_duplicate_threshold, near_duplicate_rate, prdc, prdc_per_sample,
+    calibrate_duplicate_threshold, near_duplicate_rate, prdc, prdc_per_sample, prdc_weighted,
 };
 pub use stats::{CovarianceProblem, FidStats, StatsAccumulator, StatsError};
 pub use triage::{

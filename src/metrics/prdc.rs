@@ -26,6 +26,8 @@ use ndarray::ArrayView2;
 
 use neighbours::{Rows, cross_neighbours, nearest_within};
 
+use super::bootstrap::numpy_linear_quantile;
+
 /// PR-DC settings.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct PrdcConfig {
@@ -143,6 +145,41 @@ pub fn prdc_per_sample(
     fake: ArrayView2<f32>,
     cfg: &PrdcConfig,
 ) -> Result<(Prdc, SampleNeighbours), PrdcError> {
+    weighted_with_neighbours(real, None, fake, None, cfg)
+}
+
+/// [`prdc`] of sets that hold each row `weights[i]` times (a bootstrap
+/// resample), given each distinct row once; `None`: every row once, which is
+/// [`prdc`] exactly.
+///
+/// The k-NN radii are taken over the distinct rows. Over the repeated rows a
+/// copy would be its own nearest neighbour: with k = 5 every row drawn six
+/// times or more would get radius 0, and rows drawn twice would pull radii
+/// towards 0 at random — the intervals would measure that artefact. Over the
+/// distinct rows (about 63% of n), each ball still holds k other samples,
+/// and precision, recall, density and coverage, which are close to
+/// independent of n at fixed k, keep their scale. The weights then count
+/// each sample as often as it was drawn: the shares are over the resampled
+/// set, and density sums the distinct real balls holding each fake sample,
+/// weighted by that sample's multiplicity.
+pub fn prdc_weighted(
+    real: ArrayView2<f32>,
+    real_weights: Option<&[u32]>,
+    fake: ArrayView2<f32>,
+    fake_weights: Option<&[u32]>,
+    cfg: &PrdcConfig,
+) -> Result<Prdc, PrdcError> {
+    weighted_with_neighbours(real, real_weights, fake, fake_weights, cfg).map(|(scores, _)| scores)
+}
+
+/// [`prdc_weighted`] with each fake sample's neighbour facts.
+fn weighted_with_neighbours(
+    real: ArrayView2<f32>,
+    real_weights: Option<&[u32]>,
+    fake: ArrayView2<f32>,
+    fake_weights: Option<&[u32]>,
+    cfg: &PrdcConfig,
+) -> Result<(Prdc, SampleNeighbours), PrdcError> {
     let k = cfg.k;
     if k == 0 {
         return Err(PrdcError::ZeroK);
@@ -151,22 +188,27 @@ pub fn prdc_per_sample(
     check_set("fake", fake, k + 1)?;
     check_same_dim(("real", real.ncols()), ("fake", fake.ncols()))?;
     let (real_rows, fake_rows) = (Rows::new(real), Rows::new(fake));
-    let (n_real, n_fake) = (real.nrows(), fake.nrows());
     let real_radii = kth_of_each(&nearest_within(&real_rows, k), k);
     let fake_lists = nearest_within(&fake_rows, k);
     let fake_radii = kth_of_each(&fake_lists, k);
     let cross = cross_neighbours(&real_rows, &fake_rows, &real_radii, &fake_radii);
+    let real_weight = |i: usize| real_weights.map_or(1, |w| u64::from(w[i]));
+    let fake_weight = |i: usize| fake_weights.map_or(1, |w| u64::from(w[i]));
+    let n_real: u64 = (0..real.nrows()).map(real_weight).sum();
+    let n_fake: u64 = (0..fake.nrows()).map(fake_weight).sum();
+    // Weighted counts of the rows where `hit` holds.
+    let count_real = |hit: &dyn Fn(usize) -> bool| -> u64 {
+        (0..real.nrows()).filter(|&i| hit(i)).map(real_weight).sum()
+    };
 
     let holding = &cross.real_balls_holding_fake;
-    let covered = cross
-        .nearest_fake
-        .iter()
-        .zip(&real_radii)
-        .filter(|(d, r)| d < r)
-        .count();
-    let in_fake_ball = cross.real_in_fake_ball.iter().filter(|&&b| b).count();
-    let held = holding.iter().filter(|&&h| h > 0).count();
-    let holding_total: u64 = holding.iter().sum();
+    let covered = count_real(&|i| cross.nearest_fake[i] < real_radii[i]);
+    let in_fake_ball = count_real(&|i| cross.real_in_fake_ball[i]);
+    let held: u64 = (0..fake.nrows())
+        .filter(|&j| holding[j] > 0)
+        .map(fake_weight)
+        .sum();
+    let holding_total: u64 = (0..fake.nrows()).map(|j| holding[j] * fake_weight(j)).sum();
     let scores = Prdc {
         precision: share(held, n_fake),
         recall: share(in_fake_ball, n_real),
@@ -174,8 +216,8 @@ pub fn prdc_per_sample(
         density: (1.0 / k as f64) * (holding_total as f64 / n_fake as f64),
         coverage: share(covered, n_real),
         k,
-        n_real,
-        n_fake,
+        n_real: n_real as usize,
+        n_fake: n_fake as usize,
     };
     let samples = SampleNeighbours {
         nearest_other: fake_lists.chunks(k).map(|list| list[0]).collect(),
@@ -223,28 +265,7 @@ pub fn near_duplicate_rate(
     check_same_dim(("threshold's real", threshold.dim), ("scored", set.ncols()))?;
     let nearest = nearest_within(&Rows::new(set), 1);
     let close = nearest.iter().filter(|&&d| d < threshold.distance).count();
-    Ok(share(close, set.nrows()))
-}
-
-/// `np.quantile(sorted, q)` with the default `method="linear"`, including numpy's
-/// two-sided interpolation (`_lerp`); `sorted` is ascending and holds ≥ 2 values.
-fn numpy_linear_quantile(sorted: &[f64], q: f64) -> f64 {
-    let n = sorted.len();
-    let virtual_index = (n - 1) as f64 * q;
-    let previous = virtual_index.floor();
-    let (lo, hi) = if virtual_index >= (n - 1) as f64 {
-        (n - 1, n - 1)
-    } else {
-        (previous as usize, previous as usize + 1)
-    };
-    let (a, b) = (sorted[lo], sorted[hi]);
-    let gamma = virtual_index - previous;
-    let diff = b - a;
-    if gamma >= 0.5 {
-        b - diff * (1.0 - gamma)
-    } else {
-        a + diff * gamma
-    }
+    Ok(share(close as u64, set.nrows() as u64))
 }
 
 /// The last (k-th smallest) entry of each row's ascending list of `k` distances.
@@ -252,7 +273,7 @@ fn kth_of_each(lists: &[f64], k: usize) -> Vec<f64> {
     lists.chunks(k).map(|list| list[k - 1]).collect()
 }
 
-fn share(count: usize, total: usize) -> f64 {
+fn share(count: u64, total: u64) -> f64 {
     count as f64 / total as f64
 }
 

@@ -1,9 +1,9 @@
 //! PNG bar charts: one chart per metric column of a table, one bar per row,
-//! with the spread as an error bar.
+//! with the bootstrap interval as the error bar where there is one, else the spread.
 
 use std::path::{Path, PathBuf};
 
-use super::plot::bar_chart_png;
+use super::plot::{ErrorBar, bar_chart_with_errors_png};
 use super::table::{Cell, ColumnKind, Table};
 use super::{Exporter, ReportError};
 
@@ -16,12 +16,15 @@ impl Exporter for ChartExporter {
             if column.kind != ColumnKind::Metric {
                 continue;
             }
-            let bars: Vec<(String, f64, Option<f64>)> = table
+            let bars: Vec<(String, f64, Option<ErrorBar>)> = table
                 .rows
                 .iter()
                 .enumerate()
                 .filter_map(|(row, cells)| match &cells[index] {
-                    Cell::Measure(m) => Some((table.label(row), m.value, m.std)),
+                    Cell::Measure(m) => {
+                        let error = m.ci.map(ErrorBar::Interval).or(m.std.map(ErrorBar::Spread));
+                        Some((table.label(row), m.value, error))
+                    }
                     _ => None,
                 })
                 .collect();
@@ -30,7 +33,7 @@ impl Exporter for ChartExporter {
             }
             let path = dir.join(format!("{stem}-{}.png", column.key));
             // The chart names its metric; the table's title is in the reports beside it.
-            bar_chart_png(&path, &column.heading, &column.heading, &bars)
+            bar_chart_with_errors_png(&path, &column.heading, &column.heading, &bars)
                 .map_err(|e| ReportError::Format(e.to_string()))?;
             written.push(path);
         }

@@ -1,5 +1,6 @@
 //! CSV, the one CSV writer: one header row of machine names; a metric is two
-//! columns (`fid`, `fid_std`), a published value four (`paper_fid`, `…_std`,
+//! columns (`fid`, `fid_std`), four when a row holds a bootstrap interval
+//! (`fid_ci_low`, `fid_ci_high`), a published value four (`paper_fid`, `…_std`,
 //! `…_status`, `…_source`), so every number can be read back without
 //! parsing "±". Fields are quoted by the `csv` crate where they need it.
 
@@ -67,12 +68,25 @@ pub fn check_append(path: &Path, table: &Table) -> Result<(), ReportError> {
     }
 }
 
+/// Whether some row holds a bootstrap interval in column `index`.
+fn has_interval(table: &Table, index: usize) -> bool {
+    table
+        .rows
+        .iter()
+        .any(|row| matches!(&row[index], Cell::Measure(m) if m.ci.is_some()))
+}
+
 fn header(table: &Table) -> Result<String, ReportError> {
     let mut header = Vec::new();
-    for column in &table.columns {
+    for (index, column) in table.columns.iter().enumerate() {
         let key = column.key.as_str();
         match column.kind {
-            ColumnKind::Metric => header.extend([key.to_string(), format!("{key}_std")]),
+            ColumnKind::Metric => {
+                header.extend([key.to_string(), format!("{key}_std")]);
+                if has_interval(table, index) {
+                    header.extend([format!("{key}_ci_low"), format!("{key}_ci_high")]);
+                }
+            }
             ColumnKind::Paper => header.extend([
                 key.to_string(),
                 format!("{key}_std"),
@@ -87,17 +101,26 @@ fn header(table: &Table) -> Result<String, ReportError> {
 
 fn rows(table: &Table) -> Result<String, ReportError> {
     let number = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
+    let intervals: Vec<bool> = (0..table.columns.len())
+        .map(|index| has_interval(table, index))
+        .collect();
     let records_of = table.rows.iter().map(|row| {
         let mut record = Vec::new();
-        for (column, cell) in table.columns.iter().zip(row) {
+        for ((column, cell), &interval) in table.columns.iter().zip(row).zip(&intervals) {
             let width = match column.kind {
+                ColumnKind::Metric if interval => 4,
                 ColumnKind::Metric => 2,
                 ColumnKind::Paper => 4,
                 _ => 1,
             };
             let fields: Vec<String> = match cell {
                 Cell::Text(t) => vec![t.clone()],
-                Cell::Measure(m) => vec![number(Some(m.value)), number(m.std)],
+                Cell::Measure(m) => vec![
+                    number(Some(m.value)),
+                    number(m.std),
+                    number(m.ci.map(|[low, _]| low)),
+                    number(m.ci.map(|[_, high]| high)),
+                ],
                 Cell::Paper(p) => vec![
                     number(Some(p.value)),
                     number(p.std),

@@ -1,5 +1,6 @@
-//! Markdown: the title, the notes, a table with "mean ± std" cells and
-//! published values marked as sourced or unverified, then a legend.
+//! Markdown: the title, the notes, a table with "mean ± std" cells (and
+//! "[low, high]" bootstrap intervals where computed) and published values
+//! marked as sourced or unverified, then a legend.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -48,7 +49,7 @@ pub fn render(table: &Table, level: usize) -> String {
                 // 12 hex digits identify a model; data files keep the whole hash.
                 Cell::Text(t) if column.key.ends_with("sha256") => t.chars().take(12).collect(),
                 Cell::Text(t) => t.replace('|', "\\|"),
-                Cell::Measure(m) => with_spread(m.value, m.std),
+                Cell::Measure(m) => with_interval(with_spread(m.value, m.std), m.ci),
                 Cell::Paper(p) => {
                     statuses.push(p.status);
                     format!("{}{}", with_spread(p.value, p.std), marker(p.status))
@@ -85,6 +86,14 @@ pub(super) fn with_spread(value: f64, std: Option<f64>) -> String {
     match std {
         Some(std) => format!("{} ± {}", format_number(value), format_number(std)),
         None => format_number(value),
+    }
+}
+
+/// `15.3000 [14.9000, 15.8000]`: a bootstrap interval after the value.
+fn with_interval(text: String, ci: Option<[f64; 2]>) -> String {
+    match ci {
+        Some([low, high]) => format!("{text} [{}, {}]", format_number(low), format_number(high)),
+        None => text,
     }
 }
 

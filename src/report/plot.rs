@@ -99,11 +99,12 @@ pub fn scatter_png(
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub name: String,
-    pub points: Vec<(f64, f64, Option<f64>)>,
+    /// `(x, y, whisker)`: a ± spread or a confidence interval.
+    pub points: Vec<(f64, f64, Option<ErrorBar>)>,
 }
 
 /// Line chart, 1200×800 px: one coloured line with a marker per point for
-/// each series, ± spreads as error bars, a legend naming the series, axes
+/// each series, ± spreads or intervals as error bars, a legend naming the series, axes
 /// `x_label` and `y_label` (whole numbers on the x axis: iterations).
 pub fn line_chart_png(
     path: &Path,
@@ -118,14 +119,15 @@ pub fn line_chart_png(
         });
     }
     for line in series {
-        let bad = line.points.iter().find(|(x, y, e)| {
-            !(x.is_finite() && y.is_finite() && e.is_none_or(|e| e.is_finite() && e >= 0.0))
-        });
+        let bad = line
+            .points
+            .iter()
+            .find(|(x, y, e)| !(x.is_finite() && y.is_finite() && e.is_none_or(ErrorBar::valid)));
         if let Some(point) = bad {
             return Err(PlotError::Invalid {
                 path: path.to_path_buf(),
                 what: format!(
-                    "point {point:?} of '{}' is not finite (or has a negative spread)",
+                    "point {point:?} of '{}' is not finite (or has a negative spread or an inverted interval)",
                     line.name
                 ),
             });
@@ -133,7 +135,10 @@ pub fn line_chart_png(
     }
     let all = || series.iter().flat_map(|s| s.points.iter().copied());
     let x_range = padded_range(all().map(|p| p.0), 0.0);
-    let ends = all().flat_map(|(_, y, e)| [y - e.unwrap_or(0.0), y + e.unwrap_or(0.0)]);
+    let ends = all().flat_map(|(_, y, e)| {
+        let (low, high) = e.map_or((y, y), |e| e.ends(y));
+        [low.min(y), high.max(y)]
+    });
     let y_range = padded_range(ends, legend_headroom(series.len()));
     let image = render(path, LINE_CHART_SIZE, |root| {
         let mut chart = ChartBuilder::on(root)
@@ -171,7 +176,11 @@ pub fn line_chart_png(
                 .draw_series(xy().map(|p| Circle::new(p, 6, color.filled())))
                 .map_err(|e| e.to_string())?;
             let bars = line.points.iter().filter_map(|&(x, y, e)| {
-                e.map(|e| PathElement::new(vec![(x, y - e), (x, y + e)], color.stroke_width(2)))
+                let (low, high) = e?.ends(y);
+                Some(PathElement::new(
+                    vec![(x, low), (x, high)],
+                    color.stroke_width(2),
+                ))
             });
             chart.draw_series(bars).map_err(|e| e.to_string())?;
         }
@@ -221,6 +230,47 @@ pub fn bar_chart_png(
     y_label: &str,
     groups: &[(String, f64, Option<f64>)],
 ) -> Result<(), PlotError> {
+    let bars: Vec<(String, f64, Option<ErrorBar>)> = groups
+        .iter()
+        .map(|(name, value, error)| (name.clone(), *value, error.map(ErrorBar::Spread)))
+        .collect();
+    bar_chart_with_errors_png(path, title, y_label, &bars)
+}
+
+/// What a bar's whisker shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ErrorBar {
+    /// ± a spread (a standard deviation over splits or subsets).
+    Spread(f64),
+    /// A confidence interval `[low, high]` (the bootstrap's).
+    Interval([f64; 2]),
+}
+
+impl ErrorBar {
+    /// The whisker's ends around `value`.
+    fn ends(self, value: f64) -> (f64, f64) {
+        match self {
+            ErrorBar::Spread(e) => (value - e, value + e),
+            ErrorBar::Interval([low, high]) => (low, high),
+        }
+    }
+
+    fn valid(self) -> bool {
+        match self {
+            ErrorBar::Spread(e) => e.is_finite() && e >= 0.0,
+            ErrorBar::Interval([low, high]) => low.is_finite() && high.is_finite() && low <= high,
+        }
+    }
+}
+
+/// [`bar_chart_png`] with either kind of whisker per bar: a spread (`4.04 ± 0.05`)
+/// or an interval (`15.3 [14.9, 15.8]`).
+pub fn bar_chart_with_errors_png(
+    path: &Path,
+    title: &str,
+    y_label: &str,
+    groups: &[(String, f64, Option<ErrorBar>)],
+) -> Result<(), PlotError> {
     if groups.is_empty() {
         return Err(PlotError::Empty {
             path: path.to_path_buf(),
@@ -228,23 +278,24 @@ pub fn bar_chart_png(
         });
     }
     for (name, value, error) in groups {
-        let error_ok = error.is_none_or(|e| e.is_finite() && e >= 0.0);
+        let error_ok = error.is_none_or(ErrorBar::valid);
         if !value.is_finite() || !error_ok {
             return Err(PlotError::Invalid {
                 path: path.to_path_buf(),
                 what: format!(
-                    "bar '{name}' has value {value} and error {error:?}; values must be finite and errors finite and ≥ 0"
+                    "bar '{name}' has value {value} and error {error:?}; values must be finite, errors finite and ≥ 0, intervals finite with low ≤ high"
                 ),
             });
         }
     }
+    let ends = |v: f64, e: Option<ErrorBar>| e.map_or((v, v), |e| e.ends(v));
     let low = groups
         .iter()
-        .map(|(_, v, e)| v - e.unwrap_or(0.0))
+        .map(|(_, v, e)| ends(*v, *e).0.min(*v))
         .fold(0.0f64, f64::min);
     let high = groups
         .iter()
-        .map(|(_, v, e)| v + e.unwrap_or(0.0))
+        .map(|(_, v, e)| ends(*v, *e).1.max(*v))
         .fold(0.0f64, f64::max);
     let span = if high > low { high - low } else { 1.0 };
     let y_range = (low - if low < 0.0 { 0.08 * span } else { 0.0 })..(high + 0.08 * span);
@@ -281,31 +332,39 @@ pub fn bar_chart_png(
                     color.mix(0.85).filled(),
                 )])
                 .map_err(|e| e.to_string())?;
-            if let Some(e) = *error {
+            let (bottom, top) = ends(*value, *error);
+            if error.is_some() {
                 let cap = |y: f64| {
                     EmptyElement::at((centre, y))
                         + PathElement::new(vec![(-12, 0), (12, 0)], whisker)
                 };
                 chart
                     .draw_series([PathElement::new(
-                        vec![(centre, value - e), (centre, value + e)],
+                        vec![(centre, bottom), (centre, top)],
                         whisker,
                     )])
                     .map_err(|e| e.to_string())?;
                 chart
-                    .draw_series([cap(value - e), cap(value + e)])
+                    .draw_series([cap(bottom), cap(top)])
                     .map_err(|e| e.to_string())?;
             }
             let label = match error {
-                Some(e) => format!("{} ± {}", significant(*value), significant(*e)),
+                Some(ErrorBar::Spread(e)) => {
+                    format!("{} ± {}", significant(*value), significant(*e))
+                }
+                Some(ErrorBar::Interval([low, high])) => format!(
+                    "{} [{}, {}]",
+                    significant(*value),
+                    significant(*low),
+                    significant(*high)
+                ),
                 None => significant(*value),
             };
             // Above a positive bar and its error bar, below a negative one.
-            let reach = error.unwrap_or(0.0);
             let (end, offset, anchor) = if *value >= 0.0 {
-                (value + reach, -8, VPos::Bottom)
+                (top.max(*value), -8, VPos::Bottom)
             } else {
-                (value - reach, 8, VPos::Top)
+                (bottom.min(*value), 8, VPos::Top)
             };
             chart
                 .draw_series([EmptyElement::at((centre, end))

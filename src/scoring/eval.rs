@@ -211,7 +211,7 @@ impl Scorer {
             reports.push(BranchReport {
                 resolution: branch.resolution,
                 output: branch.output.clone(),
-                scores: self.finish(options, real, &side, base.clone())?,
+                scores: self.finish(options, real, &side, base.clone(), progress)?,
             });
         }
         let color_consistency = colors

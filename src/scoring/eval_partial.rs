@@ -264,7 +264,13 @@ pub fn merge_eval(shards: &ShardSet) -> anyhow::Result<EvalReport> {
         let label = format!("the {}×{} branch", branch.resolution, branch.resolution);
         let side = side.finish(label, logits.clone())?;
         let mut scores = context.base.clone();
-        super::measure::measure(&context.options, real.as_ref(), &side, &mut scores)?;
+        super::measure::measure(
+            &context.options,
+            real.as_ref(),
+            &side,
+            &mut scores,
+            &crate::progress::Silent,
+        )?;
         branch.scores = scores;
     }
     report.color_consistency = colors

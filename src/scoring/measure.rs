@@ -2,6 +2,7 @@
 
 use anyhow::{Context, bail};
 
+use super::bootstrap::bootstrap;
 use super::metric::Metric;
 use super::options::ScoringOptions;
 use super::report::ScoreReport;
@@ -11,14 +12,17 @@ use crate::metrics::{
     fid_infinity, frechet_distance, inception_score, is_infinity, kernel_inception_distance,
     max_probabilities, near_duplicate_rate, prdc_per_sample, triage,
 };
+use crate::progress::Progress;
 
-/// Computes the metrics `options` asks for into `report`. `real` is `None`
-/// only when no metric compares two sets.
+/// Computes the metrics `options` asks for into `report`, with their
+/// bootstrap intervals when asked (the replicates on `progress`). `real` is
+/// `None` only when no metric compares two sets.
 pub fn measure(
     options: &ScoringOptions,
     real: Option<&Side>,
     fake: &Side,
     report: &mut ScoreReport,
+    progress: &dyn Progress,
 ) -> anyhow::Result<()> {
     let compares = options.requirements().real.any();
     let real = match (compares, real) {
@@ -54,7 +58,7 @@ pub fn measure(
     if options.wants(Metric::IsInf) {
         is_inf(options, fake, report)?;
     }
-    Ok(())
+    bootstrap(options, real, fake, report, progress)
 }
 
 /// The pool features of a side, which the requirements asked it for.

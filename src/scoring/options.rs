@@ -1,6 +1,6 @@
 //! The settings of the metrics, one type each for the flags and for the
-//! sections of an ablation config (`[is]`, `[kid]`, `[prdc]`), with their
-//! one default.
+//! sections of an ablation config (`[is]`, `[kid]`, `[prdc]`, `[bootstrap]`),
+//! with their one default.
 
 use std::path::PathBuf;
 
@@ -116,6 +116,61 @@ impl PrdcOptions {
     }
 }
 
+/// Bootstrap settings: the `--bootstrap`, `--bootstrap-seed` and
+/// `--ci-level` flags and an ablation's `[bootstrap]` section.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BootstrapOptions {
+    /// Replicates B (each resamples every side once).
+    pub replicates: usize,
+    /// Seed of numpy's `RandomState` that draws every replicate's rows.
+    pub seed: u32,
+    /// Confidence level of the percentile interval, strictly between 0 and 1.
+    pub level: f64,
+}
+
+impl Default for BootstrapOptions {
+    fn default() -> Self {
+        BootstrapOptions {
+            replicates: 100,
+            seed: 0,
+            level: 0.95,
+        }
+    }
+}
+
+impl BootstrapOptions {
+    /// The fewest replicates an interval is formed from.
+    pub const MIN_REPLICATES: usize = 2;
+
+    /// Refuses a replicate count below [`Self::MIN_REPLICATES`]; the fix in words.
+    pub fn check_replicates(replicates: usize) -> Result<(), String> {
+        if replicates < Self::MIN_REPLICATES {
+            return Err(format!(
+                "{replicates} replicates form no interval; give at least {} (100 to 1000 is usual)",
+                Self::MIN_REPLICATES
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses a level outside (0, 1); the fix in words.
+    pub fn check_level(level: f64) -> Result<(), String> {
+        if !(level > 0.0 && level < 1.0) {
+            return Err(format!(
+                "confidence level {level} is not strictly between 0 and 1; give e.g. 0.95"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses settings no bootstrap could honour.
+    pub fn check(&self) -> Result<(), String> {
+        Self::check_replicates(self.replicates)?;
+        Self::check_level(self.level)
+    }
+}
+
 /// What to score and with which models: what `score`, `eval` and every
 /// variant of an ablation share.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,6 +185,9 @@ pub struct ScoringOptions {
     pub prdc: PrdcOptions,
     /// How FID∞ and IS∞ choose their subsets.
     pub infinity: InfinityConfig,
+    /// Bootstrap confidence intervals; `None`: none.
+    #[serde(default)]
+    pub bootstrap: Option<BootstrapOptions>,
 }
 
 impl Default for ScoringOptions {
@@ -142,6 +200,7 @@ impl Default for ScoringOptions {
             kid: KidConfig::default(),
             prdc: PrdcOptions::default(),
             infinity: InfinityConfig::default(),
+            bootstrap: None,
         }
     }
 }
@@ -149,7 +208,13 @@ impl Default for ScoringOptions {
 impl ScoringOptions {
     /// What the metrics need from each side.
     pub fn requirements(&self) -> Requirements {
-        Requirements::of(&self.metrics, self.classifier.is_some())
+        let mut requirements = Requirements::of(&self.metrics, self.classifier.is_some());
+        // FID's bootstrap resamples the feature vectors behind the statistics.
+        if self.bootstrap.is_some() && self.wants(Metric::Fid) {
+            requirements.real.pool = true;
+            requirements.fake.pool = true;
+        }
+        requirements
     }
 
     /// Refuses settings no run could honour, before any model loads.
@@ -159,6 +224,11 @@ impl ScoringOptions {
                 "--metrics names no metric; name at least one of {}",
                 Metric::NAMES.join(", ")
             );
+        }
+        if let Some(bootstrap) = &self.bootstrap {
+            bootstrap
+                .check()
+                .map_err(|e| anyhow::anyhow!("--bootstrap: {e}"))?;
         }
         self.is
             .check()

@@ -146,6 +146,7 @@ impl Scorer {
         let requirements = options.requirements();
         let real = self.classify_reference(options, real)?;
         let fake_source = Source::classify(fake)?;
+        super::bootstrap::check_source(options, &fake.flag, &fake_source)?;
         fake_source.check(requirements.fake)?;
         if requirements.classifier && !matches!(fake_source, Source::Folder { .. }) {
             bail!(
@@ -416,7 +417,13 @@ pub fn merge_score(shards: &ShardSet) -> anyhow::Result<ScoreReport> {
     }
     let mut report = context.report;
     report.skipped_images = shards.skipped();
-    measure(&context.options, real.as_ref(), &fake, &mut report)?;
+    measure(
+        &context.options,
+        real.as_ref(),
+        &fake,
+        &mut report,
+        &crate::progress::Silent,
+    )?;
     Ok(report)
 }
 

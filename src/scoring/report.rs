@@ -3,6 +3,7 @@
 //! and reading them back for `compare`. Absent metrics are omitted from the
 //! JSON.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -18,12 +19,18 @@ pub struct ScoreReport {
     /// Fréchet Inception Distance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fid: Option<f64>,
+    /// Bootstrap percentile interval of `fid` (`--bootstrap`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fid_ci: Option<[f64; 2]>,
     /// Regulariser added to both covariances when the eigen-solver needed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fid_eps_added: Option<f64>,
     /// Inception Score: mean and standard deviation over the splits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_mean: Option<f64>,
+    /// Bootstrap percentile interval of `is_mean`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_mean_ci: Option<[f64; 2]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_std: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,6 +41,9 @@ pub struct ScoreReport {
     /// Kernel Inception Distance: mean and standard deviation over subsets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid_mean: Option<f64>,
+    /// Bootstrap percentile interval of `kid_mean`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid_mean_ci: Option<[f64; 2]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid_std: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,12 +53,21 @@ pub struct ScoreReport {
     /// Precision, recall, density and coverage (k-NN manifolds) against the real side.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<f64>,
+    /// Bootstrap percentile intervals of precision, recall, density, coverage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision_ci: Option<[f64; 2]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recall: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recall_ci: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub density: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub density_ci: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage_ci: Option<[f64; 2]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prdc_k: Option<usize>,
     /// Share of samples whose nearest other sample is closer than `duplicate_distance`.
@@ -128,6 +147,9 @@ pub struct ScoreReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_shuffle_seed: Option<u32>,
     pub batch_size: usize,
+    /// The bootstrap behind the `*_ci` intervals: settings and replicate values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<BootstrapSummary>,
     #[serde(flatten)]
     pub stamp: Stamp,
     /// Things a reader of the number should know (small N, singular covariance, …).
@@ -141,6 +163,23 @@ impl ScoreReport {
             ..Default::default()
         }
     }
+}
+
+/// What a report records of its bootstrap: the settings and every
+/// replicate's value per metric (in replicate order), so that two runs can
+/// be compared replicate by replicate (`compare --paired`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapSummary {
+    pub replicates: usize,
+    pub seed: u32,
+    pub level: f64,
+    /// Replicate values by metric key (`fid`, `is_mean`, `kid_mean`, `precision`, …).
+    pub values: BTreeMap<String, Vec<f64>>,
+    /// Mean of the replicates minus the value, by metric key: how far the
+    /// resampling moved the metric (large and positive for FID and KID,
+    /// whose percentile interval then lies above the value).
+    #[serde(default)]
+    pub bias: BTreeMap<String, f64>,
 }
 
 /// Which model produced a number, exactly.

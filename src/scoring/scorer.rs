@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use ndarray::Array2;
 
+use super::bootstrap::check_source;
 use super::measure::measure;
 use super::metric::Needs;
 use super::model::{Outputs, outputs, provenance, setup};
@@ -148,7 +149,7 @@ impl Scorer {
             None => None,
         };
         let fake_side = self.evaluated(options, &fake_source, fake, progress, &mut report)?;
-        self.finish(options, real_side.as_ref(), &fake_side, report)
+        self.finish(options, real_side.as_ref(), &fake_side, report, progress)
     }
 
     /// The evaluated set against a reference side computed once before
@@ -164,7 +165,7 @@ impl Scorer {
         let fake_source = classify_evaluated(options, fake)?;
         let mut report = ScoreReport::new(self.batch_size);
         let fake_side = self.evaluated(options, &fake_source, fake, progress, &mut report)?;
-        self.finish(options, real, &fake_side, report)
+        self.finish(options, real, &fake_side, report, progress)
     }
 
     /// The reference side as the metrics need it (`None` when they compare
@@ -199,6 +200,7 @@ impl Scorer {
             "FID, FID∞, KID and PRDC compare two sets: pass --real (a folder, statistics .npz or feature file)",
         )?;
         let source = Source::classify(real)?;
+        check_source(options, &real.flag, &source)?;
         source.check(needs)?;
         Ok(Some((real.clone(), source)))
     }
@@ -301,8 +303,9 @@ impl Scorer {
         real: Option<&Side>,
         fake: &Side,
         mut report: ScoreReport,
+        progress: &dyn Progress,
     ) -> anyhow::Result<ScoreReport> {
-        measure(options, real, fake, &mut report)?;
+        measure(options, real, fake, &mut report, progress)?;
         report.onnxruntime = self.onnxruntime();
         Ok(report)
     }
@@ -371,6 +374,7 @@ fn load_runtime<'a>(
 fn classify_evaluated(options: &ScoringOptions, input: &Input) -> anyhow::Result<Source> {
     let source = Source::classify(input)?;
     let requirements = options.requirements();
+    check_source(options, &input.flag, &source)?;
     source.check(requirements.fake)?;
     let folder = matches!(source, Source::Folder { .. });
     if requirements.classifier && !folder {

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use image::{Rgb, RgbImage};
 use stackgan_eval::report::plot::{
-    BAR_CHART_SIZE, LINE_CHART_SIZE, PlotError, SCATTER_SIZE, Series, bar_chart_png, image_map_png,
-    line_chart_png, scatter_png, snap_to_grid,
+    BAR_CHART_SIZE, ErrorBar, LINE_CHART_SIZE, PlotError, SCATTER_SIZE, Series, bar_chart_png,
+    image_map_png, line_chart_png, scatter_png, snap_to_grid,
 };
 
 use crate::util::temp_dir;
@@ -235,7 +235,10 @@ fn line_charts_draw_each_series_in_its_colour_and_refuse_bad_points() {
         },
         Series {
             name: "256×256".into(),
-            points: vec![(1000.0, 60.0, Some(2.0)), (3000.0, 35.0, Some(1.5))],
+            points: vec![
+                (1000.0, 60.0, Some(ErrorBar::Spread(2.0))),
+                (3000.0, 35.0, Some(ErrorBar::Interval([33.0, 38.0]))),
+            ],
         },
     ];
     line_chart_png(&path, "FID over training", ("iteration", "FID"), &series).unwrap();
@@ -253,7 +256,7 @@ fn line_charts_draw_each_series_in_its_colour_and_refuse_bad_points() {
         }],
         vec![Series {
             name: "negative spread".into(),
-            points: vec![(1.0, 2.0, Some(-1.0))],
+            points: vec![(1.0, 2.0, Some(ErrorBar::Spread(-1.0)))],
         }],
     ];
     let refused = dir.path().join("refused.png");

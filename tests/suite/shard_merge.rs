@@ -196,6 +196,28 @@ fn score_merged_from_4_and_from_3_shards_equals_the_single_run() {
     assert_score_merge_is_exact(dir.path(), &stats, &folder, &classifier, "stats-file");
 }
 
+/// The bootstrap needs every feature vector, which the partials carry: the
+/// merged intervals and replicate values are the single run's.
+#[test]
+fn score_merged_with_a_bootstrap_equals_the_single_run() {
+    let dir = temp_dir();
+    let folder = big_folder(dir.path());
+    let real = Path::new(fixture("e2e/real"));
+    let bootstrap = [
+        "--metrics",
+        "fid,kid,prdc",
+        "--kid-subset-size",
+        "15",
+        "--kid-subsets",
+        "7",
+        "--bootstrap",
+        "5",
+        "--bootstrap-seed",
+        "9",
+    ];
+    assert_score_merge_is_exact(dir.path(), real, &folder, &bootstrap, "bootstrap");
+}
+
 #[test]
 fn eval_merged_from_4_and_from_3_shards_equals_the_single_run() {
     let dir = temp_dir();

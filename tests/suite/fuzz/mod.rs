@@ -709,6 +709,49 @@ fn compare_reports() {
                 labels: None,
                 out: None,
                 title: "fuzz".into(),
+                paired: false,
+                quiet: true,
+            }))
+            .map_err(|e| format!("{e:#}"))
+        }),
+    });
+}
+
+/// `compare --paired`: a fuzzed report against a good one with bootstrap
+/// replicates (tests/fixtures/bootstrap/report-b5.json, written by `score
+/// --bootstrap 5`); the replicate values and settings are read back.
+#[test]
+fn compare_paired_reports() {
+    let good = root().join("tests/fixtures/bootstrap/report-b5.json");
+    run(Target {
+        name: "compare-paired",
+        file_name: "report.json",
+        must_name: "report.json",
+        custom: None,
+        inputs: 300,
+        seeds: vec![read("tests/fixtures/bootstrap/report-b5.json")],
+        tokens: tokens(&[
+            b"\"bootstrap\": {",
+            b"\"values\": {",
+            b"\"replicates\": ",
+            b"\"seed\": ",
+            b"\"level\": ",
+            b"\"fid_ci\": [",
+            b"\"fid\": [",
+            b"NaN",
+            b"1e309",
+            b"-1",
+            b"null",
+            b"[]",
+            b"{}",
+        ]),
+        parse: Arc::new(move |path| {
+            app::run(Command::Compare(CompareCommand {
+                reports: vec![path.to_path_buf(), good.clone()],
+                labels: None,
+                out: None,
+                title: "fuzz".into(),
+                paired: true,
                 quiet: true,
             }))
             .map_err(|e| format!("{e:#}"))

@@ -28,7 +28,7 @@ use crate::options::{ExecOptions, ImageOptions};
 use crate::progress::Progress;
 use crate::report::target::{FolderUse, check_folder};
 use crate::report::{CsvExporter, Exporter, markdown, write_json};
-use crate::scoring::{Input, Metric, ScoreReport, Scorer, ScoringOptions};
+use crate::scoring::{BootstrapOptions, Input, Metric, ScoreReport, Scorer, ScoringOptions};
 use crate::synthetic::{SetKind, draw_set};
 
 #[derive(Debug, Clone)]
@@ -87,8 +87,10 @@ pub(super) fn run(command: &DemoCommand) -> anyhow::Result<()> {
     write_scores_csv(&command.out, &rows)?;
     let markdown = format!(
         "# stackgan-eval demo\n\nProcedurally drawn sets of {SET_SIZE} images (seed {SEED}), scored against `real` with the bundled demo extractor \
-         (`{}`), KID on subsets of 100.\n\n{table}\n{generator_section}\n{comparison_section}\n{tsne_section}",
-        demo.extractor.display()
+         (`{}`), KID on subsets of 100; in brackets, 95% bootstrap intervals ({} replicates, seed {}; FID's and KID's centred on the value).\n\n{table}\n{generator_section}\n{comparison_section}\n{tsne_section}",
+        demo.extractor.display(),
+        BootstrapOptions::default().replicates,
+        BootstrapOptions::default().seed
     );
     let report = command.out.join("report.md");
     write_bytes_atomically(&report, markdown.as_bytes())
@@ -116,7 +118,8 @@ impl Demo<'_> {
         self.command.out.join("images")
     }
 
-    /// Every metric, with the extractor, KID on subsets of `kid_subset_size`.
+    /// Every metric, with the extractor, KID on subsets of
+    /// `kid_subset_size`, and bootstrap intervals (the default settings).
     fn options(&self, kid_subset_size: usize) -> ScoringOptions {
         ScoringOptions {
             metrics: Metric::ALL.to_vec(),
@@ -125,6 +128,7 @@ impl Demo<'_> {
                 subset_size: kid_subset_size,
                 ..KidConfig::default()
             },
+            bootstrap: Some(BootstrapOptions::default()),
             ..ScoringOptions::default()
         }
     }
@@ -313,6 +317,9 @@ seed = {GENERATOR_SEED}
 [kid]
 subset_size = 50
 
+[bootstrap]
+replicates = {replicates}
+
 [[variant]]
 name = "v1 256²"
 generator = {v1}
@@ -337,6 +344,7 @@ folder = {diverse}
 name = "collapsed set"
 folder = {collapsed}
 "#,
+        replicates = BootstrapOptions::default().replicates,
         extractor = quote(models.join("demo-extractor.onnx")),
         real = quote(images.join("real")),
         v1 = quote(models.join("demo-generator-v1.onnx")),
@@ -377,9 +385,9 @@ fn markdown_table(rows: &[(&str, ScoreReport)]) -> String {
     for (name, r) in rows {
         let _ = writeln!(
             out,
-            "| {name} | {} | {:.3} | {} | {} |",
+            "| {name} | {} | {} | {} | {} |",
             score_cells(r),
-            r.precision.unwrap_or(f64::NAN),
+            with_interval(r.precision, r.precision_ci, 3),
             collapse_cells(r),
             r.n_fake.unwrap_or(0)
         );
@@ -387,14 +395,23 @@ fn markdown_table(rows: &[(&str, ScoreReport)]) -> String {
     out
 }
 
-/// The FID, IS and KID cells of a Markdown row.
+/// `value` to `decimals`, with its bootstrap interval `[low, high]` when there is one.
+fn with_interval(value: Option<f64>, ci: Option<[f64; 2]>, decimals: usize) -> String {
+    let value = value.unwrap_or(f64::NAN);
+    match ci {
+        Some([low, high]) => format!("{value:.decimals$} [{low:.decimals$}, {high:.decimals$}]"),
+        None => format!("{value:.decimals$}"),
+    }
+}
+
+/// The FID, IS and KID cells of a Markdown row, each with its interval.
 fn score_cells(r: &ScoreReport) -> String {
     format!(
-        "{:.3} | {:.3} ± {:.3} | {:.4} ± {:.4}",
-        r.fid.unwrap_or(f64::NAN),
-        r.is_mean.unwrap_or(f64::NAN),
+        "{} | {} ± {:.3} | {} ± {:.4}",
+        with_interval(r.fid, r.fid_ci, 3),
+        with_interval(r.is_mean, r.is_mean_ci, 3),
         r.is_std.unwrap_or(f64::NAN),
-        r.kid_mean.unwrap_or(f64::NAN),
+        with_interval(r.kid_mean, r.kid_mean_ci, 4),
         r.kid_std.unwrap_or(f64::NAN)
     )
 }
@@ -402,9 +419,9 @@ fn score_cells(r: &ScoreReport) -> String {
 /// The recall, coverage and near-duplicate cells of a Markdown row.
 fn collapse_cells(r: &ScoreReport) -> String {
     format!(
-        "{:.3} | {:.3} | {:.3}",
-        r.recall.unwrap_or(f64::NAN),
-        r.coverage.unwrap_or(f64::NAN),
+        "{} | {} | {:.3}",
+        with_interval(r.recall, r.recall_ci, 3),
+        with_interval(r.coverage, r.coverage_ci, 3),
         r.near_duplicate_rate.unwrap_or(f64::NAN)
     )
 }

@@ -127,6 +127,22 @@ pub fn percentile_interval(values: &[f64], level: f64) -> Option<[f64; 2]> {
     ])
 }
 
+/// The percentile interval of `values` moved by the bootstrap's estimate of
+/// its bias, `mean(values) − value`: `[q_low − bias, q_high − bias]`.
+///
+/// A resample repeats about a third of its rows, and the repeats shift the
+/// metrics (FID and KID grow: a covariance from fewer distinct rows,
+/// self-pairs in KID's kernel sums; at 10k × 2048-d the plain percentile
+/// interval of a FID of 87 lies near 160). Moving the interval by the bias
+/// keeps its width, which is the sampling noise, and centres it on the value
+/// measured.
+/// `None` when `values` is empty.
+pub fn recentred_interval(values: &[f64], value: f64, level: f64) -> Option<[f64; 2]> {
+    let [low, high] = percentile_interval(values, level)?;
+    let bias = values.iter().sum::<f64>() / values.len() as f64 - value;
+    Some([low - bias, high - bias])
+}
+
 /// `np.quantile(sorted, q)` with the default `method="linear"`, including
 /// numpy's two-sided interpolation (`_lerp`); `sorted` is ascending, not empty.
 pub fn numpy_linear_quantile(sorted: &[f64], q: f64) -> f64 {

@@ -12,7 +12,9 @@ pub mod prdc;
 pub mod stats;
 pub mod triage;
 
-pub use bootstrap::{Resample, draw_resamples, percentile_interval, resampled_stats};
+pub use bootstrap::{
+    Resample, draw_resamples, percentile_interval, recentred_interval, resampled_stats,
+};
 pub use color::{
     ColorConsistency, ColorConsistencyAccumulator, ColorError, ColorMoments, color_moments,
 };

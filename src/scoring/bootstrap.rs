@@ -8,7 +8,11 @@
 //! resampled sets with the usual seeded subsets, IS on the resampled logits
 //! with the same split rule, PR-DC over the distinct resampled rows weighted
 //! by multiplicity. The interval is the percentile interval of the replicate
-//! values. It covers the sampling of images (which real and generated
+//! values moved by the bootstrap's bias estimate, so that it is centred on
+//! the value measured ([`recentred_interval`]): a resample's repeated rows
+//! shift every metric (FID and KID grow; PR-DC's balls over the distinct
+//! rows widen), and the shift is not the sampling noise the interval is
+//! for. Shares are then clipped to [0, 1], density to ≥ 0, IS to ≥ 1. It covers the sampling of images (which real and generated
 //! samples happened to be scored), not the network's weights nor training.
 //!
 //! The indices are drawn up front from one numpy `RandomState(seed)`
@@ -30,7 +34,7 @@ use super::source::Source;
 use crate::linalg::SingleThreadedBlas;
 use crate::metrics::{
     Resample, draw_resamples, frechet_distance, inception_score, kernel_inception_distance,
-    percentile_interval, prdc_weighted, resampled_stats,
+    prdc_weighted, recentred_interval, resampled_stats,
 };
 use crate::progress::Progress;
 
@@ -41,30 +45,60 @@ pub struct Bootstrapped {
     pub value: fn(&ScoreReport) -> Option<f64>,
     pub interval: fn(&ScoreReport) -> Option<[f64; 2]>,
     slot: fn(&mut ScoreReport) -> &mut Option<[f64; 2]>,
+    /// The values the metric can take; an interval is clipped to them.
+    range: [f64; 2],
 }
 
-/// The table entry of a metric whose value is the report field `$value`
-/// and whose interval is the field `$ci`.
+impl Bootstrapped {
+    /// The metric's interval from its `replicates` around `value` at `level`:
+    /// re-centred on the value ([`recentred_interval`]), within the metric's range.
+    pub fn interval_of(&self, replicates: &[f64], value: f64, level: f64) -> Option<[f64; 2]> {
+        let [low, high] = recentred_interval(replicates, value, level)?;
+        let [min, max] = self.range;
+        Some([low.clamp(min, max), high.clamp(min, max)])
+    }
+
+    /// The interval of the paired differences `A_b − B_b` around the
+    /// measured difference (re-centred, not clipped).
+    pub fn difference_interval(
+        &self,
+        differences: &[f64],
+        difference: f64,
+        level: f64,
+    ) -> Option<[f64; 2]> {
+        recentred_interval(differences, difference, level)
+    }
+}
+
+/// The table entry of a metric whose value is the report field `$value`,
+/// whose interval is the field `$ci` and whose values lie in `[$min, $max]`.
 macro_rules! bootstrapped {
-    ($key:literal, $value:ident, $ci:ident) => {
+    ($key:literal, $value:ident, $ci:ident, $min:expr, $max:expr) => {
         Bootstrapped {
             key: $key,
             value: |r| r.$value,
             interval: |r| r.$ci,
             slot: |r| &mut r.$ci,
+            range: [$min, $max],
         }
     };
 }
 
 /// Every metric that gets an interval, in report order.
 pub const BOOTSTRAPPED: [Bootstrapped; 7] = [
-    bootstrapped!("fid", fid, fid_ci),
-    bootstrapped!("is_mean", is_mean, is_mean_ci),
-    bootstrapped!("kid_mean", kid_mean, kid_mean_ci),
-    bootstrapped!("precision", precision, precision_ci),
-    bootstrapped!("recall", recall, recall_ci),
-    bootstrapped!("density", density, density_ci),
-    bootstrapped!("coverage", coverage, coverage_ci),
+    bootstrapped!("fid", fid, fid_ci, f64::NEG_INFINITY, f64::INFINITY),
+    bootstrapped!("is_mean", is_mean, is_mean_ci, 1.0, f64::INFINITY),
+    bootstrapped!(
+        "kid_mean",
+        kid_mean,
+        kid_mean_ci,
+        f64::NEG_INFINITY,
+        f64::INFINITY
+    ),
+    bootstrapped!("precision", precision, precision_ci, 0.0, 1.0),
+    bootstrapped!("recall", recall, recall_ci, 0.0, 1.0),
+    bootstrapped!("density", density, density_ci, 0.0, f64::INFINITY),
+    bootstrapped!("coverage", coverage, coverage_ci, 0.0, 1.0),
 ];
 
 /// Refuses a statistics file where the bootstrap needs feature vectors
@@ -176,12 +210,13 @@ pub(super) fn bootstrap(
                 let mean = finite.iter().sum::<f64>() / finite.len() as f64;
                 summary.bias.insert(key.to_string(), mean - value);
             }
-            let interval = percentile_interval(&finite, settings.level);
+            let interval = (metric.value)(report)
+                .and_then(|value| metric.interval_of(&finite, value, settings.level));
             if let (Some([low, high]), Some(value)) = (interval, (metric.value)(report))
                 && !(low..=high).contains(&value)
             {
                 report.warnings.push(format!(
-                    "bootstrap: {key} = {value} lies outside its interval [{low}, {high}]: a resample repeats about a third of its rows, which biases {key} (FID and KID grow); read the interval's width, and compare runs with `compare --paired`, where the bias cancels"
+                    "bootstrap: {key} = {value} lies outside its interval [{low}, {high}]: the resamples' values are skewed away from it; read the interval's width, and compare runs with `compare --paired`"
                 ));
             }
             *(metric.slot)(report) = interval;

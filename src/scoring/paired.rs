@@ -4,8 +4,9 @@
 //! When both runs drew their replicates alike — the same seed, replicate
 //! count and sample counts, so replicate `b` of each resampled the same row
 //! positions — the test is paired: the percentile interval of the
-//! replicate differences `A_b − B_b` at the runs' level; "different" when it
-//! excludes 0. Pairing cancels what both runs share (the same reference
+//! replicate differences `A_b − B_b` at the runs' level, centred on the
+//! measured difference as the runs' own intervals are on their values;
+//! "different" when it excludes 0. Pairing cancels what both runs share (the same reference
 //! rows, the bias a resample adds to FID and KID) and gives a narrower
 //! interval than the two intervals side by side. Otherwise the rule is the
 //! intervals' overlap: "different" only when they do not overlap, with
@@ -19,7 +20,6 @@ use serde::Serialize;
 
 use super::bootstrap::BOOTSTRAPPED;
 use super::report::{BootstrapSummary, ScoreReport};
-use crate::metrics::percentile_interval;
 
 /// Whether the two values differ beyond their bootstrap noise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -127,7 +127,8 @@ pub fn compare_paired(
         let (difference_ci, rule, unpaired_because) = match paired {
             Ok((ra, rb)) => {
                 let differences: Vec<f64> = ra.iter().zip(rb).map(|(x, y)| x - y).collect();
-                let Some(interval) = percentile_interval(&differences, sa.level) else {
+                let Some(interval) = metric.difference_interval(&differences, va - vb, sa.level)
+                else {
                     continue;
                 };
                 (interval, PairedRule::ReplicateDifferences, None)

@@ -11,8 +11,9 @@ It writes tests/fixtures/bootstrap/:
   `--bootstrap 20 --bootstrap-seed 7 --ci-level 0.9 --kid-subsets 10
   --kid-subset-size 50` (k = 5, IS: torch-fidelity's 10 contiguous splits
   after RandomState(2020).permutation), every replicate's value and the
-  percentile interval of each metric, and the bias (mean of the replicates
-  minus the value) of FID, IS and KID.
+  interval of each metric (the percentile interval moved by the bias,
+  [q_low - bias, q_high - bias], clipped to the metric's range), and the
+  bias (mean of the replicates minus the value) of every metric.
 
 Each replicate draws its rows as the tool does: one RandomState(seed), per
 replicate `randint(0, n_real, n_real)` then `randint(0, n_fake, n_fake)`.
@@ -133,8 +134,18 @@ def main():
         values["density"].append(d)
         values["coverage"].append(c)
     tail = (1 - LEVEL) / 2 * 100
-    intervals = {k: [float(x) for x in np.percentile(v, [tail, 100 - tail])] for k, v in values.items()}
     point = {"fid": fid(real, fake), "is_mean": inception_score(logits), "kid_mean": kid(real, fake)}
+    p, r, d, c = prdc_weighted(real, np.arange(N_REAL), fake, np.arange(N_FAKE))
+    point.update({"precision": p, "recall": r, "density": d, "coverage": c})
+    # Every interval: the percentile interval moved by the bootstrap's bias
+    # estimate, mean(replicates) - value, then clipped to the metric's range.
+    ranges = {"fid": (-np.inf, np.inf), "is_mean": (1.0, np.inf), "kid_mean": (-np.inf, np.inf),
+              "precision": (0.0, 1.0), "recall": (0.0, 1.0), "density": (0.0, np.inf), "coverage": (0.0, 1.0)}
+    intervals = {}
+    for k, v in values.items():
+        bias = float(np.mean(v) - point[k])
+        low, high = np.percentile(v, [tail, 100 - tail]) - bias
+        intervals[k] = [float(np.clip(low, *ranges[k])), float(np.clip(high, *ranges[k]))]
     reference = {
         "made_by": "tests/reference/check_bootstrap.py",
         "numpy": np.__version__,
@@ -146,7 +157,7 @@ def main():
         "kid_subset_size": KID_SUBSET_SIZE,
         "first_real_indices": [int(i) for i in np.random.RandomState(SEED).randint(0, N_REAL, N_REAL)[:10]],
         "point": point,
-        "bias": {k: float(np.mean(values[k]) - v) for k, v in point.items()},
+        "bias": {k: float(np.mean(values[k]) - point[k]) for k in point},
         "values": values,
         "intervals": intervals,
     }

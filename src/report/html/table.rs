@@ -113,7 +113,7 @@ pub fn table_html(table: &Table, level: usize) -> String {
         .flatten()
         .any(|c| matches!(c, Cell::Measure(Measure { ci: Some(_), .. })))
     {
-        out.push_str("<p class=\"legend\">[low, high]: bootstrap percentile interval.</p>\n");
+        out.push_str("<p class=\"legend\">[low, high]: bootstrap interval (the percentile interval re-centred on the value; the level is the run's, 0.95 unless set).</p>\n");
     }
     out
 }
@@ -233,7 +233,7 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("<td data-key=\"resize\""), "{html}");
-        assert!(html.contains("bootstrap percentile interval"));
+        assert!(html.contains("bootstrap interval (the percentile interval re-centred"));
         assert!(html.contains("† unverified"));
     }
 

@@ -38,6 +38,8 @@ pub struct DemoCommand {
     pub out: PathBuf,
     /// Folder holding the demo models and embeddings.
     pub models: PathBuf,
+    /// Write `OUT/index.html`, the page of every section.
+    pub html: bool,
     pub quiet: bool,
 }
 
@@ -101,14 +103,25 @@ pub(super) fn run(command: &DemoCommand) -> anyhow::Result<()> {
          The generators are untrained stand-ins: the numbers show the pipeline at work, not a trained GAN.",
         demo.extractor.display()
     )];
-    let page = write_page(&command.out, "stackgan-eval demo", &intro, &demo.runs)?;
+    let page = if command.html {
+        Some(write_page(
+            &command.out,
+            "stackgan-eval demo",
+            &intro,
+            &demo.runs,
+        )?)
+    } else {
+        None
+    };
     if !command.quiet {
         println!("{table}");
         println!("{generator_section}");
         println!("{comparison_section}");
         println!("{tsne_section}");
         println!("report: {}", report.display());
-        println!("page: {}", page.display());
+        if let Some(page) = page {
+            println!("page: {}", page.display());
+        }
     }
     Ok(())
 }

@@ -171,6 +171,12 @@ pub struct DemoArgs {
     /// The bundled demo models.
     #[arg(long, default_value = DemoCommand::DEFAULT_MODELS)]
     pub models: PathBuf,
+    /// Write the demo's page, OUT/index.html (the default; see `report`).
+    #[arg(long, overrides_with = "no_html")]
+    pub html: bool,
+    /// Leave the page out (report.md, JSON, CSV and charts only).
+    #[arg(long)]
+    pub no_html: bool,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
     #[command(flatten)]
@@ -183,6 +189,7 @@ impl From<DemoArgs> for DemoCommand {
             exec: a.runtime.into(),
             out: a.out,
             models: a.models,
+            html: !a.no_html,
             quiet: a.quiet.quiet,
         }
     }

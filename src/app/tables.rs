@@ -241,7 +241,7 @@ fn ablation_note(ablation: &Ablation) -> String {
 }
 
 /// The `eval --csv` columns.
-const EVAL_COLUMNS: [&str; 14] = [
+const EVAL_COLUMNS: [&str; 20] = [
     "generator",
     "generator_sha256",
     "sampling_protocol",
@@ -250,9 +250,15 @@ const EVAL_COLUMNS: [&str; 14] = [
     "resolution",
     "is_mean",
     "is_std",
+    "is_mean_ci_low",
+    "is_mean_ci_high",
     "fid",
+    "fid_ci_low",
+    "fid_ci_high",
     "kid_mean",
     "kid_std",
+    "kid_mean_ci_low",
+    "kid_mean_ci_high",
     "color_mean_distance_from_lower",
     "color_covariance_distance_from_lower",
     "color_loss_from_lower",
@@ -288,9 +294,15 @@ pub(super) fn eval_table(report: &EvalReport) -> Table {
             Cell::text(branch.resolution.to_string()),
             number(s.is_mean),
             number(s.is_std),
+            number(s.is_mean_ci.map(|ci| ci[0])),
+            number(s.is_mean_ci.map(|ci| ci[1])),
             number(s.fid),
+            number(s.fid_ci.map(|ci| ci[0])),
+            number(s.fid_ci.map(|ci| ci[1])),
             number(s.kid_mean),
             number(s.kid_std),
+            number(s.kid_mean_ci.map(|ci| ci[0])),
+            number(s.kid_mean_ci.map(|ci| ci[1])),
             number(color.map(|c| c.mean_distance)),
             number(color.map(|c| c.covariance_distance)),
             number(color.map(|c| c.loss)),

@@ -138,6 +138,7 @@ fn eval_and_ablation_carry_an_interval_per_branch_and_per_variant() {
         &["--images", "8", "--seed", "100", "--branches", "64"],
     );
     let report = dir.path().join("eval.json");
+    let csv = dir.path().join("eval.csv");
     let mut args = vec![
         "eval",
         "--model",
@@ -160,12 +161,19 @@ fn eval_and_ablation_carry_an_interval_per_branch_and_per_variant() {
         "8",
         "--json",
         s(&report),
+        "--csv",
+        s(&csv),
         "--quiet",
     ];
     args.extend(CPU);
     assert_ok(&tool(&args));
     let report = json(&report);
-    for branch in report["branches"].as_array().unwrap() {
+    // The CSV row of each branch carries the JSON's interval, to the last digit.
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    for (branch, row) in report["branches"].as_array().unwrap().iter().zip(&rows) {
         for key in ["fid", "is_mean"] {
             let ci = &branch[format!("{key}_ci")];
             assert!(
@@ -176,6 +184,14 @@ fn eval_and_ablation_carry_an_interval_per_branch_and_per_variant() {
                 branch["bootstrap"]["values"][key].as_array().unwrap().len(),
                 8
             );
+            for (end, side) in ["low", "high"].iter().enumerate() {
+                let column = header
+                    .iter()
+                    .position(|h| *h == format!("{key}_ci_{side}"))
+                    .unwrap_or_else(|| panic!("{key}_ci_{side} in {header:?}"));
+                let cell: f64 = row[column].parse().unwrap();
+                assert_eq!(cell, ci[end].as_f64().unwrap(), "{key}_ci_{side}");
+            }
         }
     }
 

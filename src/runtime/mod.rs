@@ -373,7 +373,14 @@ impl Runtime {
                 }
             } else {
                 match self.open_with(path, Some(self.config.precision)) {
-                    Ok(session) => return Ok(ModelSession::new(session, path, Provider::Cuda)),
+                    Ok(session) => {
+                        return Ok(ModelSession::new(
+                            session,
+                            path,
+                            Provider::Cuda,
+                            self.cuda_device(),
+                        ));
+                    }
                     Err(reason) => CudaFailure::Failed(reason),
                 }
             };
@@ -402,7 +409,7 @@ impl Runtime {
             }
         }
         let session = self.open_with(path, None).map_err(session_error)?;
-        Ok(ModelSession::new(session, path, Provider::Cpu))
+        Ok(ModelSession::new(session, path, Provider::Cpu, 0))
     }
 
     /// A second, full-float32 session on the GPU when sessions run in
@@ -421,7 +428,19 @@ impl Runtime {
                 path: path.to_path_buf(),
                 reason,
             })?;
-        Ok(Some(ModelSession::new(reference, path, Provider::Cuda)))
+        Ok(Some(ModelSession::new(
+            reference,
+            path,
+            Provider::Cuda,
+            self.cuda_device(),
+        )))
+    }
+
+    /// The CUDA device sessions run on: N of `--device cuda:N`, else 0.
+    fn cuda_device(&self) -> i32 {
+        let index = self.config.device.cuda_index().unwrap_or(0);
+        // An index past i32 names no device; ONNX Runtime refuses it by name.
+        i32::try_from(index).unwrap_or(i32::MAX)
     }
 
     /// A session on the CPU (`cuda` `None`) or on CUDA in that precision.
@@ -439,7 +458,7 @@ impl Runtime {
             // than a timed (exhaustive) cuDNN algorithm choice, so that the
             // same inputs always take the same kernels.
             let cuda = ep::CUDA::default()
-                .with_device_id(self.config.device.cuda_index().unwrap_or(0) as i32)
+                .with_device_id(self.cuda_device())
                 .with_tf32(precision == Precision::Tf32)
                 .with_conv_algorithm_search(ep::cuda::ConvAlgorithmSearch::Heuristic);
             builder = builder

@@ -25,6 +25,9 @@ pub struct ModelSession {
     session: Session,
     path: PathBuf,
     provider: Provider,
+    /// The CUDA device the session runs on (`--device cuda:N`), whose
+    /// pinned host memory the bound input buffer takes; 0 on the CPU.
+    cuda_device: i32,
     /// The bound input buffer and outputs of the last [`ModelSession::run_bound`].
     bound: Option<Bound>,
 }
@@ -41,11 +44,12 @@ struct Bound {
 }
 
 impl ModelSession {
-    pub(super) fn new(session: Session, path: &Path, provider: Provider) -> Self {
+    pub(super) fn new(session: Session, path: &Path, provider: Provider, cuda_device: i32) -> Self {
         ModelSession {
             session,
             path: path.to_path_buf(),
             provider,
+            cuda_device,
             bound: None,
         }
     }
@@ -99,7 +103,7 @@ impl ModelSession {
                 &self.session,
                 MemoryInfo::new(
                     AllocationDevice::CUDA_PINNED,
-                    0,
+                    self.cuda_device,
                     AllocatorType::Device,
                     MemoryType::CPUInput,
                 )?,

@@ -40,7 +40,7 @@ pub(super) fn run(command: &AblationCommand) -> anyhow::Result<()> {
     let report = crate::ablation::run(&ablation, &mut scorer, Some(&samples), &progress)?;
     let (table, mut written) = ablation_folder(&command.out, &ablation, &report)?;
     if command.html {
-        let kind = RunKind::ablation(&table, &report.variants)?;
+        let kind = RunKind::ablation(&table, &report.variants);
         let run = Run::new(&command.out.join("ablation.json"), kind);
         written.push(write_page(&command.out, &table.title, &[], &[run])?);
     }

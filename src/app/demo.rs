@@ -172,7 +172,7 @@ impl Demo<'_> {
             )?;
             let json = self.command.out.join(format!("score-{name}.json"));
             write_json(&json, &report)?;
-            let mut run = Run::new(&json, RunKind::score(&report)?);
+            let mut run = Run::new(&json, RunKind::score(&report));
             run.label = name.to_string();
             self.runs.push(run);
             rows.push((name, report));
@@ -214,7 +214,7 @@ impl Demo<'_> {
         let json = self.command.out.join("eval-generator.json");
         write_json(&json, &report)?;
         self.runs
-            .push(Run::new(&json, RunKind::eval(&report, Some(&generated))?));
+            .push(Run::new(&json, RunKind::eval(&report, Some(&generated))));
         let mut out = format!(
             "\n## Generator: generate → eval\n\nThe bundled StackGAN-v2 generator (`{}`, untrained, GF_DIM 4) on `{}`: {}, seed {GENERATOR_SEED}. \
              Each branch is scored against `real` (KID on subsets of 50); the images are in `images/generated/`.\n\n\
@@ -263,7 +263,7 @@ impl Demo<'_> {
         let report = crate::ablation::run(&ablation, &mut self.scorer, None, &self.progress)?;
         let folder = self.command.out.join("ablation");
         let (table, _) = ablation_folder(&folder, &ablation, &report)?;
-        let kind = RunKind::ablation(&table, &report.variants)?;
+        let kind = RunKind::ablation(&table, &report.variants);
         self.runs
             .push(Run::new(&folder.join("ablation.json"), kind));
         // The section sits under the demo's title: one heading level down.

@@ -86,7 +86,7 @@ pub(super) fn run(command: &EvalCommand) -> anyhow::Result<()> {
             source: command.json.clone(),
             folder: out.clone(),
             label: report.generator.name.clone(),
-            kind: RunKind::eval(&report, Some(out))?,
+            kind: RunKind::eval(&report, Some(out)),
         };
         let title = format!("eval: {}", report.generator.name);
         let page = write_page(out, &title, &[], &[run])?;

@@ -10,6 +10,7 @@ use anyhow::Context;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::ablation::{VariantResult, VariantScores};
 use crate::curve::{CurveRow, Settings};
 use crate::metrics::Triage;
 use crate::report::{Stamp, Table};
@@ -31,14 +32,10 @@ pub(super) struct Run {
 #[derive(Debug, Clone)]
 pub(super) enum RunKind {
     /// `fid`, `is`, `kid`, `score`.
-    Score {
-        report: Box<ScoreReport>,
-        triage: Option<Triage>,
-    },
-    /// `eval`: a triage per branch; the samples folder of its branch grid.
+    Score { report: Box<ScoreReport> },
+    /// `eval`, and the samples folder of its branch grid.
     Eval {
         report: Box<EvalReport>,
-        triage: Vec<Option<Triage>>,
         samples: Option<PathBuf>,
     },
     /// `ablation.json`: the table and each variant's triages (one per branch).
@@ -165,50 +162,47 @@ impl RunKind {
             });
         }
         if object.contains_key("branches") {
-            let triage = triages(&value)?;
-            let report =
-                serde_json::from_value(value).map_err(|e| format!("not an eval report ({e})"))?;
-            return Ok(RunKind::Eval {
-                report: Box::new(report),
-                triage,
-                samples: None,
-            });
+            let report = typed(&value, "an eval report")?;
+            return Ok(RunKind::eval(&report, None));
         }
-        let triage = triage_of(&value)?;
-        let report =
-            serde_json::from_value(value).map_err(|e| format!("not a score report ({e})"))?;
-        Ok(RunKind::Score {
-            report: Box::new(report),
-            triage,
-        })
+        Ok(RunKind::score(&typed(&value, "a score report")?))
     }
 
     /// A score report the command holds.
-    pub(super) fn score(report: &ScoreReport) -> anyhow::Result<RunKind> {
-        let value = serde_json::to_value(report)?;
-        Ok(RunKind::Score {
+    pub(super) fn score(report: &ScoreReport) -> RunKind {
+        RunKind::Score {
             report: Box::new(report.clone()),
-            triage: triage_of(&value).map_err(anyhow::Error::msg)?,
-        })
+        }
     }
 
     /// An eval report the command holds, its samples in `samples`.
-    pub(super) fn eval(report: &EvalReport, samples: Option<&Path>) -> anyhow::Result<RunKind> {
-        let value = serde_json::to_value(report)?;
-        Ok(RunKind::Eval {
+    pub(super) fn eval(report: &EvalReport, samples: Option<&Path>) -> RunKind {
+        RunKind::Eval {
             report: Box::new(report.clone()),
-            triage: triages(&value).map_err(anyhow::Error::msg)?,
             samples: samples.map(Path::to_path_buf),
-        })
+        }
     }
 
-    /// An ablation's table and variants (`ablation.json`'s `details`).
-    pub(super) fn ablation(
-        table: &Table,
-        variants: &impl serde::Serialize,
-    ) -> anyhow::Result<RunKind> {
-        let value = serde_json::json!({ "table": table, "details": variants });
-        RunKind::from_value(value).map_err(anyhow::Error::msg)
+    /// An ablation's table and its variants' triages (one per branch).
+    pub(super) fn ablation(table: &Table, variants: &[VariantResult]) -> RunKind {
+        let variants = variants
+            .iter()
+            .map(|v| {
+                let triages = match &v.report {
+                    VariantScores::Generator(eval) => eval
+                        .branches
+                        .iter()
+                        .map(|b| b.scores.triage.clone())
+                        .collect(),
+                    VariantScores::Folder(score) => vec![score.triage.clone()],
+                };
+                (v.variant.clone(), triages)
+            })
+            .collect();
+        RunKind::Ablation {
+            table: table.clone(),
+            variants,
+        }
     }
 }
 
@@ -229,6 +223,15 @@ fn read_table(value: &Value) -> Result<Table, String> {
         ));
     }
     Ok(table)
+}
+
+/// A score or eval report read typed; when it is not one, a broken
+/// `"triage"` is named as the reason.
+fn typed<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> Result<T, String> {
+    T::deserialize(value).map_err(|e| match triages(value) {
+        Err(triage) => triage,
+        Ok(_) => format!("not {what} ({e})"),
+    })
 }
 
 /// A report's `"triage"`, when it has one.
@@ -260,11 +263,11 @@ mod tests {
             "triage": {"counts": {"severe": 3, "moderate": 0, "mild": 0, "fine": 7},
                 "duplicate_distance": 0.1, "duplicate_quantile": 0.05, "k": 5, "worst_per_kind": 8,
                 "examples": [{"kind": "severe", "index": 2, "file": "a.png", "score": 0.01}]}});
-        let RunKind::Score { report, triage } = RunKind::from_value(score).unwrap() else {
+        let RunKind::Score { report } = RunKind::from_value(score).unwrap() else {
             panic!("a score report");
         };
         assert_eq!(report.fid, Some(1.5));
-        let triage = triage.unwrap();
+        let triage = report.triage.unwrap();
         assert_eq!(triage.counts.severe, 3);
         assert_eq!(triage.examples[0].index, 2);
         let ragged = serde_json::json!({"table": {"title": "t", "notes": [], "columns": [

@@ -57,17 +57,6 @@ impl Bootstrapped {
         let [min, max] = self.range;
         Some([low.clamp(min, max), high.clamp(min, max)])
     }
-
-    /// The interval of the paired differences `A_b − B_b` around the
-    /// measured difference (re-centred, not clipped).
-    pub fn difference_interval(
-        &self,
-        differences: &[f64],
-        difference: f64,
-        level: f64,
-    ) -> Option<[f64; 2]> {
-        recentred_interval(differences, difference, level)
-    }
 }
 
 /// The table entry of a metric whose value is the report field `$value`,

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use super::bootstrap::BOOTSTRAPPED;
 use super::report::{BootstrapSummary, ScoreReport};
+use crate::metrics::recentred_interval;
 
 /// Whether the two values differ beyond their bootstrap noise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -127,8 +128,7 @@ pub fn compare_paired(
         let (difference_ci, rule, unpaired_because) = match paired {
             Ok((ra, rb)) => {
                 let differences: Vec<f64> = ra.iter().zip(rb).map(|(x, y)| x - y).collect();
-                let Some(interval) = metric.difference_interval(&differences, va - vb, sa.level)
-                else {
+                let Some(interval) = recentred_interval(&differences, va - vb, sa.level) else {
                     continue;
                 };
                 (interval, PairedRule::ReplicateDifferences, None)

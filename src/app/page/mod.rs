@@ -79,18 +79,9 @@ fn section(run: &Run, assets: &mut Assets) -> anyhow::Result<Section> {
     };
     match &run.kind {
         RunKind::Score { .. } => unreachable!("score reports are grouped"),
-        RunKind::Eval {
-            report,
-            triage,
-            samples,
-        } => eval_section(
-            &mut section,
-            run,
-            report,
-            triage,
-            samples.as_deref(),
-            assets,
-        )?,
+        RunKind::Eval { report, samples } => {
+            eval_section(&mut section, run, report, samples.as_deref(), assets)?
+        }
         RunKind::Ablation { table, variants } => {
             section.heading = table.title.clone();
             section.blocks.push(Block::Table(untitled(table)));
@@ -150,16 +141,16 @@ fn section(run: &Run, assets: &mut Assets) -> anyhow::Result<Section> {
 
 /// One table of score reports, the first one's provenance, each one's warnings and triage.
 fn score_section(runs: &[Run], assets: &mut Assets) -> anyhow::Result<Section> {
-    let reports: Vec<(&Run, &ScoreReport, Option<&Triage>)> = runs
+    let reports: Vec<(&Run, &ScoreReport)> = runs
         .iter()
         .filter_map(|run| match &run.kind {
-            RunKind::Score { report, triage } => Some((run, report.as_ref(), triage.as_ref())),
+            RunKind::Score { report } => Some((run, report.as_ref())),
             _ => None,
         })
         .collect();
     let rows: Vec<ScoreRow> = reports
         .iter()
-        .map(|(run, report, _)| ScoreRow::score(&run.label, report))
+        .map(|(run, report)| ScoreRow::score(&run.label, report))
         .collect();
     let mut section = Section {
         heading: match runs {
@@ -175,17 +166,17 @@ fn score_section(runs: &[Run], assets: &mut Assets) -> anyhow::Result<Section> {
         .filter(|s| !s.is_empty()),
         provenance: reports
             .first()
-            .map(|(_, r, _)| provenance(r))
+            .map(|(_, r)| provenance(r))
             .unwrap_or_default(),
         blocks: vec![Block::Table(score_table("", "run", &rows))],
     };
-    for (run, report, triage) in &reports {
+    for (run, report) in &reports {
         for warning in &report.warnings {
             section
                 .blocks
                 .push(Block::Note(format!("{}: {warning}", run.label)));
         }
-        if let Some(triage) = triage {
+        if let Some(triage) = &report.triage {
             push_triage(&mut section, &run.label, triage, &run.folder, assets);
         }
     }
@@ -196,7 +187,6 @@ fn eval_section(
     section: &mut Section,
     run: &Run,
     report: &EvalReport,
-    triage: &[Option<Triage>],
     samples: Option<&Path>,
     assets: &mut Assets,
 ) -> anyhow::Result<()> {
@@ -241,8 +231,8 @@ fn eval_section(
             "No samples beside this report: pass `report --samples FOLDER` (the folder `eval --out` or `generate --out` wrote) to see the branches side by side.".into(),
         )),
     }
-    for (branch, triage) in report.branches.iter().zip(triage) {
-        if let Some(triage) = triage {
+    for branch in &report.branches {
+        if let Some(triage) = &branch.scores.triage {
             let label = format!("{} {}×{}", run.label, branch.resolution, branch.resolution);
             push_triage(section, &label, triage, &run.folder, assets);
         }

@@ -62,8 +62,8 @@ pub struct RuntimeArgs {
     /// auto (CUDA if available, else CPU with a warning), cpu, or cuda / cuda:N (that GPU; an error if unavailable).
     #[arg(long, default_value_t = Device::default())]
     pub device: Device,
-    /// GPUs of this node to split one run over, e.g. 0,1,2,3.
-    #[arg(long, value_name = "I,J,…")]
+    /// GPUs of this node to spread one run over, e.g. 0,1,2,3: each takes the next batch when free, and the numbers equal a one-GPU run's [default batch: 200].
+    #[arg(long, value_name = "I,J,…", conflicts_with = "device")]
     pub devices: Option<DeviceList>,
     /// Arithmetic on a GPU: fp32 (numbers equal to the CPU's to float32 rounding), tf32 or fp16.
     #[arg(long, default_value_t = Precision::default())]
@@ -81,15 +81,16 @@ pub struct RuntimeArgs {
 
 impl From<RuntimeArgs> for ExecOptions {
     fn from(a: RuntimeArgs) -> Self {
+        let runtime = RuntimeConfig {
+            library: a.ort_library,
+            device: a.device,
+            threads: a.threads,
+            precision: a.precision,
+            devices: a.devices,
+        };
         ExecOptions {
-            runtime: RuntimeConfig {
-                library: a.ort_library,
-                device: a.device,
-                threads: a.threads,
-                precision: a.precision,
-                devices: a.devices,
-            },
-            batch_size: a.batch_size.unwrap_or(a.device.default_batch_size()),
+            batch_size: a.batch_size.unwrap_or(runtime.default_batch_size()),
+            runtime,
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::models::{
     IsProtocol, Manifest, ModelError, OutputKind, Protocol, file_sha256, verify_sha256,
     verify_signature,
 };
-use crate::runtime::{ModelSession, Precision, Provider, Runtime, RuntimeError};
+use crate::runtime::{ModelSession, Precision, Provider, Runtime, RuntimeError, fanout};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
@@ -92,6 +92,9 @@ impl ProtocolSetup {
 /// An image model (role `extractor` or `classifier`) checked against its manifest.
 pub struct Extractor {
     session: ModelSession,
+    /// Sessions on the other devices of `--devices`, which folder passes
+    /// spread their batches over.
+    replicas: Vec<ModelSession>,
     manifest: Manifest,
     sha256: String,
     /// Under `--precision tf32|fp16`: a float32 session the first batch also
@@ -121,8 +124,10 @@ impl Extractor {
             });
         }
         let float32 = runtime.open_float32_reference(&session)?;
+        let replicas = runtime.open_replicas(path)?;
         Ok(Extractor {
             session,
+            replicas,
             manifest,
             sha256,
             float32,
@@ -143,7 +148,7 @@ impl Extractor {
         &mut self,
         batch: ArrayView4<'_, f32>,
         outputs: &[&str],
-        got: &[ndarray::ArrayD<f32>],
+        got: &[Array2<f32>],
     ) -> Result<(), ExtractError> {
         let Some(mut float32) = self.float32.take() else {
             return Ok(());
@@ -287,6 +292,11 @@ impl Extractor {
         })
     }
 
+    /// How many devices the model runs on (`--devices`; 1 without it).
+    pub fn devices(&self) -> usize {
+        1 + self.replicas.len()
+    }
+
     /// Runs one preprocessed batch and returns the named outputs as N × D
     /// matrices (trailing axes such as a 1×1 spatial map are flattened).
     pub fn run(
@@ -294,33 +304,39 @@ impl Extractor {
         batch: ArrayView4<'_, f32>,
         outputs: &[&str],
     ) -> Result<Vec<Array2<f32>>, ExtractError> {
-        let input = self.manifest.input.name.clone();
-        let arrays = self
-            .session
-            .run_bound(input.as_str(), batch.into_dyn(), outputs)?;
+        let arrays = run_session(&mut self.session, &self.manifest.input.name, batch, outputs)?;
         self.measure_drift(batch, outputs, &arrays)?;
-        arrays
-            .into_iter()
-            .zip(outputs)
-            .map(|(array, name)| {
-                let rows = array.shape().first().copied().unwrap_or(0);
-                let columns = array.len().checked_div(rows).unwrap_or(0);
-                array
-                    .as_standard_layout()
-                    .into_owned()
-                    .into_shape_with_order((rows, columns))
-                    .map(|a| a.into_dimensionality::<Ix2>().expect("two axes"))
-                    .map_err(|e| {
-                        ExtractError::Runtime(RuntimeError::Run {
-                            path: self.session.path().to_path_buf(),
-                            reason: format!(
-                                "output `{name}` cannot be read as rows of features: {e}"
-                            ),
-                        })
-                    })
-            })
-            .collect()
+        Ok(arrays)
     }
+}
+
+/// One batch through one session of a model: the named outputs as N × D matrices.
+fn run_session(
+    session: &mut ModelSession,
+    input: &str,
+    batch: ArrayView4<'_, f32>,
+    outputs: &[&str],
+) -> Result<Vec<Array2<f32>>, ExtractError> {
+    let arrays = session.run_bound(input, batch.into_dyn(), outputs)?;
+    arrays
+        .into_iter()
+        .zip(outputs)
+        .map(|(array, name)| {
+            let rows = array.shape().first().copied().unwrap_or(0);
+            let columns = array.len().checked_div(rows).unwrap_or(0);
+            array
+                .as_standard_layout()
+                .into_owned()
+                .into_shape_with_order((rows, columns))
+                .map(|a| a.into_dimensionality::<Ix2>().expect("two axes"))
+                .map_err(|e| {
+                    ExtractError::Runtime(RuntimeError::Run {
+                        path: session.path().to_path_buf(),
+                        reason: format!("output `{name}` cannot be read as rows of features: {e}"),
+                    })
+                })
+        })
+        .collect()
 }
 
 /// What a pass over a folder saw.
@@ -334,8 +350,11 @@ pub struct PassSummary {
 
 /// Runs the extractor over a stream of image batches; `sink` receives each
 /// batch's paths and the requested outputs, in file order. `progress` is told
-/// how many images each batch held.
-pub fn run_over_images<E: From<ExtractError>>(
+/// how many images each batch held. With `--devices`, batches go to whichever
+/// device is free and reach `sink` in file order all the same (after the
+/// first batch, which runs alone when reduced precision compares it with
+/// float32).
+pub fn run_over_images<E: From<ExtractError> + Send>(
     extractor: &mut Extractor,
     mut batches: ImageBatches,
     outputs: &[&str],
@@ -343,12 +362,38 @@ pub fn run_over_images<E: From<ExtractError>>(
     mut sink: impl FnMut(&[PathBuf], &[Array2<f32>]) -> Result<(), E>,
 ) -> Result<PassSummary, E> {
     let mut summary = PassSummary::default();
-    for batch in batches.by_ref() {
+    let mut deliver = |paths: &[PathBuf], features: &[Array2<f32>]| {
+        sink(paths, features)?;
+        summary.images += paths.len();
+        progress(paths.len());
+        Ok::<(), E>(())
+    };
+    let alone = match (extractor.replicas.is_empty(), extractor.float32.is_some()) {
+        (true, _) => usize::MAX,
+        (false, compared) => usize::from(compared),
+    };
+    for batch in batches.by_ref().take(alone) {
         let batch = batch.map_err(ExtractError::from)?;
         let features = extractor.run(batch.tensor.view(), outputs)?;
-        sink(&batch.paths, &features)?;
-        summary.images += batch.paths.len();
-        progress(batch.paths.len());
+        deliver(&batch.paths, &features)?;
+    }
+    if !extractor.replicas.is_empty() {
+        let input = extractor.manifest.input.name.as_str();
+        let mut sessions: Vec<&mut ModelSession> = std::iter::once(&mut extractor.session)
+            .chain(extractor.replicas.iter_mut())
+            .collect();
+        let stream = batches
+            .by_ref()
+            .map(|batch| batch.map_err(|e| E::from(ExtractError::from(e))));
+        fanout::in_order(
+            &mut sessions,
+            stream,
+            |session, batch| {
+                let features = run_session(session, input, batch.tensor.view(), outputs)?;
+                Ok((batch.paths, features))
+            },
+            |(paths, features)| deliver(&paths, &features),
+        )?;
     }
     summary.skipped = batches.skipped().to_vec();
     Ok(summary)

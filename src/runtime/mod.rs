@@ -1,6 +1,7 @@
 //! The only place that touches `ort`: loading ONNX Runtime, choosing the
 //! execution provider, opening sessions and running them.
 
+pub mod fanout;
 mod library;
 mod session;
 
@@ -28,16 +29,18 @@ pub enum Device {
     Cuda(u32),
 }
 
-impl Device {
-    /// The CUDA device index a session asks for (`auto` tries device 0).
-    fn cuda_index(self) -> Option<u32> {
-        match self {
-            Device::Auto => Some(0),
-            Device::Cpu => None,
-            Device::Cuda(index) => Some(index),
-        }
+/// The CUDA device a session on `device` asks for (`auto` tries device 0);
+/// `None` on the CPU. An index past i32 names no device: ONNX Runtime
+/// refuses it by name.
+fn cuda_id(device: Device) -> Option<i32> {
+    match device {
+        Device::Auto => Some(0),
+        Device::Cpu => None,
+        Device::Cuda(index) => Some(i32::try_from(index).unwrap_or(i32::MAX)),
     }
+}
 
+impl Device {
     /// Images per network call when `--batch-size` is not given: what keeps
     /// a GPU busy (and fits Inception-v3 at 299² in a few GB), else the CPU's.
     pub fn default_batch_size(self) -> usize {
@@ -125,14 +128,23 @@ impl fmt::Display for Precision {
     }
 }
 
-/// `--devices 0,1,…`: the GPUs of a node one run is split over.
+/// `--devices 0,1,…`: the devices one run is spread over, a session of each
+/// model on each (the command line names GPUs by index; the library also
+/// takes the CPU, for several CPU sessions with `--threads` each).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceList(pub Vec<u32>);
+pub struct DeviceList(pub Vec<Device>);
+
+impl DeviceList {
+    /// True when some device of the list is a GPU.
+    fn wants_cuda(&self) -> bool {
+        self.0.iter().any(|d| *d != Device::Cpu)
+    }
+}
 
 impl FromStr for DeviceList {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let mut indices: Vec<u32> = Vec::new();
+        let mut devices: Vec<Device> = Vec::new();
         for part in s.split(',') {
             let index: u32 = part.trim().parse().map_err(|_| {
                 format!(
@@ -141,23 +153,26 @@ impl FromStr for DeviceList {
                     s.escape_debug()
                 )
             })?;
-            if indices.contains(&index) {
+            if devices.contains(&Device::Cuda(index)) {
                 return Err(format!(
                     "GPU {index} is listed twice in `{}`; name each GPU once",
                     s.escape_debug()
                 ));
             }
-            indices.push(index);
+            devices.push(Device::Cuda(index));
         }
-        Ok(DeviceList(indices))
+        Ok(DeviceList(devices))
     }
 }
 
 impl fmt::Display for DeviceList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (position, index) in self.0.iter().enumerate() {
+        for (position, device) in self.0.iter().enumerate() {
             let separator = if position == 0 { "" } else { "," };
-            write!(f, "{separator}{index}")?;
+            match device {
+                Device::Cuda(index) => write!(f, "{separator}{index}")?,
+                other => write!(f, "{separator}{other}")?,
+            }
         }
         Ok(())
     }
@@ -191,8 +206,19 @@ pub struct RuntimeConfig {
     pub threads: Option<usize>,
     /// Arithmetic on a GPU (`--precision`); anything but fp32 needs CUDA.
     pub precision: Precision,
-    /// `--devices`: one run over several GPUs.
+    /// `--devices`: one run spread over several devices (it replaces `device`).
     pub devices: Option<DeviceList>,
+}
+
+impl RuntimeConfig {
+    /// Images per network call when `--batch-size` is not given: a GPU's
+    /// when the run names GPUs, else the CPU's.
+    pub fn default_batch_size(&self) -> usize {
+        match &self.devices {
+            Some(list) if list.wants_cuda() => GPU_BATCH_SIZE,
+            _ => self.device.default_batch_size(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -307,18 +333,16 @@ impl Runtime {
                 ENVIRONMENT.get_or_init(|| environment)
             }
         };
-        if let Some(devices) = &config.devices {
-            let reason = if !ep::CUDA::is_available().unwrap_or(false) {
-                format!(
-                    "the ONNX Runtime at {} has no CUDA provider, so this machine offers no GPU to split over; install onnxruntime-gpu, or drop --devices to run on the CPU",
-                    library.display()
-                )
-            } else {
-                "one process drives one GPU in this version; run one process per GPU (`--device cuda:I --shard I/N` with N the number of GPUs) and merge their parts".into()
-            };
+        if let Some(devices) = &config.devices
+            && devices.wants_cuda()
+            && !ep::CUDA::is_available().unwrap_or(false)
+        {
             return Err(RuntimeError::Devices {
                 devices: devices.clone(),
-                reason,
+                reason: format!(
+                    "the ONNX Runtime at {} has no CUDA provider, so this machine offers no GPU to spread the run over; install onnxruntime-gpu, or drop --devices to run on the CPU",
+                    library.display()
+                ),
             });
         }
         Ok(Runtime {
@@ -360,36 +384,57 @@ impl Runtime {
         }
     }
 
-    /// Opens a session on `path` with the configured provider and threads.
+    /// The devices sessions open on: those of `--devices`, else `--device`'s.
+    pub fn devices(&self) -> Vec<Device> {
+        match &self.config.devices {
+            Some(list) if !list.0.is_empty() => list.0.clone(),
+            _ => vec![self.config.device],
+        }
+    }
+
+    /// Opens a session on `path` on the first device, with the configured
+    /// provider and threads.
     pub fn open(&self, path: &Path) -> Result<ModelSession, RuntimeError> {
+        self.open_on(path, self.devices()[0])
+    }
+
+    /// Sessions on `path` on every device after the first (`--devices`):
+    /// none when the run uses one device.
+    pub fn open_replicas(&self, path: &Path) -> Result<Vec<ModelSession>, RuntimeError> {
+        self.devices()[1..]
+            .iter()
+            .map(|device| self.open_on(path, *device))
+            .collect()
+    }
+
+    /// Opens a session on `path` on `device`, falling back to the CPU only
+    /// as `--device auto` allows.
+    fn open_on(&self, path: &Path, device: Device) -> Result<ModelSession, RuntimeError> {
         let session_error = |reason: String| RuntimeError::Session {
             path: path.to_path_buf(),
             reason,
         };
-        if self.config.device != Device::Cpu {
+        if let Some(cuda_device) = cuda_id(device) {
             let failure = if !ep::CUDA::is_available().unwrap_or(false) {
                 CudaFailure::NotBuiltIn {
                     library: self.library.clone(),
                 }
             } else {
-                match self.open_with(path, Some(self.config.precision)) {
+                match self.open_with(path, Some((self.config.precision, cuda_device))) {
                     Ok(session) => {
                         return Ok(ModelSession::new(
                             session,
                             path,
                             Provider::Cuda,
-                            self.cuda_device(),
+                            cuda_device,
                         ));
                     }
                     Err(reason) => CudaFailure::Failed(reason),
                 }
             };
-            match cuda_fallback(self.config.device, failure) {
+            match cuda_fallback(device, failure) {
                 Fallback::Refuse(reason) => {
-                    return Err(RuntimeError::CudaUnavailable {
-                        device: self.config.device,
-                        reason,
-                    });
+                    return Err(RuntimeError::CudaUnavailable { device, reason });
                 }
                 Fallback::Warn(reason) => {
                     if !self
@@ -401,12 +446,12 @@ impl Runtime {
                 }
                 Fallback::Quiet => {}
             }
-            if self.config.precision != Precision::Fp32 {
-                return Err(RuntimeError::Precision {
-                    precision: self.config.precision,
-                    reason: "no GPU is in use (the CPU runs in float32); drop --precision, or install onnxruntime-gpu and pass --device cuda".into(),
-                });
-            }
+        }
+        if self.config.precision != Precision::Fp32 {
+            return Err(RuntimeError::Precision {
+                precision: self.config.precision,
+                reason: "no GPU is in use (the CPU runs in float32); drop --precision, or install onnxruntime-gpu and pass --device cuda".into(),
+            });
         }
         let session = self.open_with(path, None).map_err(session_error)?;
         Ok(ModelSession::new(session, path, Provider::Cpu, 0))
@@ -422,8 +467,9 @@ impl Runtime {
             return Ok(None);
         }
         let path = session.path();
+        let cuda_device = session.cuda_device();
         let reference = self
-            .open_with(path, Some(Precision::Fp32))
+            .open_with(path, Some((Precision::Fp32, cuda_device)))
             .map_err(|reason| RuntimeError::Session {
                 path: path.to_path_buf(),
                 reason,
@@ -432,33 +478,26 @@ impl Runtime {
             reference,
             path,
             Provider::Cuda,
-            self.cuda_device(),
+            cuda_device,
         )))
     }
 
-    /// The CUDA device sessions run on: N of `--device cuda:N`, else 0.
-    fn cuda_device(&self) -> i32 {
-        let index = self.config.device.cuda_index().unwrap_or(0);
-        // An index past i32 names no device; ONNX Runtime refuses it by name.
-        i32::try_from(index).unwrap_or(i32::MAX)
-    }
-
-    /// A session on the CPU (`cuda` `None`) or on CUDA in that precision.
+    /// A session on the CPU (`cuda` `None`) or on that CUDA device in that precision.
     fn open_with(
         &self,
         path: &Path,
-        cuda: Option<Precision>,
+        cuda: Option<(Precision, i32)>,
     ) -> Result<ort::session::Session, String> {
         let mut builder =
             ort::session::Session::builder(self.environment).map_err(|e| e.to_string())?;
-        if let Some(precision) = cuda {
+        if let Some((precision, cuda_device)) = cuda {
             // Full float32 (no TF32 tensor cores unless --precision tf32) so
             // that numbers match the CPU and the references to float32
             // rounding, and a heuristic rather
             // than a timed (exhaustive) cuDNN algorithm choice, so that the
             // same inputs always take the same kernels.
             let cuda = ep::CUDA::default()
-                .with_device_id(self.cuda_device())
+                .with_device_id(cuda_device)
                 .with_tf32(precision == Precision::Tf32)
                 .with_conv_algorithm_search(ep::cuda::ConvAlgorithmSearch::Heuristic);
             builder = builder
@@ -507,9 +546,20 @@ mod tests {
         );
         assert_eq!(
             "0, 2,1".parse::<DeviceList>(),
-            Ok(DeviceList(vec![0, 2, 1]))
+            Ok(DeviceList(vec![
+                Device::Cuda(0),
+                Device::Cuda(2),
+                Device::Cuda(1)
+            ]))
         );
-        assert_eq!(DeviceList(vec![0, 2]).to_string(), "0,2");
+        assert_eq!(
+            DeviceList(vec![Device::Cuda(0), Device::Cuda(2)]).to_string(),
+            "0,2"
+        );
+        assert_eq!(
+            DeviceList(vec![Device::Cpu, Device::Cpu]).to_string(),
+            "cpu,cpu"
+        );
         assert!(
             "0,0"
                 .parse::<DeviceList>()

@@ -133,6 +133,11 @@ impl ModelSession {
         self.provider
     }
 
+    /// The CUDA device the session runs on (0 on the CPU).
+    pub fn cuda_device(&self) -> i32 {
+        self.cuda_device
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

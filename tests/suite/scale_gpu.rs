@@ -1,8 +1,19 @@
 //! The GPU flags on any machine: `--device cuda:N`, `--devices`,
-//! `--precision` parse, and what a run cannot honour is refused in one
+//! `--precision` parse; a pass spread over several devices gives the
+//! one-device numbers bit for bit; and what a run cannot honour is refused in one
 //! line naming the flag and the fix, before anything is written. (The CPU
 //! numbers through I/O binding are the ones `cli_core` and `cli` check
 //! against the references.)
+
+use std::path::Path;
+
+use ndarray::{Array2, Axis};
+use stackgan_eval::features::{Extractor, run_over_images};
+use stackgan_eval::images::{ImageBatches, image_list};
+use stackgan_eval::options::{ExecOptions, ImageOptions};
+use stackgan_eval::progress::Silent;
+use stackgan_eval::runtime::{Device, DeviceList, Runtime, RuntimeConfig};
+use stackgan_eval::scoring::{Input, Scorer};
 
 use crate::util::{Refusal, fixture, s, temp_dir, tiny_extractor};
 
@@ -57,14 +68,125 @@ fn gpu_settings_a_run_cannot_honour_are_refused_in_one_line() {
             names: "--precision fp16",
             also: &["tf32"],
         },
-        // Several GPUs in one process are not driven yet, with or without CUDA.
+        // Without a CUDA provider there is no GPU to spread the run over.
         Refusal {
             args: fid(&["--devices", "0,1"]),
             output: &out,
             names: "--devices 0,1",
-            also: &[],
+            also: &["onnxruntime-gpu", "drop --devices"],
+        },
+        // --devices names the devices: --device beside it is one too many.
+        Refusal {
+            args: fid(&["--devices", "0,1", "--device", "cuda:1"]),
+            output: &out,
+            names: "--devices",
+            also: &["--device"],
         },
     ] {
         row.check();
     }
+}
+
+/// The batches of `folder` through `extractor`, every output kept in order.
+fn features_of(
+    extractor: &mut Extractor,
+    folder: &str,
+    batch_size: usize,
+) -> (Vec<std::path::PathBuf>, Vec<Array2<f32>>) {
+    let setup = extractor.setup(None, None).expect("protocol");
+    let names: Vec<String> = extractor
+        .manifest()
+        .outputs
+        .iter()
+        .map(|o| o.name.clone())
+        .collect();
+    let outputs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let paths = image_list(Path::new(folder)).expect("folder");
+    let batches = ImageBatches::new(paths, setup.preprocess, batch_size, false).expect("batches");
+    let (mut files, mut parts) = (Vec::new(), vec![Vec::new(); outputs.len()]);
+    let summary =
+        run_over_images::<anyhow::Error>(extractor, batches, &outputs, &|_| {}, |paths, arrays| {
+            files.extend_from_slice(paths);
+            for (part, array) in parts.iter_mut().zip(arrays) {
+                part.push(array.clone());
+            }
+            Ok(())
+        })
+        .expect("pass");
+    assert_eq!(summary.images, files.len());
+    let stacked = parts
+        .iter()
+        .map(|part| {
+            let views: Vec<_> = part.iter().map(|a| a.view()).collect();
+            ndarray::concatenate(Axis(0), &views).expect("same widths")
+        })
+        .collect();
+    (files, stacked)
+}
+
+fn runtime(devices: Option<Vec<Device>>) -> Runtime {
+    Runtime::load(RuntimeConfig {
+        device: Device::Cpu,
+        threads: Some(1),
+        devices: devices.map(DeviceList),
+        ..RuntimeConfig::default()
+    })
+    .expect("ONNX Runtime (scripts/setup.sh installs it)")
+}
+
+/// `--devices` spreads a pass's batches over one session per device, each
+/// taking the next batch when free, and hands the outputs on in file
+/// order. This machine has no GPU, so three CPU sessions stand in for three
+/// devices: features, file order, and the FID statistics and scores made
+/// from them equal the one-session run's bit for bit — with a batch size
+/// that does not divide the 20 images.
+#[test]
+fn a_pass_spread_over_several_devices_equals_the_one_device_run_bit_for_bit() {
+    let one = runtime(None);
+    let three = runtime(Some(vec![Device::Cpu; 3]));
+    let path = Path::new(tiny_extractor());
+    let mut single = Extractor::open(&one, path).expect("extractor");
+    let mut spread = Extractor::open(&three, path).expect("extractor");
+    assert_eq!((single.devices(), spread.devices()), (1, 3));
+    for batch_size in [3, 7] {
+        let (files_1, features_1) = features_of(&mut single, fixture("e2e/real"), batch_size);
+        let (files_3, features_3) = features_of(&mut spread, fixture("e2e/real"), batch_size);
+        assert_eq!(files_1, files_3, "batch size {batch_size}: file order");
+        assert_eq!(files_1.len(), 20);
+        for (a, b) in features_1.iter().zip(&features_3) {
+            assert_eq!(a.shape(), b.shape());
+            let same = a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "batch size {batch_size}: features differ");
+        }
+    }
+
+    // Through the scorer, as `stats` and `fid` run: the statistics too.
+    let stats = |devices: Option<Vec<Device>>| {
+        let exec = ExecOptions {
+            runtime: RuntimeConfig {
+                device: Device::Cpu,
+                threads: Some(1),
+                devices: devices.map(DeviceList),
+                ..RuntimeConfig::default()
+            },
+            batch_size: 6,
+        };
+        let mut scorer = Scorer::new(exec, ImageOptions::default());
+        let folder = Input::new("--images", fixture("e2e/fake"));
+        scorer
+            .statistics(Some(path), &folder, &Silent)
+            .expect("statistics")
+            .stats
+    };
+    let (alone, spread) = (stats(None), stats(Some(vec![Device::Cpu; 2])));
+    let bits = |a: &ndarray::ArrayD<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        bits(&alone.mu.clone().into_dyn()),
+        bits(&spread.mu.clone().into_dyn())
+    );
+    assert_eq!(
+        bits(&alone.sigma.clone().into_dyn()),
+        bits(&spread.sigma.clone().into_dyn())
+    );
+    assert_eq!(alone.count, Some(20));
 }

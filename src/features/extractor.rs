@@ -92,17 +92,109 @@ impl ProtocolSetup {
 /// An image model (role `extractor` or `classifier`) checked against its manifest.
 pub struct Extractor {
     session: ModelSession,
-    /// Sessions on the other devices of `--devices`, which folder passes
-    /// spread their batches over.
+    /// Sessions on the other devices of `--devices`, which passes spread
+    /// their batches over.
     replicas: Vec<ModelSession>,
     manifest: Manifest,
     sha256: String,
-    /// Under `--precision tf32|fp16`: a float32 session the first batch also
-    /// runs through, then dropped.
+    /// The float32 comparison of reduced `--precision`.
+    drift: DriftCheck,
+}
+
+/// Under `--precision tf32|fp16`: a float32 session the first batch of the
+/// first device also runs through (then dropped), and what it measured.
+struct DriftCheck {
     float32: Option<ModelSession>,
-    /// What that comparison measured, for the run's warnings.
-    drift: Option<String>,
+    /// The measured drift, as a warning line.
+    warning: Option<String>,
     precision: Precision,
+}
+
+impl DriftCheck {
+    /// Runs `batch` through the float32 session, once, and records the
+    /// largest difference from `got`, relative to the largest float32 value.
+    fn measure(
+        &mut self,
+        input: &str,
+        batch: ArrayView4<'_, f32>,
+        outputs: &[&str],
+        got: &[Array2<f32>],
+    ) -> Result<(), ExtractError> {
+        let Some(mut float32) = self.float32.take() else {
+            return Ok(());
+        };
+        let want = float32.run(&[(input, batch.into_dyn())], outputs)?;
+        let mut parts = Vec::new();
+        for ((name, got), want) in outputs.iter().zip(got).zip(&want) {
+            let largest = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let difference = got
+                .iter()
+                .zip(want)
+                .fold(0f32, |m, (g, w)| m.max((g - w).abs()));
+            let relative = if largest > 0.0 {
+                difference / largest
+            } else {
+                difference
+            };
+            parts.push(format!(
+                "`{name}` by up to {relative:.1e} of its largest value"
+            ));
+        }
+        self.warning = Some(format!(
+            "--precision {}: on the first batch ({} images) the outputs differ from float32's: {}; the numbers are not float32's",
+            self.precision,
+            batch.shape()[0],
+            parts.join(", ")
+        ));
+        Ok(())
+    }
+}
+
+/// An extractor's session on one device, which runs batches there.
+pub struct OnDevice<'a> {
+    session: &'a mut ModelSession,
+    input: &'a str,
+    /// On the first device: the float32 comparison of reduced precision.
+    drift: Option<&'a mut DriftCheck>,
+}
+
+impl OnDevice<'_> {
+    /// Runs one preprocessed batch and returns the named outputs as N × D
+    /// matrices (trailing axes such as a 1×1 spatial map are flattened).
+    pub fn run(
+        &mut self,
+        batch: ArrayView4<'_, f32>,
+        outputs: &[&str],
+    ) -> Result<Vec<Array2<f32>>, ExtractError> {
+        let arrays = self
+            .session
+            .run_bound(self.input, batch.into_dyn(), outputs)?;
+        let arrays = arrays
+            .into_iter()
+            .zip(outputs)
+            .map(|(array, name)| {
+                let rows = array.shape().first().copied().unwrap_or(0);
+                let columns = array.len().checked_div(rows).unwrap_or(0);
+                array
+                    .as_standard_layout()
+                    .into_owned()
+                    .into_shape_with_order((rows, columns))
+                    .map(|a| a.into_dimensionality::<Ix2>().expect("two axes"))
+                    .map_err(|e| {
+                        ExtractError::Runtime(RuntimeError::Run {
+                            path: self.session.path().to_path_buf(),
+                            reason: format!(
+                                "output `{name}` cannot be read as rows of features: {e}"
+                            ),
+                        })
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(drift) = self.drift.as_deref_mut() {
+            drift.measure(self.input, batch, outputs, &arrays)?;
+        }
+        Ok(arrays)
+    }
 }
 
 impl Extractor {
@@ -123,61 +215,66 @@ impl Extractor {
                 ),
             });
         }
-        let float32 = runtime.open_float32_reference(&session)?;
+        let drift = DriftCheck {
+            float32: runtime.open_float32_reference(&session)?,
+            warning: None,
+            precision: runtime.precision(),
+        };
         let replicas = runtime.open_replicas(path)?;
         Ok(Extractor {
             session,
             replicas,
             manifest,
             sha256,
-            float32,
-            drift: None,
-            precision: runtime.precision(),
+            drift,
         })
     }
 
     /// Under reduced `--precision`: how far the first batch's outputs were
     /// from float32's, as a warning line.
     pub fn drift(&self) -> Option<&str> {
-        self.drift.as_deref()
+        self.drift.warning.as_deref()
     }
 
-    /// Runs the first batch through the float32 session too and records the
-    /// largest difference, relative to the largest float32 value.
-    fn measure_drift(
+    /// How many devices the model runs on (`--devices`; 1 without it).
+    pub fn devices(&self) -> usize {
+        1 + self.replicas.len()
+    }
+
+    /// The devices the model runs on, as `--device` names them (`cuda:1`).
+    pub fn device_names(&self) -> Vec<String> {
+        std::iter::once(&self.session)
+            .chain(&self.replicas)
+            .map(ModelSession::device_name)
+            .collect()
+    }
+
+    /// The model's session on each device, first device first.
+    pub fn on_devices(&mut self) -> Vec<OnDevice<'_>> {
+        let input = self.manifest.input.name.as_str();
+        let first = OnDevice {
+            session: &mut self.session,
+            input,
+            drift: Some(&mut self.drift),
+        };
+        std::iter::once(first)
+            .chain(self.replicas.iter_mut().map(|session| OnDevice {
+                session,
+                input,
+                drift: None,
+            }))
+            .collect()
+    }
+
+    /// Runs one preprocessed batch on the first device and returns the named
+    /// outputs as N × D matrices.
+    pub fn run(
         &mut self,
         batch: ArrayView4<'_, f32>,
         outputs: &[&str],
-        got: &[Array2<f32>],
-    ) -> Result<(), ExtractError> {
-        let Some(mut float32) = self.float32.take() else {
-            return Ok(());
-        };
-        let input = self.manifest.input.name.clone();
-        let want = float32.run(&[(input.as_str(), batch.into_dyn())], outputs)?;
-        let mut parts = Vec::new();
-        for ((name, got), want) in outputs.iter().zip(got).zip(&want) {
-            let largest = want.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let difference = got
-                .iter()
-                .zip(want)
-                .fold(0f32, |m, (g, w)| m.max((g - w).abs()));
-            let relative = if largest > 0.0 {
-                difference / largest
-            } else {
-                difference
-            };
-            parts.push(format!(
-                "`{name}` by up to {relative:.1e} of its largest value"
-            ));
-        }
-        self.drift = Some(format!(
-            "--precision {}: on the first batch ({} images) the outputs differ from float32's: {}; the numbers are not float32's",
-            self.precision,
-            batch.shape()[0],
-            parts.join(", ")
-        ));
-        Ok(())
+    ) -> Result<Vec<Array2<f32>>, ExtractError> {
+        let mut devices = self.on_devices();
+        devices.swap_remove(0).run(batch, outputs)
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -291,52 +388,6 @@ impl Extractor {
                 .join(", "),
         })
     }
-
-    /// How many devices the model runs on (`--devices`; 1 without it).
-    pub fn devices(&self) -> usize {
-        1 + self.replicas.len()
-    }
-
-    /// Runs one preprocessed batch and returns the named outputs as N × D
-    /// matrices (trailing axes such as a 1×1 spatial map are flattened).
-    pub fn run(
-        &mut self,
-        batch: ArrayView4<'_, f32>,
-        outputs: &[&str],
-    ) -> Result<Vec<Array2<f32>>, ExtractError> {
-        let arrays = run_session(&mut self.session, &self.manifest.input.name, batch, outputs)?;
-        self.measure_drift(batch, outputs, &arrays)?;
-        Ok(arrays)
-    }
-}
-
-/// One batch through one session of a model: the named outputs as N × D matrices.
-fn run_session(
-    session: &mut ModelSession,
-    input: &str,
-    batch: ArrayView4<'_, f32>,
-    outputs: &[&str],
-) -> Result<Vec<Array2<f32>>, ExtractError> {
-    let arrays = session.run_bound(input, batch.into_dyn(), outputs)?;
-    arrays
-        .into_iter()
-        .zip(outputs)
-        .map(|(array, name)| {
-            let rows = array.shape().first().copied().unwrap_or(0);
-            let columns = array.len().checked_div(rows).unwrap_or(0);
-            array
-                .as_standard_layout()
-                .into_owned()
-                .into_shape_with_order((rows, columns))
-                .map(|a| a.into_dimensionality::<Ix2>().expect("two axes"))
-                .map_err(|e| {
-                    ExtractError::Runtime(RuntimeError::Run {
-                        path: session.path().to_path_buf(),
-                        reason: format!("output `{name}` cannot be read as rows of features: {e}"),
-                    })
-                })
-        })
-        .collect()
 }
 
 /// What a pass over a folder saw.
@@ -350,10 +401,9 @@ pub struct PassSummary {
 
 /// Runs the extractor over a stream of image batches; `sink` receives each
 /// batch's paths and the requested outputs, in file order. `progress` is told
-/// how many images each batch held. With `--devices`, batches go to whichever
-/// device is free and reach `sink` in file order all the same (after the
-/// first batch, which runs alone when reduced precision compares it with
-/// float32).
+/// how many images each batch held. With `--devices`, each batch goes to
+/// whichever device is free, and the outputs reach `sink` in file order all
+/// the same.
 pub fn run_over_images<E: From<ExtractError> + Send>(
     extractor: &mut Extractor,
     mut batches: ImageBatches,
@@ -362,39 +412,23 @@ pub fn run_over_images<E: From<ExtractError> + Send>(
     mut sink: impl FnMut(&[PathBuf], &[Array2<f32>]) -> Result<(), E>,
 ) -> Result<PassSummary, E> {
     let mut summary = PassSummary::default();
-    let mut deliver = |paths: &[PathBuf], features: &[Array2<f32>]| {
-        sink(paths, features)?;
-        summary.images += paths.len();
-        progress(paths.len());
-        Ok::<(), E>(())
-    };
-    let alone = match (extractor.replicas.is_empty(), extractor.float32.is_some()) {
-        (true, _) => usize::MAX,
-        (false, compared) => usize::from(compared),
-    };
-    for batch in batches.by_ref().take(alone) {
-        let batch = batch.map_err(ExtractError::from)?;
-        let features = extractor.run(batch.tensor.view(), outputs)?;
-        deliver(&batch.paths, &features)?;
-    }
-    if !extractor.replicas.is_empty() {
-        let input = extractor.manifest.input.name.as_str();
-        let mut sessions: Vec<&mut ModelSession> = std::iter::once(&mut extractor.session)
-            .chain(extractor.replicas.iter_mut())
-            .collect();
-        let stream = batches
-            .by_ref()
-            .map(|batch| batch.map_err(|e| E::from(ExtractError::from(e))));
-        fanout::in_order(
-            &mut sessions,
-            stream,
-            |session, batch| {
-                let features = run_session(session, input, batch.tensor.view(), outputs)?;
-                Ok((batch.paths, features))
-            },
-            |(paths, features)| deliver(&paths, &features),
-        )?;
-    }
+    let stream = batches
+        .by_ref()
+        .map(|batch| batch.map_err(|e| E::from(ExtractError::from(e))));
+    fanout::in_order(
+        &mut extractor.on_devices(),
+        stream,
+        |device, batch| {
+            let features = device.run(batch.tensor.view(), outputs)?;
+            Ok((batch.paths, features))
+        },
+        |(paths, features)| {
+            sink(&paths, &features)?;
+            summary.images += paths.len();
+            progress(paths.len());
+            Ok(())
+        },
+    )?;
     summary.skipped = batches.skipped().to_vec();
     Ok(summary)
 }

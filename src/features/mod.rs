@@ -10,5 +10,5 @@ pub use store::{FeatureStore, Features, SPILL_BYTES, StoreError, spill_bytes};
 mod extractor;
 
 pub use extractor::{
-    ExtractError, Extractor, IsSetup, PassSummary, ProtocolSetup, run_over_images,
+    ExtractError, Extractor, IsSetup, OnDevice, PassSummary, ProtocolSetup, run_over_images,
 };

@@ -58,8 +58,15 @@ impl std::str::FromStr for BranchSelection {
 /// A generator session and its manifest.
 pub struct Generator {
     session: ModelSession,
+    /// Sessions on the other devices of `--devices`.
+    replicas: Vec<ModelSession>,
     manifest: GeneratorManifest,
     sha256: String,
+}
+
+/// A generator's session on one device, which runs batches there.
+pub struct GeneratorOnDevice<'a> {
+    session: &'a mut ModelSession,
 }
 
 impl Generator {
@@ -70,8 +77,10 @@ impl Generator {
         verify_sha256(path, &manifest.onnx_sha256, &sha256)?;
         let session = runtime.open(path)?;
         manifest.verify_signature(path, &session.inputs(), &session.outputs())?;
+        let replicas = runtime.open_replicas(path)?;
         Ok(Generator {
             session,
+            replicas,
             manifest,
             sha256,
         })
@@ -144,6 +153,35 @@ impl Generator {
             .collect()
     }
 
+    /// How many devices the generator runs on (`--devices`; 1 without it).
+    pub fn devices(&self) -> usize {
+        1 + self.replicas.len()
+    }
+
+    /// The generator's session on each device, first device first.
+    pub fn on_devices(&mut self) -> Vec<GeneratorOnDevice<'_>> {
+        std::iter::once(&mut self.session)
+            .chain(self.replicas.iter_mut())
+            .map(|session| GeneratorOnDevice { session })
+            .collect()
+    }
+
+    /// Runs one batch on the first device; returns the images of
+    /// `branches` and the named extras.
+    pub fn run(
+        &mut self,
+        inputs: Vec<(String, Array2<f32>)>,
+        branches: &[Branch],
+        extras: &[String],
+    ) -> Result<GeneratedBatch, GenerateError> {
+        GeneratorOnDevice {
+            session: &mut self.session,
+        }
+        .run(inputs, branches, extras)
+    }
+}
+
+impl GeneratorOnDevice<'_> {
     /// Runs one batch; returns the images of `branches` and the named extras.
     pub fn run(
         &mut self,
@@ -161,7 +199,7 @@ impl Generator {
             .chain(extras.iter().map(String::as_str))
             .collect();
         let mut outputs = self.session.run(&feed, &names)?.into_iter();
-        let path = self.path().to_path_buf();
+        let path = self.session.path().to_path_buf();
         let shape_error = |name: &str, e: ndarray::ShapeError| {
             GenerateError::Runtime(RuntimeError::Run {
                 path: path.clone(),

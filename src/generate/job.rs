@@ -1,6 +1,7 @@
 //! A generation job: the model, where its inputs come from and which samples
 //! to draw, validated before the model runs; then batches in sample order.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use super::GenerateError;
@@ -10,7 +11,7 @@ use super::noise::{InputFeed, NoiseFile, NoiseSource};
 use super::output::RunIdentity;
 use super::plan::{PlanRequest, Sample, SamplePlan, Sampling};
 use crate::models::{GeneratorManifest, file_sha256};
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, fanout};
 use crate::shard::Shard;
 
 /// What to generate, as the user gave it.
@@ -80,7 +81,7 @@ impl Job {
     /// Generates the samples from `start` on in batches of `batch_size`,
     /// handing each batch to `sink` in sample order. `extras` names the
     /// non-image outputs to fetch too.
-    pub fn run<E: From<GenerateError>>(
+    pub fn run<E: From<GenerateError> + Send>(
         &mut self,
         start: usize,
         batch_size: usize,
@@ -91,21 +92,68 @@ impl Job {
     }
 
     /// Like [`Job::run`] for the samples of `range` alone (a shard's).
-    pub fn run_range<E: From<GenerateError>>(
+    pub fn run_range<E: From<GenerateError> + Send>(
         &mut self,
-        range: std::ops::Range<usize>,
+        range: Range<usize>,
         batch_size: usize,
         extras: &[String],
         mut sink: impl FnMut(&[Sample], &GeneratedBatch) -> Result<(), E>,
     ) -> Result<(), E> {
+        let devices = vec![(); self.generator.devices()];
+        self.spread(
+            range,
+            batch_size,
+            extras,
+            devices,
+            |_, _| Ok(()),
+            |samples, batch, ()| sink(samples, &batch),
+        )
+    }
+
+    /// Generates the samples of `range` in batches of `batch_size`, each
+    /// batch on whichever device of `--devices` is free; `work` goes on with
+    /// it on that device, with that device's entry of `devices` (one per
+    /// device: the image models' sessions there, say), and `sink` receives
+    /// each batch's samples, the batch and what `work` made, in sample
+    /// order. Each sample's inputs depend on the sample alone, so where a
+    /// batch runs changes nothing.
+    pub fn spread<D, R, E>(
+        &mut self,
+        range: Range<usize>,
+        batch_size: usize,
+        extras: &[String],
+        devices: Vec<D>,
+        work: impl Fn(&mut D, &GeneratedBatch) -> Result<R, E> + Sync,
+        mut sink: impl FnMut(&[Sample], GeneratedBatch, R) -> Result<(), E>,
+    ) -> Result<(), E>
+    where
+        D: Send,
+        R: Send,
+        E: From<GenerateError> + Send,
+    {
         let batch_size = batch_size.max(1);
         let end = range.end.min(self.plan.len());
-        for chunk in self.plan.samples[range.start.min(end)..end].chunks(batch_size) {
-            let inputs = self.feed.batch(chunk);
-            let batch = self.generator.run(inputs, &self.branches, extras)?;
-            sink(chunk, &batch)?;
-        }
-        Ok(())
+        let samples = &self.plan.samples[range.start.min(end)..end];
+        let (feed, branches) = (&self.feed, &self.branches);
+        let mut workers: Vec<_> = self
+            .generator
+            .on_devices()
+            .into_iter()
+            .zip(devices)
+            .collect();
+        let stream = samples
+            .chunks(batch_size)
+            .map(|chunk| Ok((chunk, feed.batch(chunk))));
+        fanout::in_order(
+            &mut workers,
+            stream,
+            |(generator, state), (chunk, inputs)| {
+                let batch = generator.run(inputs, branches, extras)?;
+                let made = work(state, &batch)?;
+                Ok((chunk, batch, made))
+            },
+            |(chunk, batch, made)| sink(chunk, batch, made),
+        )
     }
 }
 

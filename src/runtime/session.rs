@@ -133,6 +133,14 @@ impl ModelSession {
         self.provider
     }
 
+    /// The device the session runs on, as `--device` names it.
+    pub fn device_name(&self) -> String {
+        match self.provider {
+            Provider::Cpu => "cpu".into(),
+            Provider::Cuda => format!("cuda:{}", self.cuda_device),
+        }
+    }
+
     /// The CUDA device the session runs on (0 on the CPU).
     pub fn cuda_device(&self) -> i32 {
         self.cuda_device

@@ -6,11 +6,12 @@
 //! Colour consistency is measured between adjacent kept branches on the
 //! float images.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use image::RgbImage;
-use ndarray::Axis;
+use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 
 use super::metric::Needs;
@@ -20,8 +21,8 @@ use super::report::{BranchReport, ColorPair, EvalReport, GeneratorProvenance, Sc
 use super::scorer::{Role, Scorer, feed, record};
 use super::side::{Side, SideAccumulator};
 use super::source::Input;
-use crate::features::{Extractor, IsSetup};
-use crate::generate::{Job, JobSpec, Opened, RunFolder, to_rgb8};
+use crate::features::{Extractor, IsSetup, OnDevice};
+use crate::generate::{GeneratedBatch, Job, JobSpec, Opened, RunFolder, Sample, to_rgb8};
 use crate::images::{Preprocess, preprocess_batch};
 use crate::metrics::ColorConsistencyAccumulator;
 use crate::progress::Progress;
@@ -37,20 +38,115 @@ pub(super) struct Streamed {
 }
 
 impl Streamed {
-    pub(super) fn run(
+    /// Runs a branch's images through this model's session on one device.
+    fn run_on(
         &self,
-        models: &mut [Extractor],
+        device: &mut OnDevice<'_>,
         images: &[RgbImage],
+    ) -> anyhow::Result<Vec<Array2<f32>>> {
+        let input = preprocess_batch(images, &self.preprocess);
+        Ok(device.run(input.view(), &self.outputs.names())?)
+    }
+
+    /// Hands what [`Streamed::run_on`] returned to a branch's side.
+    pub(super) fn feed(
+        &self,
+        arrays: &[Array2<f32>],
         side: &mut SideAccumulator,
     ) -> anyhow::Result<()> {
-        let model = models
-            .iter_mut()
-            .find(|m| m.path() == self.model)
-            .with_context(|| format!("model {} is not open", self.model.display()))?;
-        let input = preprocess_batch(images, &self.preprocess);
-        let arrays = model.run(input.view(), &self.outputs.names())?;
-        feed(&self.outputs, &arrays, side)
+        feed(&self.outputs, arrays, side)
     }
+}
+
+/// What the streamed models made of one generated batch: `[branch][model]`,
+/// each the model's requested outputs.
+pub(super) type BatchOutputs = Vec<Vec<Vec<Array2<f32>>>>;
+
+/// Generates the samples of `range` over every device (`--devices`) and
+/// runs each kept branch's 8-bit images through the `streamed` models on
+/// the same device; `sink` receives each batch's samples, the batch and the
+/// models' outputs, in sample order, so that every accumulator adds what a
+/// one-device run adds.
+pub(super) fn generate_and_run(
+    job: &mut Job,
+    models: &mut [Extractor],
+    streamed: &[&Streamed],
+    range: Range<usize>,
+    batch_size: usize,
+    sink: impl FnMut(&[Sample], GeneratedBatch, BatchOutputs) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let value_range = job.generator.manifest().value_range;
+    let (devices, uses) = sessions_per_device(models, streamed, job.generator.devices())?;
+    job.spread(
+        range,
+        batch_size,
+        &[],
+        devices,
+        |sessions, batch| {
+            batch
+                .images
+                .iter()
+                .map(|images| {
+                    let rgb: Vec<RgbImage> = images
+                        .axis_iter(Axis(0))
+                        .into_par_iter()
+                        .map(|image| to_rgb8(image, value_range))
+                        .collect();
+                    streamed
+                        .iter()
+                        .zip(&uses)
+                        .map(|(model, &k)| model.run_on(&mut sessions[k], &rgb))
+                        .collect()
+                })
+                .collect()
+        },
+        sink,
+    )
+}
+
+/// The open models' sessions per device: `devices[d][k]` is the session of
+/// the k-th distinct model of `streamed` on device d, and `uses[i]` the k
+/// the i-th streamed model runs on (an extractor that is also the
+/// classifier is one model).
+#[allow(clippy::type_complexity)]
+fn sessions_per_device<'a>(
+    models: &'a mut [Extractor],
+    streamed: &[&Streamed],
+    count: usize,
+) -> anyhow::Result<(Vec<Vec<OnDevice<'a>>>, Vec<usize>)> {
+    let mut paths: Vec<&Path> = Vec::new();
+    let mut uses = Vec::new();
+    for model in streamed {
+        match paths.iter().position(|p| *p == model.model) {
+            Some(k) => uses.push(k),
+            None => {
+                uses.push(paths.len());
+                paths.push(&model.model);
+            }
+        }
+    }
+    let mut per_model: Vec<Option<Vec<OnDevice<'a>>>> = paths.iter().map(|_| None).collect();
+    for model in models.iter_mut() {
+        if let Some(k) = paths.iter().position(|p| *p == model.path()) {
+            per_model[k] = Some(model.on_devices());
+        }
+    }
+    let mut sessions = Vec::new();
+    for (opened, path) in per_model.into_iter().zip(&paths) {
+        let opened = opened.with_context(|| format!("model {} is not open", path.display()))?;
+        if opened.len() != count {
+            bail!(
+                "model {} runs on {} devices and the generator on {count}; open both with the same --devices",
+                path.display(),
+                opened.len()
+            );
+        }
+        sessions.push(opened.into_iter());
+    }
+    let devices = (0..count)
+        .map(|_| sessions.iter_mut().filter_map(Iterator::next).collect())
+        .collect();
+    Ok((devices, uses))
 }
 
 /// The samples to draw and where their PNGs go, if anywhere.
@@ -157,7 +253,6 @@ impl Scorer {
             }
         };
         let branches = job.branches.clone();
-        let value_range = job.generator.manifest().value_range;
         let mut sides: Vec<SideAccumulator> = branches
             .iter()
             .map(|_| SideAccumulator::new(requirements.fake))
@@ -166,36 +261,46 @@ impl Scorer {
             .map(|_| ColorConsistencyAccumulator::new())
             .collect();
         let stage = progress.stage("eval", job.plan.len());
-        let batch_size = self.batch_size;
-        let models = &mut self.models;
-        job.run(0, batch_size, &[], |samples, batch| {
-            if let Some(folder) = folder.as_mut() {
-                folder.write_batch(samples, batch)?;
-            }
-            let sides = sides.iter_mut().zip(&branches);
-            for (images, (side, branch)) in batch.images.iter().zip(sides) {
-                let rgb: Vec<RgbImage> = images
-                    .axis_iter(Axis(0))
-                    .into_par_iter()
-                    .map(|image| to_rgb8(image, value_range))
-                    .collect();
-                for model in [&extractor, &classifier].into_iter().flatten() {
-                    model.run(models, &rgb, side)?;
+        let streamed: Vec<&Streamed> = [&extractor, &classifier].into_iter().flatten().collect();
+        let range = 0..job.plan.len();
+        generate_and_run(
+            &mut job,
+            &mut self.models,
+            &streamed,
+            range,
+            self.batch_size,
+            |samples, batch, outputs| {
+                if let Some(folder) = folder.as_mut() {
+                    folder.write_batch(samples, &batch)?;
                 }
-                side.count(samples.len());
-                // The PNGs `--out` received, named as the run folder names them.
-                side.add_files(samples.iter().map(|s| {
-                    let (folder, out) = folder.as_ref().zip(out)?;
-                    Some(out.join(folder.image_name(branch, s.id)))
-                }));
-            }
-            for (i, color) in colors.iter_mut().enumerate() {
-                color.add(batch.images[i].view(), batch.images[i + 1].view())?;
-            }
-            stage.advance(samples.len());
-            anyhow::Ok(())
-        })?;
+                let sides = sides.iter_mut().zip(&branches).zip(outputs);
+                for ((side, branch), outputs) in sides {
+                    for (model, arrays) in streamed.iter().zip(outputs) {
+                        model.feed(&arrays, side)?;
+                    }
+                    side.count(samples.len());
+                    // The PNGs `--out` received, named as the run folder names them.
+                    side.add_files(samples.iter().map(|s| {
+                        let (folder, out) = folder.as_ref().zip(out)?;
+                        Some(out.join(folder.image_name(branch, s.id)))
+                    }));
+                }
+                for (i, color) in colors.iter_mut().enumerate() {
+                    color.add(batch.images[i].view(), batch.images[i + 1].view())?;
+                }
+                stage.advance(samples.len());
+                Ok(())
+            },
+        )?;
         drop(stage);
+        for model in &streamed {
+            let drift = self.models.iter().find(|m| m.path() == model.model);
+            if let Some(note) = drift.and_then(Extractor::drift)
+                && !base.warnings.iter().any(|w| w == note)
+            {
+                base.warnings.push(note.to_string());
+            }
+        }
         if let Some(folder) = folder {
             folder.finish(&job.plan.samples, job.seed)?;
         }

@@ -12,11 +12,9 @@
 //! the distances in the same order: the same report, bit for bit.
 
 use anyhow::{Context, bail};
-use image::RgbImage;
-use ndarray::Axis;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::eval::{Streamed, generate_and_run};
 use super::metric::Needs;
 use super::options::ScoringOptions;
 use super::partial::{IsPlan, SidePlan, read_file};
@@ -25,7 +23,7 @@ use super::scorer::Scorer;
 use super::side::SideAccumulator;
 use super::source::{Input, Source};
 use crate::features::{FeatureFile, IsSetup};
-use crate::generate::{JobSpec, to_rgb8};
+use crate::generate::JobSpec;
 use crate::metrics::ColorConsistencyAccumulator;
 use crate::models::file_sha256;
 use crate::progress::Progress;
@@ -93,34 +91,34 @@ impl Scorer {
             logits: true,
         };
         let branches = job.branches.clone();
-        let value_range = job.generator.manifest().value_range;
         let mut sides: Vec<SideAccumulator> =
             branches.iter().map(|_| SideAccumulator::new(raw)).collect();
         let mut colors: Vec<Vec<(f64, f64)>> = vec![Vec::new(); branches.len().saturating_sub(1)];
         let range = shard.range(items);
         let stage = progress.stage("eval", range.len());
-        let batch_size = self.batch_size;
-        let models = &mut self.models;
-        job.run_range(range, batch_size, &[], |samples, batch| {
-            for (images, side) in batch.images.iter().zip(sides.iter_mut()) {
-                let rgb: Vec<RgbImage> = images
-                    .axis_iter(Axis(0))
-                    .into_par_iter()
-                    .map(|image| to_rgb8(image, value_range))
-                    .collect();
-                for model in [&extractor, &classifier].into_iter().flatten() {
-                    model.run(models, &rgb, side)?;
+        let streamed: Vec<&Streamed> = [&extractor, &classifier].into_iter().flatten().collect();
+        generate_and_run(
+            &mut job,
+            &mut self.models,
+            &streamed,
+            range,
+            self.batch_size,
+            |samples, batch, outputs| {
+                for (side, outputs) in sides.iter_mut().zip(outputs) {
+                    for (model, arrays) in streamed.iter().zip(outputs) {
+                        model.feed(&arrays, side)?;
+                    }
                 }
-            }
-            for (i, color) in colors.iter_mut().enumerate() {
-                color.extend(ColorConsistencyAccumulator::distances(
-                    batch.images[i].view(),
-                    batch.images[i + 1].view(),
-                )?);
-            }
-            stage.advance(samples.len());
-            anyhow::Ok(())
-        })?;
+                for (i, color) in colors.iter_mut().enumerate() {
+                    color.extend(ColorConsistencyAccumulator::distances(
+                        batch.images[i].view(),
+                        batch.images[i + 1].view(),
+                    )?);
+                }
+                stage.advance(samples.len());
+                Ok(())
+            },
+        )?;
         drop(stage);
         let mut data = FeatureFile::default();
         for (i, side) in sides.into_iter().enumerate() {

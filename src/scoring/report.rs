@@ -138,6 +138,9 @@ pub struct ScoreReport {
     /// Execution provider that ran the models.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// The devices a run spread over (`--devices`), when more than one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<String>,
     /// ONNX Runtime version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onnxruntime: Option<String>,

@@ -405,6 +405,7 @@ pub(super) fn record(
             report.protocol = Some(protocol);
             report.resize = Some(resize);
             report.provider = Some(model.provider().to_string());
+            report.devices = (model.devices() > 1).then(|| model.device_names().join(","));
         }
         Role::Classifier => {
             report.classifier = Some(provenance(model, setup));

@@ -9,13 +9,14 @@ use std::path::Path;
 
 use ndarray::{Array2, Axis};
 use stackgan_eval::features::{Extractor, run_over_images};
+use stackgan_eval::generate::{JobSpec, PlanRequest};
 use stackgan_eval::images::{ImageBatches, image_list};
 use stackgan_eval::options::{ExecOptions, ImageOptions};
 use stackgan_eval::progress::Silent;
 use stackgan_eval::runtime::{Device, DeviceList, Runtime, RuntimeConfig};
-use stackgan_eval::scoring::{Input, Scorer};
+use stackgan_eval::scoring::{Input, Metric, Scorer, ScoringOptions};
 
-use crate::util::{Refusal, fixture, s, temp_dir, tiny_extractor};
+use crate::util::{Refusal, demo_model, fixture, s, temp_dir, tiny_extractor};
 
 #[test]
 fn gpu_settings_a_run_cannot_honour_are_refused_in_one_line() {
@@ -189,4 +190,51 @@ fn a_pass_spread_over_several_devices_equals_the_one_device_run_bit_for_bit() {
         bits(&spread.sigma.clone().into_dyn())
     );
     assert_eq!(alone.count, Some(20));
+}
+
+/// `eval` spreads its generated batches the same way: each device
+/// generates a batch and runs its branches through the image models there,
+/// and the sides take the outputs in sample order. Two CPU sessions of each
+/// model give the one-device report (FID and IS of every branch) bit for bit.
+#[test]
+fn eval_spread_over_several_devices_equals_the_one_device_run_bit_for_bit() {
+    let spec = JobSpec {
+        model: demo_model("demo-generator.onnx").into(),
+        embeddings: Some(demo_model("demo-embeddings.npy").into()),
+        seed: 5,
+        plan: PlanRequest {
+            images: Some(8),
+            captions: Some(3),
+            ..PlanRequest::default()
+        },
+        ..JobSpec::default()
+    };
+    let options = ScoringOptions {
+        metrics: vec![Metric::Fid, Metric::Is],
+        extractor: Some(demo_model("demo-extractor.onnx").into()),
+        ..ScoringOptions::default()
+    };
+    let real = Input::new("--real", fixture("e2e/real"));
+    let eval = |devices: Option<Vec<Device>>| {
+        let exec = ExecOptions {
+            runtime: RuntimeConfig {
+                device: Device::Cpu,
+                threads: Some(1),
+                devices: devices.map(DeviceList),
+                ..RuntimeConfig::default()
+            },
+            batch_size: 5,
+        };
+        let mut scorer = Scorer::new(exec, ImageOptions::default());
+        let report = scorer
+            .eval(&options, Some(&real), &spec, None, &Silent)
+            .expect("eval");
+        assert_eq!(report.samples, 24);
+        serde_json::to_string(&report.branches).expect("json")
+    };
+    let (alone, spread) = (eval(None), eval(Some(vec![Device::Cpu; 2])));
+    assert!(alone.contains("\"fid\""), "{alone}");
+    assert!(spread.contains("\"devices\":\"cpu,cpu\""), "{spread}");
+    let spread = spread.replace(",\"devices\":\"cpu,cpu\"", "");
+    assert_eq!(alone, spread);
 }

@@ -166,8 +166,13 @@ impl Extractor {
                 "`{name}` by up to {relative:.1e} of its largest value"
             ));
         }
+        let clipped = self
+            .session
+            .note()
+            .map(|note| format!(" ({note})"))
+            .unwrap_or_default();
         self.drift = Some(format!(
-            "--precision {}: on the first batch ({} images) the outputs differ from float32's: {}; the numbers are not float32's",
+            "--precision {}: on the first batch ({} images) the outputs differ from float32's: {}; the numbers are not float32's{clipped}",
             self.precision,
             batch.shape()[0],
             parts.join(", ")

@@ -68,7 +68,7 @@ impl Generator {
         let manifest = GeneratorManifest::read_beside(path)?;
         let sha256 = file_sha256(path)?;
         verify_sha256(path, &manifest.onnx_sha256, &sha256)?;
-        let session = runtime.open(path)?;
+        let session = runtime.open_float32(path)?;
         manifest.verify_signature(path, &session.inputs(), &session.outputs())?;
         Ok(Generator {
             session,

@@ -65,10 +65,24 @@ impl Float16Model {
                 model.display(),
                 c.values,
                 c.largest,
-                c.tensors.join(", ")
+                one_line(&c.tensors.join(", "))
             )
         })
     }
+}
+
+/// `text` with control characters escaped: names inside a model are
+/// anyone's strings, and a message stays one line.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Why a model cannot be converted.
@@ -91,24 +105,19 @@ pub enum Float16Error {
 /// Converts the model in `bytes` (read from `path`, which messages name).
 pub fn to_float16(bytes: &[u8], path: &Path) -> Result<Float16Model, Float16Error> {
     let mut model = decode_losslessly(bytes, path)?;
-    refuse_unsupported(&model).map_err(|what| Float16Error::Unsupported {
+    let unsupported = |what: String| Float16Error::Unsupported {
         path: path.to_path_buf(),
-        what,
-    })?;
+        what: one_line(&what),
+    };
+    refuse_unsupported(&model).map_err(unsupported)?;
     let Some(graph) = model.graph.as_mut() else {
         return Err(Float16Error::NotOnnx {
             path: path.to_path_buf(),
             reason: "it has no graph".into(),
         });
     };
-    let plan = plan::Plan::of(graph).map_err(|what| Float16Error::Unsupported {
-        path: path.to_path_buf(),
-        what,
-    })?;
-    let summary = rewrite::apply(graph, &plan).map_err(|what| Float16Error::Unsupported {
-        path: path.to_path_buf(),
-        what,
-    })?;
+    let plan = plan::Plan::of(graph).map_err(unsupported)?;
+    let summary = rewrite::apply(graph, &plan).map_err(unsupported)?;
     Ok(Float16Model {
         bytes: model.encode_to_vec(),
         tensors_converted: summary.tensors_converted,

@@ -65,7 +65,7 @@ pub struct RuntimeArgs {
     /// GPUs of this node to spread one run over, e.g. 0,1,2,3: each takes the next batch when free, and the numbers equal a one-GPU run's [default batch: 200].
     #[arg(long, value_name = "I,J,…", conflicts_with = "device")]
     pub devices: Option<DeviceList>,
-    /// Arithmetic on a GPU: fp32 (numbers equal to the CPU's to float32 rounding), tf32 or fp16.
+    /// Arithmetic of the image models (extractor, classifier) on a GPU: fp32 (numbers equal to the CPU's to float32 rounding), tf32 (TF32 tensor cores) or fp16 (the model converted to float16 weights and activations, inputs and outputs float32); tf32 and fp16 report their drift from float32 on the first batch in the run's warnings. Generators always run in float32.
     #[arg(long, default_value_t = Precision::default())]
     pub precision: Precision,
     /// libonnxruntime.so to load (else ORT_DYLIB_PATH, ./.venv, the system).

@@ -119,6 +119,7 @@ impl DriftCheck {
         batch: ArrayView4<'_, f32>,
         outputs: &[&str],
         got: &[Array2<f32>],
+        note: Option<&str>,
     ) -> Result<(), ExtractError> {
         let Some(mut float32) = self.float32.take() else {
             return Ok(());
@@ -140,8 +141,9 @@ impl DriftCheck {
                 "`{name}` by up to {relative:.1e} of its largest value"
             ));
         }
+        let note = note.map(|note| format!(" ({note})")).unwrap_or_default();
         self.warning = Some(format!(
-            "--precision {}: on the first batch ({} images) the outputs differ from float32's: {}; the numbers are not float32's",
+            "--precision {}: on the first batch ({} images) the outputs differ from float32's: {}; the numbers are not float32's{note}",
             self.precision,
             batch.shape()[0],
             parts.join(", ")
@@ -191,7 +193,7 @@ impl OnDevice<'_> {
             })
             .collect::<Result<Vec<_>, _>>()?;
         if let Some(drift) = self.drift.as_deref_mut() {
-            drift.measure(self.input, batch, outputs, &arrays)?;
+            drift.measure(self.input, batch, outputs, &arrays, self.session.note())?;
         }
         Ok(arrays)
     }

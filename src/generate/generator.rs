@@ -75,9 +75,9 @@ impl Generator {
         let manifest = GeneratorManifest::read_beside(path)?;
         let sha256 = file_sha256(path)?;
         verify_sha256(path, &manifest.onnx_sha256, &sha256)?;
-        let session = runtime.open(path)?;
+        let session = runtime.open_float32(path)?;
         manifest.verify_signature(path, &session.inputs(), &session.outputs())?;
-        let replicas = runtime.open_replicas(path)?;
+        let replicas = runtime.open_float32_replicas(path)?;
         Ok(Generator {
             session,
             replicas,

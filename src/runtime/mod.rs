@@ -13,6 +13,8 @@ use std::sync::{Mutex, OnceLock};
 use ort::environment::Environment;
 use ort::ep::{self, ExecutionProvider};
 
+use crate::convert::onnx::float16::{Float16Error, Float16Model, to_float16};
+
 pub use library::{LibrarySource, find_library, library_in_virtualenv};
 pub use session::{ModelSession, TensorSignature};
 
@@ -99,7 +101,9 @@ pub enum Precision {
     /// (10-bit mantissas in the products; what PyTorch uses for cuDNN
     /// convolutions by default on Ampere and newer).
     Tf32,
-    /// Half precision.
+    /// Half precision: the image models converted to float16 weights and
+    /// activations when they are opened (inputs and outputs stay float32;
+    /// see `convert::onnx::float16`).
     Fp16,
 }
 
@@ -252,6 +256,8 @@ pub enum RuntimeError {
     Session { path: PathBuf, reason: String },
     #[error("running model {path} failed: {reason}")]
     Run { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Float16(#[from] Float16Error),
 }
 
 /// Why a CUDA session could not be opened.
@@ -303,12 +309,6 @@ pub struct Runtime {
 impl Runtime {
     /// Finds and loads the library. Done once per process.
     pub fn load(config: RuntimeConfig) -> Result<Self, RuntimeError> {
-        if config.precision == Precision::Fp16 {
-            return Err(RuntimeError::Precision {
-                precision: config.precision,
-                reason: "ONNX Runtime's CUDA provider runs a float32 model in float32 (or TF32) and this tool exports no float16 models yet; use --precision tf32 or fp32".into(),
-            });
-        }
         if config.precision != Precision::Fp32 && config.device == Device::Cpu {
             return Err(RuntimeError::Precision {
                 precision: config.precision,
@@ -392,24 +392,63 @@ impl Runtime {
         }
     }
 
-    /// Opens a session on `path` on the first device, with the configured
-    /// provider and threads.
+    /// Opens an image model (extractor, classifier) on `path` on the first
+    /// device, with the configured provider, threads and `--precision`.
     pub fn open(&self, path: &Path) -> Result<ModelSession, RuntimeError> {
-        self.open_on(path, self.devices()[0])
+        self.open_in(path, self.devices()[0], self.config.precision)
     }
 
-    /// Sessions on `path` on every device after the first (`--devices`):
-    /// none when the run uses one device.
+    /// Sessions of an image model on every device after the first
+    /// (`--devices`): none when the run uses one device.
     pub fn open_replicas(&self, path: &Path) -> Result<Vec<ModelSession>, RuntimeError> {
         self.devices()[1..]
             .iter()
-            .map(|device| self.open_on(path, *device))
+            .map(|device| self.open_in(path, *device, self.config.precision))
             .collect()
     }
 
-    /// Opens a session on `path` on `device`, falling back to the CPU only
-    /// as `--device auto` allows.
-    fn open_on(&self, path: &Path, device: Device) -> Result<ModelSession, RuntimeError> {
+    /// Opens a generator on `path` on the first device: in full float32
+    /// whatever `--precision` says, because its images are what is being
+    /// evaluated (a reduced precision would score other images, with no
+    /// drift measured).
+    pub fn open_float32(&self, path: &Path) -> Result<ModelSession, RuntimeError> {
+        self.open_in(path, self.devices()[0], Precision::Fp32)
+    }
+
+    /// A generator's sessions on every device after the first, in float32.
+    pub fn open_float32_replicas(&self, path: &Path) -> Result<Vec<ModelSession>, RuntimeError> {
+        self.devices()[1..]
+            .iter()
+            .map(|device| self.open_in(path, *device, Precision::Fp32))
+            .collect()
+    }
+
+    /// Opens the model in `bytes` on the CPU (`path` names it in messages).
+    /// A test path, no flag's: the tests run the float16 conversion
+    /// (`convert::onnx::float16::to_float16`) and decoded-and-encoded
+    /// models through it, on ONNX Runtime's CPU float16 kernels.
+    pub fn open_bytes_on_cpu(
+        &self,
+        bytes: &[u8],
+        path: &Path,
+    ) -> Result<ModelSession, RuntimeError> {
+        let session = self
+            .open_with(Source::Memory(bytes), None)
+            .map_err(|reason| RuntimeError::Session {
+                path: path.to_path_buf(),
+                reason,
+            })?;
+        Ok(ModelSession::new(session, path, Provider::Cpu, 0))
+    }
+
+    /// Opens a session on `path` on `device` in `precision`, falling back
+    /// to the CPU only as `--device auto` allows.
+    fn open_in(
+        &self,
+        path: &Path,
+        device: Device,
+        precision: Precision,
+    ) -> Result<ModelSession, RuntimeError> {
         let session_error = |reason: String| RuntimeError::Session {
             path: path.to_path_buf(),
             reason,
@@ -420,14 +459,22 @@ impl Runtime {
                     library: self.library.clone(),
                 }
             } else {
-                match self.open_with(path, Some((self.config.precision, cuda_device))) {
+                // A model that cannot be converted is refused as such, not
+                // taken for a CUDA failure (which `auto` would fall back from).
+                let converted = match precision {
+                    Precision::Fp16 => Some(self.convert_to_float16(path)?),
+                    Precision::Fp32 | Precision::Tf32 => None,
+                };
+                let source = converted
+                    .as_ref()
+                    .map_or(Source::File(path), |c| Source::Memory(&c.bytes));
+                match self.open_with(source, Some((precision, cuda_device))) {
                     Ok(session) => {
-                        return Ok(ModelSession::new(
-                            session,
-                            path,
-                            Provider::Cuda,
-                            cuda_device,
-                        ));
+                        let note = converted.and_then(|c| c.clip_note(path));
+                        return Ok(
+                            ModelSession::new(session, path, Provider::Cuda, cuda_device)
+                                .with_note(note),
+                        );
                     }
                     Err(reason) => CudaFailure::Failed(reason),
                 }
@@ -447,14 +494,25 @@ impl Runtime {
                 Fallback::Quiet => {}
             }
         }
-        if self.config.precision != Precision::Fp32 {
+        if precision != Precision::Fp32 {
             return Err(RuntimeError::Precision {
-                precision: self.config.precision,
+                precision,
                 reason: "no GPU is in use (the CPU runs in float32); drop --precision, or install onnxruntime-gpu and pass --device cuda".into(),
             });
         }
-        let session = self.open_with(path, None).map_err(session_error)?;
+        let session = self
+            .open_with(Source::File(path), None)
+            .map_err(session_error)?;
         Ok(ModelSession::new(session, path, Provider::Cpu, 0))
+    }
+
+    /// The float16 form of the model at `path`.
+    fn convert_to_float16(&self, path: &Path) -> Result<Float16Model, RuntimeError> {
+        let bytes = std::fs::read(path).map_err(|e| RuntimeError::Session {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        Ok(to_float16(&bytes, path)?)
     }
 
     /// A second, full-float32 session on the GPU when sessions run in
@@ -469,7 +527,7 @@ impl Runtime {
         let path = session.path();
         let cuda_device = session.cuda_device();
         let reference = self
-            .open_with(path, Some((Precision::Fp32, cuda_device)))
+            .open_with(Source::File(path), Some((Precision::Fp32, cuda_device)))
             .map_err(|reason| RuntimeError::Session {
                 path: path.to_path_buf(),
                 reason,
@@ -482,10 +540,11 @@ impl Runtime {
         )))
     }
 
-    /// A session on the CPU (`cuda` `None`) or on that CUDA device in that precision.
+    /// A session on the CPU (`cuda` `None`) or on that CUDA device in that
+    /// precision (a float16 model comes converted, as bytes).
     fn open_with(
         &self,
-        path: &Path,
+        source: Source<'_>,
         cuda: Option<(Precision, i32)>,
     ) -> Result<ort::session::Session, String> {
         let mut builder =
@@ -509,8 +568,19 @@ impl Runtime {
                 .with_intra_threads(threads)
                 .map_err(|e| e.to_string())?;
         }
-        builder.commit_from_file(path).map_err(|e| e.to_string())
+        match source {
+            Source::File(path) => builder.commit_from_file(path),
+            Source::Memory(bytes) => builder.commit_from_memory(bytes),
+        }
+        .map_err(|e| e.to_string())
     }
+}
+
+/// Where a session's model comes from.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    File(&'a Path),
+    Memory(&'a [u8]),
 }
 
 #[cfg(test)]

@@ -30,6 +30,9 @@ pub struct ModelSession {
     cuda_device: i32,
     /// The bound input buffer and outputs of the last [`ModelSession::run_bound`].
     bound: Option<Bound>,
+    /// What opening it changed that a run should warn about (values clipped
+    /// by the float16 conversion).
+    note: Option<String>,
 }
 
 /// A pre-allocated input buffer bound to one input, for one batch shape
@@ -51,7 +54,19 @@ impl ModelSession {
             provider,
             cuda_device,
             bound: None,
+            note: None,
         }
+    }
+
+    pub(super) fn with_note(mut self, note: Option<String>) -> Self {
+        self.note = note;
+        self
+    }
+
+    /// A warning line about how the model was opened (`--precision fp16`
+    /// clipping values beyond float16's range), if any.
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
     }
 
     /// Runs a single-input model on `batch` through I/O binding: the batch

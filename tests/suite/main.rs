@@ -18,6 +18,7 @@ mod cli_core;
 mod cli_generate;
 mod collapse_triage;
 mod convert_checkpoint;
+mod convert_float16;
 mod convert_graph;
 mod convert_inception;
 mod convert_stackgan;

@@ -22,6 +22,7 @@ use crate::util::{Refusal, demo_model, fixture, s, temp_dir, tiny_extractor};
 fn gpu_settings_a_run_cannot_honour_are_refused_in_one_line() {
     let dir = temp_dir();
     let out = dir.path().join("fid.json");
+    let generated = dir.path().join("generated");
     let fid = |extra: &[&'static str]| {
         let mut args = vec![
             "fid",
@@ -64,10 +65,27 @@ fn gpu_settings_a_run_cannot_honour_are_refused_in_one_line() {
             also: &["--device cuda"],
         },
         Refusal {
-            args: fid(&["--precision", "fp16"]),
+            args: fid(&["--device", "cpu", "--precision", "fp16"]),
             output: &out,
             names: "--precision fp16",
-            also: &["tf32"],
+            also: &["--device cuda"],
+        },
+        // Generators always run in float32: generate has no image model.
+        Refusal {
+            args: vec![
+                "generate",
+                "--model",
+                demo_model("demo-generator.onnx"),
+                "--embeddings",
+                demo_model("demo-embeddings.npy"),
+                "--out",
+                s(&generated),
+                "--precision",
+                "fp16",
+            ],
+            output: &generated,
+            names: "--precision fp16",
+            also: &["generator", "float32"],
         },
         // Without a CUDA provider there is no GPU to spread the run over.
         Refusal {

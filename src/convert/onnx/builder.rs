@@ -211,6 +211,7 @@ impl<'w> GraphBuilder<'w> {
                 .into_iter()
                 .map(|(name, value)| AttributeProto::new(name, value))
                 .collect(),
+            ..NodeProto::default()
         });
     }
 
@@ -278,14 +279,15 @@ impl<'w> GraphBuilder<'w> {
                     version: Some(OPSET),
                 }],
                 producer_name: Some("stackgan-eval".into()),
-                doc_string: None,
                 graph: Some(GraphProto {
                     node: self.nodes,
                     name: Some(architecture.to_string()),
                     initializer: self.initializers,
                     input: self.inputs,
                     output: self.outputs,
+                    ..GraphProto::default()
                 }),
+                ..ModelProto::default()
             },
         })
     }

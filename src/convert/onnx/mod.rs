@@ -30,6 +30,7 @@
 //! ```
 
 mod builder;
+pub mod float16;
 mod layers;
 mod proto;
 mod tensor_ops;

@@ -985,3 +985,42 @@ fn gpu_flag_values() {
         }),
     });
 }
+
+/// The float16 conversion (`--precision fp16`) on mutated ONNX files: it
+/// decodes whatever it is given, and must convert it or refuse it in one
+/// line naming the file, never panic.
+#[test]
+fn float16_conversion() {
+    use stackgan_eval::convert::onnx::float16::to_float16;
+    run(Target {
+        name: "float16_conversion",
+        file_name: "model.onnx",
+        must_name: "model.onnx",
+        custom: None,
+        inputs: 300,
+        seeds: vec![
+            read("tests/fixtures/models/tiny-extractor.onnx"),
+            read("tests/fixtures/models/bad-output.onnx"),
+            read("tests/fixtures/fp16/edge.onnx"),
+            read("models/demo/demo-extractor.onnx"),
+        ],
+        tokens: tokens(&[
+            b"\x08\x08",
+            b"\x3a",
+            b"\x0a\x04Cast",
+            b"\x22\x06Resize",
+            b"\x22\x08Constant",
+            b"\x10\x01",
+            b"\x10\x0a",
+            b"\x48",
+            b"\x70\x01",
+            b"\xff\xff\xff\xff\x0f",
+        ]),
+        parse: Arc::new(|path| {
+            let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+            to_float16(&bytes, path)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }),
+    });
+}

@@ -12,9 +12,8 @@ use super::model::{pool_output, setup};
 use super::options::IsOptions;
 use super::report::ScoreReport;
 use super::scorer::{Pass, Role, Scorer};
-use super::side::stack;
 use super::source::Input;
-use crate::features::{FeatureFile, run_over_images};
+use crate::features::{FeatureFile, FeatureStore, run_over_images};
 use crate::images::{ImageBatches, ImageList, ResizeMode, image_list};
 use crate::metrics::FidStats;
 use crate::models::Protocol;
@@ -214,7 +213,13 @@ impl Scorer {
         let stage = progress.stage("extract", paths.len());
         let batches =
             ImageBatches::new(paths, setup.preprocess.clone(), batch_size, images.skip_bad)?;
-        let mut parts: Vec<Vec<Array2<f32>>> = vec![Vec::new(); outputs.len()];
+        // Rows go straight into one growing buffer per output (never
+        // spilled: the feature file is written from memory), so the pass
+        // holds each output once rather than its batches and then a copy.
+        let mut stores: Vec<FeatureStore> = outputs
+            .iter()
+            .map(|_| FeatureStore::with_limit(usize::MAX))
+            .collect();
         let mut files = Vec::new();
         let summary = run_over_images(
             model,
@@ -223,19 +228,18 @@ impl Scorer {
             &|n| stage.advance(n),
             |batch_paths, arrays| {
                 files.extend(batch_paths.iter().cloned());
-                for (part, array) in parts.iter_mut().zip(arrays) {
-                    part.push(array.clone());
+                for (store, array) in stores.iter_mut().zip(arrays) {
+                    store.push(array.view())?;
                 }
                 anyhow::Ok(())
             },
         )?;
         drop(stage);
         let mut arrays = Vec::new();
-        for (name, part) in names.iter().cloned().zip(parts) {
-            let array = if part.is_empty() {
-                Array2::zeros((0, 0))
-            } else {
-                stack(&part)?
+        for (name, store) in names.iter().cloned().zip(stores) {
+            let array = match store.finish()? {
+                Some(rows) => rows.into_owned(),
+                None => Array2::zeros((0, 0)),
             };
             arrays.push((name, array));
         }

@@ -139,8 +139,8 @@ pub struct ScoreReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
     /// The devices a run spread over (`--devices`), when more than one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub devices: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
     /// ONNX Runtime version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onnxruntime: Option<String>,

@@ -405,7 +405,10 @@ pub(super) fn record(
             report.protocol = Some(protocol);
             report.resize = Some(resize);
             report.provider = Some(model.provider().to_string());
-            report.devices = (model.devices() > 1).then(|| model.device_names().join(","));
+            report.devices = match model.devices() {
+                1 => Vec::new(),
+                _ => model.device_names(),
+            };
         }
         Role::Classifier => {
             report.classifier = Some(provenance(model, setup));

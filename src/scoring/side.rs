@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use ndarray::{Array2, Axis, concatenate};
+use ndarray::Array2;
 
 use super::metric::Needs;
 use super::options::IsOptions;
@@ -171,10 +171,4 @@ impl SideAccumulator {
             files: self.files,
         })
     }
-}
-
-/// Batches of rows, one on top of the other.
-pub fn stack(parts: &[Array2<f32>]) -> anyhow::Result<Array2<f32>> {
-    let views: Vec<_> = parts.iter().map(|a| a.view()).collect();
-    Ok(concatenate(Axis(0), &views)?)
 }

@@ -252,7 +252,7 @@ fn eval_spread_over_several_devices_equals_the_one_device_run_bit_for_bit() {
     };
     let (alone, spread) = (eval(None), eval(Some(vec![Device::Cpu; 2])));
     assert!(alone.contains("\"fid\""), "{alone}");
-    assert!(spread.contains("\"devices\":\"cpu,cpu\""), "{spread}");
-    let spread = spread.replace(",\"devices\":\"cpu,cpu\"", "");
+    assert!(spread.contains(r#""devices":["cpu","cpu"]"#), "{spread}");
+    let spread = spread.replace(r#","devices":["cpu","cpu"]"#, "");
     assert_eq!(alone, spread);
 }

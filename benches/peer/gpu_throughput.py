@@ -16,7 +16,11 @@ script, it prints images/s of
           the same provider options as the tool (no TF32, heuristic cuDNN
           search), input already on the device (I/O binding), same batch;
 
-and the ratios fid/net (goal >= 0.9) and fid/torch (goal >= 2). Then the same
+and the ratios fid/net (goal >= 0.9) and fid/torch (goal >= 2); then `fid`
+again under each `--precision` of --precisions (images/s, the FID's relative
+change from float32's and the drift warning the run printed in its JSON), and,
+with --devices (e.g. 0,1 on a node of two GPUs), `fid --devices` (images/s
+and whether the FID equals the one-GPU run's bit for bit). Then the same
 for `eval`: a full-width StackGAN-v2 birds generator (GF_DIM 64; seeded random
 weights, benches/peer/generate_peer.py) saved as a released checkpoint and
 converted natively (`models convert --kind v2-birds`), --eval-samples samples
@@ -118,6 +122,9 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--skip-pytorch-fid", action="store_true")
     parser.add_argument("--skip-eval", action="store_true")
+    parser.add_argument("--precisions", default="tf32,fp16",
+                        help="reduced precisions to time against fp32 ('' for none)")
+    parser.add_argument("--devices", help="GPUs to spread one fid run over, e.g. 0,1 (default: not measured)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="gpu-throughput-"))
@@ -151,12 +158,38 @@ def main() -> int:
         theirs = timed([sys.executable, "-m", "pytorch_fid", str(a), str(b), "--device", cuda], env)
         results["pytorch_fid_images_per_s"] = args.images / theirs
     report(results, "fid")
+    fid_run = [args.bin, "fid", "--real", str(a), "--fake", str(b), "--extractor", str(inception), "--quiet"]
+    reduced_precision(args, work, fid_run, results)
+    if args.devices:
+        spread = work / "fid-devices.json"
+        wall = timed(fid_run + ["--devices", args.devices, "--json", str(spread)])
+        same = json.loads(spread.read_text())["fid"] == json.loads((work / "fid.json").read_text())["fid"]
+        results["devices"] = {"devices": args.devices, "images_per_s": args.images / wall, "fid_equal_to_one_gpu": same}
+        print(f"--devices {args.devices}: {args.images / wall:9.1f} images/s "
+              f"({args.images / wall / results['fid_images_per_s']:.2f}x one GPU); FID equal bit for bit: {same}")
 
     if not args.skip_eval:
         evaluate(args, work, a, inception, results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0
+
+
+def reduced_precision(args, work: Path, fid_run: list[str], results: dict) -> None:
+    """`fid` under each --precision of --precisions, against the float32 run."""
+    full = json.loads((work / "fid.json").read_text())["fid"]
+    for precision in filter(None, args.precisions.split(",")):
+        out = work / f"fid-{precision}.json"
+        wall = timed(fid_run + ["--device", f"cuda:{args.device}", "--batch-size", str(args.batch_size),
+                                "--precision", precision, "--json", str(out)])
+        report_json = json.loads(out.read_text())
+        entry = {"images_per_s": args.images / wall, "fid": report_json["fid"],
+                 "fid_relative_change": abs(report_json["fid"] - full) / abs(full),
+                 "warnings": report_json.get("warnings", [])}
+        results[f"precision_{precision}"] = entry
+        print(f"--precision {precision:4}  {entry['images_per_s']:9.1f} images/s "
+              f"({entry['images_per_s'] / results['fid_images_per_s']:.2f}x fp32); "
+              f"FID {entry['fid']:.4f} vs {full:.4f} (relative {entry['fid_relative_change']:.1e})", flush=True)
 
 
 def evaluate(args, work: Path, real: Path, inception: Path, results: dict) -> None:

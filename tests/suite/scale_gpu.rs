@@ -143,14 +143,18 @@ fn features_of(
     (files, stacked)
 }
 
-fn runtime(devices: Option<Vec<Device>>) -> Runtime {
-    Runtime::load(RuntimeConfig {
+/// CPU sessions of one thread, one per entry of `devices` (`None`: one).
+fn cpu_sessions(devices: Option<Vec<Device>>) -> RuntimeConfig {
+    RuntimeConfig {
         device: Device::Cpu,
         threads: Some(1),
         devices: devices.map(DeviceList),
         ..RuntimeConfig::default()
-    })
-    .expect("ONNX Runtime (scripts/setup.sh installs it)")
+    }
+}
+
+fn runtime(devices: Option<Vec<Device>>) -> Runtime {
+    Runtime::load(cpu_sessions(devices)).expect("ONNX Runtime (scripts/setup.sh installs it)")
 }
 
 /// `--devices` spreads a pass's batches over one session per device, each
@@ -182,12 +186,7 @@ fn a_pass_spread_over_several_devices_equals_the_one_device_run_bit_for_bit() {
     // Through the scorer, as `stats` and `fid` run: the statistics too.
     let stats = |devices: Option<Vec<Device>>| {
         let exec = ExecOptions {
-            runtime: RuntimeConfig {
-                device: Device::Cpu,
-                threads: Some(1),
-                devices: devices.map(DeviceList),
-                ..RuntimeConfig::default()
-            },
+            runtime: cpu_sessions(devices),
             batch_size: 6,
         };
         let mut scorer = Scorer::new(exec, ImageOptions::default());
@@ -235,12 +234,7 @@ fn eval_spread_over_several_devices_equals_the_one_device_run_bit_for_bit() {
     let real = Input::new("--real", fixture("e2e/real"));
     let eval = |devices: Option<Vec<Device>>| {
         let exec = ExecOptions {
-            runtime: RuntimeConfig {
-                device: Device::Cpu,
-                threads: Some(1),
-                devices: devices.map(DeviceList),
-                ..RuntimeConfig::default()
-            },
+            runtime: cpu_sessions(devices),
             batch_size: 5,
         };
         let mut scorer = Scorer::new(exec, ImageOptions::default());

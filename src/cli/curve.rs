@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 
-use super::flags::{ImageArgs, QuietArg, RuntimeArgs, ScoringArgs, ShardArg};
+use super::flags::{ImageArgs, QuietArg, ScoringArgs, ScoringRuntimeArgs, ShardArg};
 use super::generation::DrawArgs;
 use stackgan_eval::app::CurveCommand;
 use stackgan_eval::convert::StackganKind;
@@ -34,7 +34,7 @@ pub struct CurveArgs {
     #[command(flatten)]
     pub shard: ShardArg,
     #[command(flatten)]
-    pub runtime: RuntimeArgs,
+    pub runtime: ScoringRuntimeArgs,
     #[command(flatten)]
     pub images: ImageArgs,
     #[command(flatten)]

@@ -65,9 +65,6 @@ pub struct RuntimeArgs {
     /// GPUs of this node to spread one run over, e.g. 0,1,2,3: each takes the next batch when free, and the numbers equal a one-GPU run's [default batch: 200].
     #[arg(long, value_name = "I,J,…", conflicts_with = "device")]
     pub devices: Option<DeviceList>,
-    /// Arithmetic of the image models (extractor, classifier) on a GPU: fp32 (numbers equal to the CPU's to float32 rounding), tf32 (TF32 tensor cores) or fp16 (the model converted to float16 weights and activations, inputs and outputs float32); tf32 and fp16 report their drift from float32 on the first batch in the run's warnings. Generators always run in float32.
-    #[arg(long, default_value_t = Precision::default())]
-    pub precision: Precision,
     /// libonnxruntime.so to load (else ORT_DYLIB_PATH, ./.venv, the system).
     #[arg(long)]
     pub ort_library: Option<PathBuf>,
@@ -85,13 +82,33 @@ impl From<RuntimeArgs> for ExecOptions {
             library: a.ort_library,
             device: a.device,
             threads: a.threads,
-            precision: a.precision,
+            precision: Precision::default(),
             devices: a.devices,
         };
         ExecOptions {
             batch_size: a.batch_size.unwrap_or(runtime.default_batch_size()),
             runtime,
         }
+    }
+}
+
+/// How models run in a command that runs image models (extractor,
+/// classifier): the runtime and `--precision`. `generate` takes
+/// [`RuntimeArgs`] alone: generators always run in float32.
+#[derive(Debug, Args)]
+pub struct ScoringRuntimeArgs {
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// Arithmetic of the image models (extractor, classifier) on a GPU: fp32 (numbers equal to the CPU's to float32 rounding), tf32 (TF32 tensor cores) or fp16 (the model converted to float16 weights and activations, inputs and outputs float32); tf32 and fp16 report their drift from float32 on the first batch in the run's warnings. Generators always run in float32.
+    #[arg(long, default_value_t = Precision::default())]
+    pub precision: Precision,
+}
+
+impl From<ScoringRuntimeArgs> for ExecOptions {
+    fn from(a: ScoringRuntimeArgs) -> Self {
+        let mut exec = ExecOptions::from(a.runtime);
+        exec.runtime.precision = a.precision;
+        exec
     }
 }
 

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::flags::{
-    HtmlArg, ImageArgs, JsonArg, QuietArg, RuntimeArgs, ScoringArgs, ShardArg, count, positive,
-    seed,
+    HtmlArg, ImageArgs, JsonArg, QuietArg, RuntimeArgs, ScoringArgs, ScoringRuntimeArgs, ShardArg,
+    count, positive, seed,
 };
 use stackgan_eval::app::{EvalCommand, GenerateCommand};
 use stackgan_eval::generate::{BranchSelection, GenerateConfig, JobSpec, PlanRequest, Sampling};
@@ -159,7 +159,7 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub html: HtmlArg,
     #[command(flatten)]
-    pub runtime: RuntimeArgs,
+    pub runtime: ScoringRuntimeArgs,
     #[command(flatten)]
     pub images: ImageArgs,
     #[command(flatten)]

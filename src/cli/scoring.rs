@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::flags::{
-    BootstrapArgs, ExtractorArg, ImageArgs, IsArgs, JsonArg, KidArgs, QuietArg, RuntimeArgs,
-    ScoringArgs, ShardArg,
+    BootstrapArgs, ExtractorArg, ImageArgs, IsArgs, JsonArg, KidArgs, QuietArg, ScoringArgs,
+    ScoringRuntimeArgs, ShardArg,
 };
 use stackgan_eval::app::{ExtractCommand, ScoreCommand, StatsCommand};
 use stackgan_eval::metrics::KidConfig;
@@ -17,7 +17,7 @@ use stackgan_eval::scoring::{Input, Metric, ScoringOptions};
 #[derive(Debug, Args)]
 pub struct ScoreRunArgs {
     #[command(flatten)]
-    pub runtime: RuntimeArgs,
+    pub runtime: ScoringRuntimeArgs,
     #[command(flatten)]
     pub images: ImageArgs,
     #[command(flatten)]
@@ -185,7 +185,7 @@ pub struct FolderArgs {
     #[command(flatten)]
     pub extractor: ExtractorArg,
     #[command(flatten)]
-    pub runtime: RuntimeArgs,
+    pub runtime: ScoringRuntimeArgs,
     #[command(flatten)]
     pub image_args: ImageArgs,
     #[command(flatten)]

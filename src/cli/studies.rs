@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::flags::{
-    BootstrapArgs, ExtractorArg, HtmlArg, MapArgs, PrdcArgs, ProtocolArgs, QuietArg, RuntimeArgs,
+    BootstrapArgs, ExtractorArg, HtmlArg, MapArgs, PrdcArgs, ProtocolArgs, QuietArg,
+    ScoringRuntimeArgs,
 };
 use stackgan_eval::app::{
     AblationCommand, CompareCommand, DemoCommand, MergeCommand, ReportCommand, TsneCommand,
@@ -50,7 +51,7 @@ pub struct AblationArgs {
     #[command(flatten)]
     pub html: HtmlArg,
     #[command(flatten)]
-    pub runtime: RuntimeArgs,
+    pub runtime: ScoringRuntimeArgs,
     #[command(flatten)]
     pub protocol: ProtocolArgs,
     /// Replaces the config's `[bootstrap]` section.
@@ -137,7 +138,7 @@ pub struct TsneArgs {
     #[command(flatten)]
     pub html: HtmlArg,
     #[command(flatten)]
-    pub runtime: RuntimeArgs,
+    pub runtime: ScoringRuntimeArgs,
     #[command(flatten)]
     pub protocol: ProtocolArgs,
     #[command(flatten)]
@@ -178,7 +179,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub no_html: bool,
     #[command(flatten)]
-    pub runtime: RuntimeArgs,
+    pub runtime: ScoringRuntimeArgs,
     #[command(flatten)]
     pub quiet: QuietArg,
 }

@@ -5,7 +5,7 @@
 //! numbers through I/O binding are the ones `cli_core` and `cli` check
 //! against the references.)
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, Axis};
 use stackgan_eval::features::{Extractor, run_over_images};
@@ -107,12 +107,18 @@ fn gpu_settings_a_run_cannot_honour_are_refused_in_one_line() {
     }
 }
 
-/// The batches of `folder` through `extractor`, every output kept in order.
+/// What a pass over a folder gave: the files in order, every output
+/// stacked, and the files skipped.
+type Pass = (Vec<PathBuf>, Vec<Array2<f32>>, Vec<PathBuf>);
+
+/// The batches of `folder` through `extractor`, every output kept in order;
+/// the pass's error as its message.
 fn features_of(
     extractor: &mut Extractor,
-    folder: &str,
+    folder: &Path,
     batch_size: usize,
-) -> (Vec<std::path::PathBuf>, Vec<Array2<f32>>) {
+    skip_bad: bool,
+) -> Result<Pass, String> {
     let setup = extractor.setup(None, None).expect("protocol");
     let names: Vec<String> = extractor
         .manifest()
@@ -121,8 +127,9 @@ fn features_of(
         .map(|o| o.name.clone())
         .collect();
     let outputs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let paths = image_list(Path::new(folder)).expect("folder");
-    let batches = ImageBatches::new(paths, setup.preprocess, batch_size, false).expect("batches");
+    let paths = image_list(folder).expect("folder");
+    let batches =
+        ImageBatches::new(paths, setup.preprocess, batch_size, skip_bad).expect("batches");
     let (mut files, mut parts) = (Vec::new(), vec![Vec::new(); outputs.len()]);
     let summary =
         run_over_images::<anyhow::Error>(extractor, batches, &outputs, &|_| {}, |paths, arrays| {
@@ -132,7 +139,7 @@ fn features_of(
             }
             Ok(())
         })
-        .expect("pass");
+        .map_err(|e| e.to_string())?;
     assert_eq!(summary.images, files.len());
     let stacked = parts
         .iter()
@@ -141,7 +148,15 @@ fn features_of(
             ndarray::concatenate(Axis(0), &views).expect("same widths")
         })
         .collect();
-    (files, stacked)
+    let skipped = summary.skipped.into_iter().map(|(path, _)| path).collect();
+    Ok((files, stacked, skipped))
+}
+
+fn same_bits(a: &[Array2<f32>], b: &[Array2<f32>]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(a, b)| {
+            a.shape() == b.shape() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+        })
 }
 
 /// CPU sessions of one thread, one per entry of `devices` (`None`: one).
@@ -163,7 +178,7 @@ fn runtime(devices: Option<Vec<Device>>) -> Runtime {
 /// order. This machine has no GPU, so three CPU sessions stand in for three
 /// devices: features, file order, and the FID statistics and scores made
 /// from them equal the one-session run's bit for bit — with a batch size
-/// that does not divide the 20 images.
+/// that does not divide the 20 images, and with a corrupt file among them.
 #[test]
 fn a_pass_spread_over_several_devices_equals_the_one_device_run_bit_for_bit() {
     let one = runtime(None);
@@ -172,17 +187,39 @@ fn a_pass_spread_over_several_devices_equals_the_one_device_run_bit_for_bit() {
     let mut single = Extractor::open(&one, path).expect("extractor");
     let mut spread = Extractor::open(&three, path).expect("extractor");
     assert_eq!((single.devices(), spread.devices()), (1, 3));
+    let real = Path::new(fixture("e2e/real"));
     for batch_size in [3, 7] {
-        let (files_1, features_1) = features_of(&mut single, fixture("e2e/real"), batch_size);
-        let (files_3, features_3) = features_of(&mut spread, fixture("e2e/real"), batch_size);
+        let (files_1, features_1, _) =
+            features_of(&mut single, real, batch_size, false).expect("one session");
+        let (files_3, features_3, _) =
+            features_of(&mut spread, real, batch_size, false).expect("three sessions");
         assert_eq!(files_1, files_3, "batch size {batch_size}: file order");
         assert_eq!(files_1.len(), 20);
-        for (a, b) in features_1.iter().zip(&features_3) {
-            assert_eq!(a.shape(), b.shape());
-            let same = a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
-            assert!(same, "batch size {batch_size}: features differ");
-        }
+        assert!(
+            same_bits(&features_1, &features_3),
+            "batch size {batch_size}: features differ"
+        );
     }
+
+    // A corrupt file in the middle: the same refusal naming it, or under
+    // --skip-bad the same features and the same file skipped.
+    let dir = temp_dir();
+    for entry in std::fs::read_dir(real).expect("fixture") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
+    }
+    let corrupt = dir.path().join("10a.png");
+    std::fs::write(&corrupt, b"not a PNG").expect("write");
+    let refused_1 = features_of(&mut single, dir.path(), 3, false).unwrap_err();
+    let refused_3 = features_of(&mut spread, dir.path(), 3, false).unwrap_err();
+    assert!(refused_1.contains("10a.png"), "{refused_1}");
+    assert_eq!(refused_1, refused_3);
+    let skipping_1 = features_of(&mut single, dir.path(), 3, true).expect("one session");
+    let skipping_3 = features_of(&mut spread, dir.path(), 3, true).expect("three sessions");
+    assert_eq!(skipping_1.0, skipping_3.0);
+    assert!(same_bits(&skipping_1.1, &skipping_3.1));
+    assert_eq!(skipping_1.2, vec![corrupt.clone()]);
+    assert_eq!(skipping_3.2, vec![corrupt]);
 
     // Through the scorer, as `stats` and `fid` run: the statistics too.
     let stats = |devices: Option<Vec<Device>>| {

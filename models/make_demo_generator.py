@@ -1,6 +1,6 @@
 """Build the bundled demo generator and demo text embeddings.
 
-    /work/devvenv/bin/python models/make_demo_generator.py
+    python3 models/make_demo_generator.py
 
 models/demo/demo-generator.onnx (+ .toml): the StackGAN-v2 conditional
 architecture (`G_NET` with `ca_net`, three branches: img64, img128, img256,

@@ -1,6 +1,6 @@
 """Build the bundled demo model: a small CNN with the Inception export's interface.
 
-    /work/devvenv/bin/python models/make_demo_models.py
+    python3 models/make_demo_models.py
 
 models/demo/demo-extractor.onnx (+ .toml): input `images` [-1,3,64,64] in
 [-1, 1], outputs `pool` [-1,64], `logits` [-1,10], `logits_unbiased` [-1,10].

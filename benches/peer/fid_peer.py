@@ -1,7 +1,7 @@
 """Time pytorch-fid 0.3.0's calculate_frechet_distance on the bench's 2048-d statistics.
 
 Run `cargo bench --bench metrics` first (it writes target/bench-data/fid2048_*.npz), then
-  /work/devvenv/bin/python benches/peer/fid_peer.py [repeats]
+  python3 benches/peer/fid_peer.py [repeats]
 Prints one line per case: seconds per call (min over repeats) and the FID value.
 """
 import sys

@@ -1,6 +1,6 @@
 """t-SNE speed and quality: scikit-learn against `stackgan-eval`'s analysis::embed.
 
-  /work/devvenv/bin/python benches/peer/tsne_peer.py [--rust-bin PATH] [--n 5000] [--dim 2048]
+  python3 benches/peer/tsne_peer.py [--rust-bin PATH] [--n 5000] [--dim 2048]
 
 Makes N × D seeded float32 features with structure (a mixture of 20 Gaussians in
 a random 32-d subspace of R^D, plus isotropic noise; target/bench-data/tsne_features.npy),

@@ -11,7 +11,7 @@ AuxLogits present) are exported; then, on a few random [0, 1] images at 299:
 
 Prints the max abs difference of the pool features; exit 1 above 1e-4 relative.
 
-    /work/devvenv/bin/python tests/reference/check_imagenet_export.py
+    python3 tests/reference/check_imagenet_export.py
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ fewer images the script still compares mu and sigma. On a
 2-core CPU pytorch-fid runs at roughly 0.3-4 s per image, so the full check is
 an overnight job there; `--pytorch-fid-device cuda` makes it minutes.
 
-    /work/devvenv/bin/python tests/reference/check_pytorch_fid.py [--bin target/release/stackgan-eval] [--skip-cli]
+    python3 tests/reference/check_pytorch_fid.py [--bin target/release/stackgan-eval] [--skip-cli]
 """
 
 from __future__ import annotations

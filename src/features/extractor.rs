@@ -170,7 +170,7 @@ impl OnDevice<'_> {
     ) -> Result<Vec<Array2<f32>>, ExtractError> {
         let arrays = self
             .session
-            .run_bound(self.input, batch.into_dyn(), outputs)?;
+            .run_bound(&[(self.input, batch.into_dyn())], outputs)?;
         let arrays = arrays
             .into_iter()
             .zip(outputs)

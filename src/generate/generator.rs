@@ -198,7 +198,7 @@ impl GeneratorOnDevice<'_> {
             .map(|b| b.output.as_str())
             .chain(extras.iter().map(String::as_str))
             .collect();
-        let mut outputs = self.session.run(&feed, &names)?.into_iter();
+        let mut outputs = self.session.run_bound(&feed, &names)?.into_iter();
         let path = self.session.path().to_path_buf();
         let shape_error = |name: &str, e: ndarray::ShapeError| {
             GenerateError::Runtime(RuntimeError::Run {

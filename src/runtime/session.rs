@@ -40,9 +40,11 @@ pub struct ModelSession {
 /// then the allocator that owns the buffer's memory).
 struct Bound {
     binding: IoBinding,
-    input: Tensor<f32>,
+    /// One buffer per input, by name.
+    inputs: Vec<(String, Tensor<f32>)>,
     _allocator: Allocator,
-    shape: Vec<usize>,
+    /// The input names and shapes the buffers were made for.
+    shapes: Vec<(String, Vec<usize>)>,
     outputs: Vec<String>,
 }
 
@@ -69,13 +71,12 @@ impl ModelSession {
         self.note.as_deref()
     }
 
-    /// Runs a single-input model on `batch` through I/O binding: the batch
-    /// is copied into the bound buffer (allocated again only when the batch
-    /// shape or the outputs change), and the named outputs are copied out.
+    /// Runs the model on `inputs` through I/O binding: each input is
+    /// copied into its bound buffer (allocated again only when the input
+    /// shapes or the outputs change), and the named outputs are copied out.
     pub fn run_bound(
         &mut self,
-        input: &str,
-        batch: ArrayViewD<'_, f32>,
+        inputs: &[(&str, ArrayViewD<'_, f32>)],
         outputs: &[&str],
     ) -> Result<Vec<ArrayD<f32>>, RuntimeError> {
         let run_error = |reason: String| RuntimeError::Run {
@@ -83,7 +84,10 @@ impl ModelSession {
             reason,
         };
         let stale = self.bound.as_ref().is_none_or(|b| {
-            b.shape != batch.shape()
+            b.shapes
+                .iter()
+                .map(|(name, shape)| (name.as_str(), shape.as_slice()))
+                .ne(inputs.iter().map(|(name, array)| (*name, array.shape())))
                 || b.outputs
                     .iter()
                     .map(String::as_str)
@@ -92,18 +96,20 @@ impl ModelSession {
         if stale {
             self.bound = None;
             let bound = self
-                .bind(batch.shape(), outputs)
+                .bind(inputs, outputs)
                 .map_err(|e| run_error(e.to_string()))?;
             self.bound = Some(bound);
         }
         let Some(bound) = self.bound.as_mut() else {
             return Err(run_error("no bound input buffer".into()));
         };
-        bound.input.extract_array_mut().assign(&batch);
-        bound
-            .binding
-            .bind_input(input, &bound.input)
-            .map_err(|e| run_error(e.to_string()))?;
+        for ((name, buffer), (_, array)) in bound.inputs.iter_mut().zip(inputs) {
+            buffer.extract_array_mut().assign(array);
+            bound
+                .binding
+                .bind_input(name.as_str(), buffer)
+                .map_err(|e| run_error(e.to_string()))?;
+        }
         let results = self
             .session
             .run_binding(&bound.binding)
@@ -111,7 +117,7 @@ impl ModelSession {
         copy_outputs(&self.path, &results, outputs)
     }
 
-    fn bind(&self, shape: &[usize], outputs: &[&str]) -> ort::Result<Bound> {
+    fn bind(&self, inputs: &[(&str, ArrayViewD<'_, f32>)], outputs: &[&str]) -> ort::Result<Bound> {
         let allocator = match self.provider {
             Provider::Cpu => Allocator::default(),
             Provider::Cuda => Allocator::new(
@@ -124,7 +130,13 @@ impl ModelSession {
                 )?,
             )?,
         };
-        let input = Tensor::<f32>::new(&allocator, shape.to_vec())?;
+        let mut buffers = Vec::with_capacity(inputs.len());
+        for (name, array) in inputs {
+            buffers.push((
+                name.to_string(),
+                Tensor::<f32>::new(&allocator, array.shape().to_vec())?,
+            ));
+        }
         let mut binding = self.session.create_binding()?;
         let host = MemoryInfo::new(
             AllocationDevice::CPU,
@@ -137,9 +149,12 @@ impl ModelSession {
         }
         Ok(Bound {
             binding,
-            input,
+            inputs: buffers,
             _allocator: allocator,
-            shape: shape.to_vec(),
+            shapes: inputs
+                .iter()
+                .map(|(name, array)| (name.to_string(), array.shape().to_vec()))
+                .collect(),
             outputs: outputs.iter().map(|s| s.to_string()).collect(),
         })
     }

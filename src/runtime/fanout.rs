@@ -59,6 +59,7 @@ where
             let sender = sender.clone();
             let (stream, progressed, work) = (&stream, &progressed, &work);
             scope.spawn(move || {
+                let _closes_on_panic = ClosesOnPanic { stream, progressed };
                 while let Some((position, item)) = take(stream, progressed, window) {
                     let result = item.and_then(|item| work(worker, item));
                     if sender.send((position, result)).is_err() {
@@ -119,6 +120,23 @@ where
             let position = state.taken;
             state.taken += 1;
             Some((position, item))
+        }
+    }
+}
+
+/// Closes the stream when a worker panics, so that the other workers stop
+/// and the receiver ends instead of waiting for the lost item; the scope
+/// then re-raises the panic.
+struct ClosesOnPanic<'a, S> {
+    stream: &'a Mutex<Stream<S>>,
+    progressed: &'a Condvar,
+}
+
+impl<S> Drop for ClosesOnPanic<'_, S> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            lock(self.stream).closed = true;
+            self.progressed.notify_all();
         }
     }
 }
@@ -265,6 +283,26 @@ mod tests {
         let ahead = ahead.load(Ordering::SeqCst);
         assert!(ahead <= AHEAD_PER_WORKER * 3, "ran {ahead} ahead");
         assert!(ahead >= 2, "the workers never ran ahead ({ahead})");
+    }
+
+    #[test]
+    fn a_panicking_worker_ends_the_run_with_its_panic_not_a_hang() {
+        let outcome = std::panic::catch_unwind(|| {
+            let mut pool = workers(&[0, 0, 0]);
+            let _ = in_order(
+                &mut pool,
+                (0..1000).map(Ok::<usize, String>),
+                |_, item| {
+                    assert!(item != 5, "worker failed on 5");
+                    Ok(item)
+                },
+                |_| {
+                    std::thread::sleep(Duration::from_millis(1));
+                    Ok(())
+                },
+            );
+        });
+        assert!(outcome.is_err());
     }
 
     #[test]

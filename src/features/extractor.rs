@@ -205,7 +205,7 @@ impl Extractor {
         let manifest = Manifest::read_beside(path)?;
         let sha256 = file_sha256(path)?;
         verify_sha256(path, &manifest.onnx_sha256, &sha256)?;
-        let session = runtime.open(path)?;
+        let (session, replicas) = runtime.open_everywhere(path, runtime.precision())?;
         verify_signature(path, &manifest, &session.inputs(), &session.outputs())?;
         if manifest.input_size().is_none() {
             return Err(ExtractError::Unusable {
@@ -222,7 +222,6 @@ impl Extractor {
             warning: None,
             precision: runtime.precision(),
         };
-        let replicas = runtime.open_replicas(path)?;
         Ok(Extractor {
             session,
             replicas,
@@ -268,6 +267,15 @@ impl Extractor {
             .collect()
     }
 
+    /// The model's session on the first device (the one that measures drift).
+    fn first_device(&mut self) -> OnDevice<'_> {
+        OnDevice {
+            session: &mut self.session,
+            input: &self.manifest.input.name,
+            drift: Some(&mut self.drift),
+        }
+    }
+
     /// Runs one preprocessed batch on the first device and returns the named
     /// outputs as N × D matrices.
     pub fn run(
@@ -275,8 +283,7 @@ impl Extractor {
         batch: ArrayView4<'_, f32>,
         outputs: &[&str],
     ) -> Result<Vec<Array2<f32>>, ExtractError> {
-        let mut devices = self.on_devices();
-        devices.swap_remove(0).run(batch, outputs)
+        self.first_device().run(batch, outputs)
     }
 
     pub fn manifest(&self) -> &Manifest {

@@ -6,7 +6,7 @@ use ndarray::{Array2, Array4, Ix2, Ix4};
 
 use super::GenerateError;
 use crate::models::{GeneratorManifest, GeneratorOutputKind, file_sha256, verify_sha256};
-use crate::runtime::{ModelSession, Provider, Runtime, RuntimeError};
+use crate::runtime::{ModelSession, Precision, Provider, Runtime, RuntimeError};
 
 /// One image branch the run keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,9 +75,8 @@ impl Generator {
         let manifest = GeneratorManifest::read_beside(path)?;
         let sha256 = file_sha256(path)?;
         verify_sha256(path, &manifest.onnx_sha256, &sha256)?;
-        let session = runtime.open_float32(path)?;
+        let (session, replicas) = runtime.open_everywhere(path, Precision::Fp32)?;
         manifest.verify_signature(path, &session.inputs(), &session.outputs())?;
-        let replicas = runtime.open_float32_replicas(path)?;
         Ok(Generator {
             session,
             replicas,
@@ -164,20 +163,6 @@ impl Generator {
             .chain(self.replicas.iter_mut())
             .map(|session| GeneratorOnDevice { session })
             .collect()
-    }
-
-    /// Runs one batch on the first device; returns the images of
-    /// `branches` and the named extras.
-    pub fn run(
-        &mut self,
-        inputs: Vec<(String, Array2<f32>)>,
-        branches: &[Branch],
-        extras: &[String],
-    ) -> Result<GeneratedBatch, GenerateError> {
-        GeneratorOnDevice {
-            session: &mut self.session,
-        }
-        .run(inputs, branches, extras)
     }
 }
 

@@ -230,35 +230,32 @@ impl Runtime {
         }
     }
 
-    /// Opens an image model (extractor, classifier) on `path` on the first
-    /// device, with the configured provider, threads and `--precision`.
+    /// Opens the model at `path` on the first device, with the configured
+    /// provider, threads and `--precision`.
     pub fn open(&self, path: &Path) -> Result<ModelSession, RuntimeError> {
-        self.open_in(path, self.devices()[0], self.config.precision)
+        self.open_in(path, self.devices()[0], self.config.precision, &mut None)
     }
 
-    /// Sessions of an image model on every device after the first
-    /// (`--devices`): none when the run uses one device.
-    pub fn open_replicas(&self, path: &Path) -> Result<Vec<ModelSession>, RuntimeError> {
-        self.devices()[1..]
+    /// The model at `path` opened in `precision` on every device: the first
+    /// device's session, and those of the others of `--devices` (none
+    /// without it). Image models take [`Runtime::precision`]; generators
+    /// take float32 whatever `--precision` says, because their images are
+    /// what is being evaluated (a reduced precision would score other
+    /// images, with no drift measured). A float16 model is converted once
+    /// for all devices.
+    pub fn open_everywhere(
+        &self,
+        path: &Path,
+        precision: Precision,
+    ) -> Result<(ModelSession, Vec<ModelSession>), RuntimeError> {
+        let devices = self.devices();
+        let mut float16 = None;
+        let first = self.open_in(path, devices[0], precision, &mut float16)?;
+        let others = devices[1..]
             .iter()
-            .map(|device| self.open_in(path, *device, self.config.precision))
-            .collect()
-    }
-
-    /// Opens a generator on `path` on the first device: in full float32
-    /// whatever `--precision` says, because its images are what is being
-    /// evaluated (a reduced precision would score other images, with no
-    /// drift measured).
-    pub fn open_float32(&self, path: &Path) -> Result<ModelSession, RuntimeError> {
-        self.open_in(path, self.devices()[0], Precision::Fp32)
-    }
-
-    /// A generator's sessions on every device after the first, in float32.
-    pub fn open_float32_replicas(&self, path: &Path) -> Result<Vec<ModelSession>, RuntimeError> {
-        self.devices()[1..]
-            .iter()
-            .map(|device| self.open_in(path, *device, Precision::Fp32))
-            .collect()
+            .map(|device| self.open_in(path, *device, precision, &mut float16))
+            .collect::<Result<_, _>>()?;
+        Ok((first, others))
     }
 
     /// Opens the model in `bytes` on the CPU (`path` names it in messages).
@@ -280,12 +277,14 @@ impl Runtime {
     }
 
     /// Opens a session on `path` on `device` in `precision`, falling back
-    /// to the CPU only as `--device auto` allows.
+    /// to the CPU only as `--device auto` allows; `float16` keeps the
+    /// model's float16 form once it was converted.
     fn open_in(
         &self,
         path: &Path,
         device: Device,
         precision: Precision,
+        float16: &mut Option<Float16Model>,
     ) -> Result<ModelSession, RuntimeError> {
         let session_error = |reason: String| RuntimeError::Session {
             path: path.to_path_buf(),
@@ -299,13 +298,11 @@ impl Runtime {
             } else {
                 // A model that cannot be converted is refused as such, not
                 // taken for a CUDA failure (which `auto` would fall back from).
-                let converted = match precision {
-                    Precision::Fp16 => Some(self.convert_to_float16(path)?),
-                    Precision::Fp32 | Precision::Tf32 => None,
-                };
-                let source = converted
-                    .as_ref()
-                    .map_or(Source::File(path), |c| Source::Memory(&c.bytes));
+                if precision == Precision::Fp16 && float16.is_none() {
+                    *float16 = Some(self.convert_to_float16(path)?);
+                }
+                let converted = float16.as_ref().filter(|_| precision == Precision::Fp16);
+                let source = converted.map_or(Source::File(path), |c| Source::Memory(&c.bytes));
                 match self.open_with(source, Some((precision, cuda_device))) {
                     Ok(session) => {
                         let note = converted.and_then(|c| c.clip_note(path));

@@ -18,7 +18,7 @@ use super::metric::Needs;
 use super::model::{Outputs, outputs, setup};
 use super::options::{IsOptions, ScoringOptions};
 use super::report::{BranchReport, ColorPair, EvalReport, GeneratorProvenance, ScoreReport};
-use super::scorer::{Role, Scorer, feed, record};
+use super::scorer::{Role, Scorer, feed, record, record_drift};
 use super::side::{Side, SideAccumulator};
 use super::source::Input;
 use crate::features::{Extractor, IsSetup, OnDevice};
@@ -293,13 +293,12 @@ impl Scorer {
             },
         )?;
         drop(stage);
-        for model in &streamed {
-            let drift = self.models.iter().find(|m| m.path() == model.model);
-            if let Some(note) = drift.and_then(Extractor::drift)
-                && !base.warnings.iter().any(|w| w == note)
-            {
-                base.warnings.push(note.to_string());
-            }
+        for model in self
+            .models
+            .iter()
+            .filter(|m| streamed.iter().any(|s| s.model == m.path()))
+        {
+            record_drift(&mut base, model);
         }
         if let Some(folder) = folder {
             folder.finish(&job.plan.samples, job.seed)?;

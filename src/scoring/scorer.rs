@@ -342,11 +342,7 @@ impl Scorer {
             },
         )?;
         drop(stage);
-        if let Some(note) = model.drift()
-            && !report.warnings.iter().any(|w| w == note)
-        {
-            report.warnings.push(note.to_string());
-        }
+        record_drift(report, model);
         if summary.images == 0 {
             bail!(
                 "{}: no readable images (all {} were skipped); check the folder",
@@ -423,6 +419,16 @@ pub(super) fn record(
         && !report.warnings.contains(&note)
     {
         report.warnings.push(note);
+    }
+}
+
+/// Adds to `report`'s warnings, once, what reduced `--precision` measured
+/// on `model`'s first batch.
+pub(super) fn record_drift(report: &mut ScoreReport, model: &Extractor) {
+    if let Some(note) = model.drift()
+        && !report.warnings.iter().any(|w| w == note)
+    {
+        report.warnings.push(note.to_string());
     }
 }
 
